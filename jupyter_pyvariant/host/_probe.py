@@ -1,0 +1,55 @@
+"""Run probes so that they never raise and never print, and record what each one did.
+
+A probe's failure is data: the caller gets the fallback value, and the report's diagnostics say
+which source was read, how long it took and why it failed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, TypeVar
+
+T = TypeVar("T")
+
+UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """What one probe read, how long it took, and why it failed (None when it did not)."""
+
+    probe: str
+    source: str
+    ms: float
+    error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"probe": self.probe, "source": self.source, "ms": round(self.ms, 3), "error": self.error}
+
+
+@dataclass
+class Recorder:
+    """Collects diagnostics while probes run; shared by every probe of one report."""
+
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    def run(self, probe: str, source: str, fn: Callable[[], T], fallback: T) -> T:
+        """Call ``fn``; on any exception record it and return ``fallback``. Output is swallowed."""
+        start = time.perf_counter()
+        error: str | None = None
+        sink = io.StringIO()
+        try:
+            with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+                result = fn()
+        except Exception as exc:  # a probe must never raise: the reason becomes data
+            error = f"{type(exc).__name__}: {exc}"
+            result = fallback
+        self.diagnostics.append(Diagnostic(probe, source, (time.perf_counter() - start) * 1000, error))
+        return result
+
+    def note(self, probe: str, source: str, error: str | None, ms: float = 0.0) -> None:
+        """Record a probe outcome decided without an exception (e.g. "file absent")."""
+        self.diagnostics.append(Diagnostic(probe, source, ms, error))
