@@ -1,0 +1,172 @@
+"""Where a verb's output goes: a terminal or a notebook.
+
+Verbs write to an :class:`Output` and never print directly, so the CLI, the magics and the server
+share one implementation: text and progress bars in a terminal, HTML and ipywidgets in a notebook.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import sys
+from collections.abc import Iterable, Sequence
+from typing import Any, Protocol, TextIO
+
+
+class Progress(Protocol):
+    """A running task's progress; ``total`` may be unknown (None)."""
+
+    def update(self, done: float, message: str = "") -> None: ...
+
+    def close(self, message: str = "") -> None: ...
+
+
+class Output(Protocol):
+    """The sink a verb reports to."""
+
+    def text(self, text: str) -> None: ...
+
+    def json(self, data: Any) -> None: ...
+
+    def rich(self, text: str, html_text: str) -> None:
+        """Show ``html_text`` where HTML renders, ``text`` elsewhere."""
+
+    def error(self, text: str) -> None: ...
+
+    def progress(self, label: str, total: float | None = None) -> Progress: ...
+
+
+def dumps(data: Any) -> str:
+    """The one JSON spelling every face uses (stable key order, readable)."""
+    return json.dumps(data, indent=2, sort_keys=False, default=str)
+
+
+def table_text(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
+    """A plain aligned table for terminals."""
+    cells = [[str(h) for h in headers], *[["" if c is None else str(c) for c in row] for row in rows]]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def table_html(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
+    """The same table for notebooks, escaped."""
+    head = "".join(f"<th>{html.escape(str(h))}</th>" for h in headers)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape('' if c is None else str(c))}</td>" for c in row) + "</tr>"
+        for row in rows
+    )
+    return f"<table class='pyvariant-table'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+class _TextProgress:
+    """A one-line progress bar on a terminal; plain lines when the stream is not a TTY."""
+
+    def __init__(self, stream: TextIO, label: str, total: float | None) -> None:
+        self._stream, self._label, self._total = stream, label, total
+        self._tty = stream.isatty()
+        self._last_percent = -1
+
+    def update(self, done: float, message: str = "") -> None:
+        if self._total:
+            percent = int(100 * min(done, self._total) / self._total)
+            if percent == self._last_percent and not message:
+                return
+            self._last_percent = percent
+            bar = "#" * (percent // 5)
+            line = f"{self._label} [{bar:<20}] {percent:3d}% {message}"
+        else:
+            line = f"{self._label} {message}".rstrip()
+        if self._tty:
+            self._stream.write("\r" + line[:120].ljust(120))
+        elif message:
+            self._stream.write(line + "\n")
+        self._stream.flush()
+
+    def close(self, message: str = "") -> None:
+        end = f"{self._label} {message}".rstrip()
+        self._stream.write(("\r" + end.ljust(120) + "\n") if self._tty else end + "\n")
+        self._stream.flush()
+
+
+class TerminalOutput:
+    """Output for the CLI and terminal IPython."""
+
+    def __init__(self, stream: TextIO | None = None, err: TextIO | None = None) -> None:
+        self._stream = stream or sys.stdout
+        self._err = err or sys.stderr
+
+    def text(self, text: str) -> None:
+        self._stream.write(text.rstrip("\n") + "\n")
+
+    def json(self, data: Any) -> None:
+        self.text(dumps(data))
+
+    def rich(self, text: str, html_text: str) -> None:
+        self.text(text)
+
+    def error(self, text: str) -> None:
+        self._err.write(text.rstrip("\n") + "\n")
+
+    def progress(self, label: str, total: float | None = None) -> Progress:
+        return _TextProgress(self._err, label, total)
+
+
+class _WidgetProgress:
+    """An ipywidgets progress bar with a status label."""
+
+    def __init__(self, label: str, total: float | None) -> None:
+        import ipywidgets
+        from IPython.display import display
+
+        self._bar = ipywidgets.FloatProgress(value=0, min=0, max=total or 1, description=label)
+        if total is None:
+            self._bar.bar_style = "info"
+            self._bar.value = 1
+        self._status = ipywidgets.Label(value="")
+        display(ipywidgets.HBox([self._bar, self._status]))
+
+    def update(self, done: float, message: str = "") -> None:
+        if self._bar.max != 1 or self._bar.bar_style != "info":
+            self._bar.value = min(done, self._bar.max)
+        if message:
+            self._status.value = message
+
+    def close(self, message: str = "") -> None:
+        self._bar.value = self._bar.max
+        self._bar.bar_style = "success"
+        self._status.value = message
+
+
+class NotebookOutput:
+    """Output for a notebook kernel: HTML and widgets; falls back to text when widgets are absent."""
+
+    def __init__(self) -> None:
+        self._text = TerminalOutput()
+
+    def text(self, text: str) -> None:
+        self._text.text(text)
+
+    def json(self, data: Any) -> None:
+        self._text.json(data)
+
+    def rich(self, text: str, html_text: str) -> None:
+        from IPython.display import display
+
+        display({"text/html": html_text, "text/plain": text}, raw=True)
+
+    def error(self, text: str) -> None:
+        self._text.error(text)
+
+    def progress(self, label: str, total: float | None = None) -> Progress:
+        try:
+            return _WidgetProgress(label, total)
+        except ImportError:
+            return self._text.progress(label, total)
+
+
+def output_for_shell(shell: Any) -> Output:
+    """Notebook output inside a kernel with a frontend, terminal output in terminal IPython."""
+    kernel = getattr(shell, "kernel", None)
+    return NotebookOutput() if kernel is not None else TerminalOutput()

@@ -1,0 +1,129 @@
+"""What the host could run that it does not run now, and what to watch out for.
+
+Pure functions of the report's sections (the JSON contract), so the same advice can be computed for
+a report that arrived from another process or machine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from .properties import property_lines, supported_properties
+from .triples import runnable_targets, uv_key
+
+THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def _level_number(level: str | None) -> int | None:
+    if level and level.startswith("x86-64-v") and level[-1].isdigit():
+        return int(level[-1])
+    return None
+
+
+def headroom(cpu: Mapping[str, Any], python: Mapping[str, Any]) -> str:
+    """One line: what the interpreter targets against what the CPU runs."""
+    cpu_level = cpu.get("isa_level") or "unknown"
+    py_level = python.get("isa_level")
+    if cpu_level == "unknown":
+        return "The CPU's ISA level is unknown (see diagnostics)."
+    if not py_level:
+        return f"This CPU runs {cpu_level}; the interpreter's target level is unknown."
+    have, could = _level_number(py_level), _level_number(cpu_level)
+    if have is not None and could is not None:
+        if could > have:
+            return f"This interpreter targets {py_level}; this CPU runs {cpu_level}."
+        return f"This interpreter targets {py_level}, the best this CPU ({cpu_level}) runs."
+    return f"This interpreter targets {py_level}; this CPU runs {cpu_level}."
+
+
+def _interpreter(report: Mapping[str, Any]) -> dict[str, Any] | None:
+    targets = runnable_targets(report)
+    if not targets:
+        return None
+    best = targets[0]
+    python = report.get("python", {})
+    version = ".".join(str(python.get("version", "3")).split(".")[:2])
+    return {
+        "triple": best.triple,
+        "flavour": "install_only_stripped (PGO+LTO)",
+        "level": best.level,
+        "uv_key": uv_key(report, version, best),
+        "command": f"%pyvariant kernel install {version}" + (f" --level {best.level[-2:]}" if best.level else ""),
+    }
+
+
+def _conda(report: Mapping[str, Any]) -> dict[str, str]:
+    cpu, system = report.get("cpu", {}), report.get("system", {})
+    virtual: dict[str, str] = {}
+    microarch = (cpu.get("archspec") or {}).get("microarchitecture")
+    if microarch:
+        virtual["__archspec"] = f"1={microarch}"
+    libc = system.get("libc", {})
+    if libc.get("family") == "glibc" and libc.get("version"):
+        virtual["__glibc"] = str(libc["version"])
+    for accelerator in report.get("accelerators", []):
+        if accelerator.get("vendor") == "nvidia" and accelerator.get("cuda_driver_version"):
+            virtual["__cuda"] = str(accelerator["cuda_driver_version"])
+    os_name = str(system.get("os", ""))
+    if os_name == "Linux" and system.get("kernel"):
+        virtual["__linux"] = str(system["kernel"]).split("-")[0]
+    if os_name in ("Linux", "Darwin"):
+        virtual["__unix"] = "0"
+    return virtual
+
+
+def _warnings(report: Mapping[str, Any], environ: Mapping[str, str]) -> list[str]:
+    cpu, capacity, python = report.get("cpu", {}), report.get("capacity", {}), report.get("python", {})
+    warnings: list[str] = []
+    usable, logical = capacity.get("usable_cores"), capacity.get("logical_cpus")
+    if usable and logical and usable < logical and not any(v in environ for v in THREAD_VARS):
+        warnings.append(
+            f"Only {usable:g} of {logical} CPUs are usable (cgroup/affinity) but no thread limit is set: "
+            f"BLAS and OpenMP will start {logical} threads. Set OMP_NUM_THREADS={max(1, int(usable))}."
+        )
+    memory = capacity.get("memory", {})
+    if memory.get("cgroup_limit_bytes") and memory.get("total_bytes"):
+        limit, total = memory["cgroup_limit_bytes"], memory["total_bytes"]
+        if limit < total:
+            warnings.append(
+                f"Memory is limited to {limit / 2**30:.1f} GiB by the cgroup (the machine has {total / 2**30:.1f} GiB)."
+            )
+    hwcaps = cpu.get("glibc_hwcaps") or {}
+    if hwcaps.get("agrees") is False:
+        warnings.append(
+            f"glibc's loader says {hwcaps.get('level')} but the CPU flags say {cpu.get('isa_level')}: "
+            "the OS may not enable a feature (e.g. AVX state in XSAVE)."
+        )
+    for refusal in (cpu.get("archspec") or {}).get("refused", [])[:1]:
+        missing = ", ".join(refusal.get("missing", []))
+        warnings.append(
+            f"archspec refused {refusal.get('target')} because {missing} is hidden; a VM may mask it."
+        )
+    for accelerator in report.get("accelerators", []):
+        status, vendor = accelerator.get("status"), accelerator.get("vendor")
+        if status == "hardware-no-driver":
+            warnings.append(f"An {vendor.upper()} GPU is present but its driver is not usable: {accelerator.get('reason')}")
+        elif status == "error":
+            warnings.append(f"{vendor.upper()} probe failed: {accelerator.get('reason')}")
+        if vendor == "nvidia" and status == "ok":
+            devices = accelerator.get("devices", [])
+            if devices and not any(d.get("visible") for d in devices):
+                warnings.append("CUDA_VISIBLE_DEVICES hides every NVIDIA GPU from CUDA programs.")
+        if vendor == "apple" and accelerator.get("rosetta"):
+            warnings.append("This Python runs under Rosetta 2 (x86_64 on Apple silicon): use an arm64 Python.")
+    if python.get("debug"):
+        warnings.append("This interpreter is a debug build: expect it to be several times slower.")
+    return warnings
+
+
+def recommendations(report: Mapping[str, Any], environ: Mapping[str, str]) -> dict[str, Any]:
+    """The report's ``recommendations`` section."""
+    supported = supported_properties(report)
+    return {
+        "headroom": headroom(report.get("cpu", {}), report.get("python", {})),
+        "interpreter": _interpreter(report),
+        "variant_properties": property_lines(supported, features_per_namespace=3),
+        "conda_virtual_packages": _conda(report),
+        "warnings": _warnings(report, environ),
+    }

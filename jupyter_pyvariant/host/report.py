@@ -1,0 +1,114 @@
+"""The host report: every probe composed into one value, plus what to do next.
+
+``report()`` is cached per process (the hardware does not change under a running kernel);
+``refresh=True`` probes again. Probes never raise, so neither does this.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from ._fs import Roots
+from ._probe import Recorder
+
+SCHEMA_VERSION = "1.0"
+Scope = Literal["kernel-host", "server-host"]
+
+
+_UNKNOWN_CPU: dict[str, Any] = {
+    "arch": "unknown",
+    "vendor": "unknown",
+    "model": "unknown",
+    "isa_level": "unknown",
+    "isa_level_missing": [],
+    "isa_next_level": None,
+    "features": [],
+    "extensions": {},
+}
+
+
+@dataclass(frozen=True)
+class HostReport:
+    """What this machine is, as the JSON contract spells it (``to_dict``)."""
+
+    scope: Scope
+    cpu: Mapping[str, Any]
+    system: Mapping[str, Any]
+    capacity: Mapping[str, Any]
+    accelerators: tuple[Mapping[str, Any], ...]
+    python: Mapping[str, Any]
+    recommendations: Mapping[str, Any]
+    diagnostics: tuple[Mapping[str, Any], ...]
+    elapsed_ms: float = field(default=0.0, compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "scope": self.scope,
+            "cpu": dict(self.cpu),
+            "system": dict(self.system),
+            "capacity": dict(self.capacity),
+            "accelerators": [dict(a) for a in self.accelerators],
+            "python": dict(self.python),
+            "recommendations": dict(self.recommendations),
+            "diagnostics": [dict(d) for d in self.diagnostics],
+            "elapsed_ms": round(self.elapsed_ms, 3),
+        }
+
+
+def collect(
+    scope: Scope = "kernel-host", roots: Roots | None = None, environ: Mapping[str, str] | None = None
+) -> HostReport:
+    """Run every probe now (uncached)."""
+    from .cpu import probe_cpu
+    from .gpu import probe_accelerators
+    from .interpreter import probe_interpreter
+    from .recommend import recommendations
+    from .system import probe_capacity, probe_system
+
+    start = time.perf_counter()
+    roots = roots or Roots.from_env(environ)
+    env = os.environ if environ is None else environ
+    rec = Recorder()
+    # Each probe already contains its own failures; this outer net keeps a bug in one probe from
+    # costing the whole report.
+    sections: dict[str, Any] = {
+        "cpu": rec.run("cpu", "cpu", lambda: probe_cpu(roots, rec).to_dict(), _UNKNOWN_CPU),
+        "system": rec.run("system", "system", lambda: probe_system(roots, rec, env).to_dict(), {}),
+        "capacity": rec.run("capacity", "capacity", lambda: probe_capacity(roots, rec, env).to_dict(), {}),
+        "accelerators": rec.run(
+            "accelerators", "gpu", lambda: [a.to_dict() for a in probe_accelerators(roots, rec, env)], []
+        ),
+        "python": rec.run("python", "interpreter", lambda: probe_interpreter(rec).to_dict(), {}),
+    }
+    advice = rec.run("recommendations", "report", lambda: recommendations(sections, env), {})
+    return HostReport(
+        scope=scope,
+        cpu=sections["cpu"],
+        system=sections["system"],
+        capacity=sections["capacity"],
+        accelerators=tuple(sections["accelerators"]),
+        python=sections["python"],
+        recommendations=advice,
+        diagnostics=tuple(d.to_dict() for d in rec.diagnostics),
+        elapsed_ms=(time.perf_counter() - start) * 1000,
+    )
+
+
+_cache: dict[tuple[str, Roots], HostReport] = {}
+_lock = threading.Lock()
+
+
+def report(scope: Scope = "kernel-host", refresh: bool = False) -> HostReport:
+    """This process's host report, probed once and then served from memory."""
+    roots = Roots.from_env()
+    key = (scope, roots)
+    with _lock:
+        if refresh or key not in _cache:
+            _cache[key] = collect(scope, roots)
+        return _cache[key]

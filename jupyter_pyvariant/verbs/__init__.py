@@ -1,0 +1,106 @@
+"""The verbs shared by the ``pyvariant`` CLI and the ``%pyvariant`` / ``%cpuinfo`` magics.
+
+Each module in this package declares ``VERBS``: a tuple of :class:`Verb`. A verb is addressed by a
+path of words (``("kernel", "install")``); the dispatcher takes the longest matching path, so
+nested verbs need no argparse subparsers and every verb can use ``parse_intermixed_args`` (options
+before or after positionals, as pip users type them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import cache
+
+from ..display import Output
+
+Handler = Callable[[argparse.Namespace, Output], int]
+
+
+class UsageError(Exception):
+    """Bad command-line input: shown to the user as one line, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser that raises instead of exiting, so a magic never kills the kernel."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(f"{self.prog}: {message}")
+
+    def exit(self, status: int = 0, message: str | None = None) -> None:  # type: ignore[override]
+        if status:
+            raise UsageError(message or f"{self.prog}: error")
+        raise _HelpShown(message or "")
+
+
+class _HelpShown(Exception):
+    """``--help`` was asked for: its text was already written to the parser's file."""
+
+
+@dataclass(frozen=True)
+class Verb:
+    """One command: its words, a one-line help, how to add its arguments, and what runs it."""
+
+    path: tuple[str, ...]
+    help: str
+    configure: Callable[[argparse.ArgumentParser], None]
+    handler: Handler
+
+
+@cache
+def all_verbs() -> tuple[Verb, ...]:
+    """Every verb of every module in this package, in module order."""
+    verbs: list[Verb] = []
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        verbs.extend(getattr(module, "VERBS", ()))
+    return tuple(verbs)
+
+
+def usage(prog: str = "pyvariant") -> str:
+    """The top-level help: every verb and its one line."""
+    rows = [(" ".join(v.path), v.help) for v in all_verbs()]
+    width = max(len(name) for name, _ in rows)
+    lines = [f"usage: {prog} <verb> [options]", "", "verbs:"]
+    lines += [f"  {name.ljust(width)}  {text}" for name, text in rows]
+    lines += ["", f"Run '{prog} <verb> --help' for a verb's options."]
+    return "\n".join(lines)
+
+
+def find(argv: Sequence[str]) -> tuple[Verb, list[str]]:
+    """The verb named by the longest prefix of ``argv``, and the remaining arguments."""
+    best: Verb | None = None
+    for verb in all_verbs():
+        n = len(verb.path)
+        if tuple(argv[:n]) == verb.path and (best is None or n > len(best.path)):
+            best = verb
+    if best is None:
+        words = " ".join(argv[:2]) or "(none)"
+        raise UsageError(f"unknown verb: {words}; known verbs: " + ", ".join(" ".join(v.path) for v in all_verbs()))
+    return best, list(argv[len(best.path) :])
+
+
+def parser_for(verb: Verb, prog: str = "pyvariant") -> argparse.ArgumentParser:
+    parser = _Parser(prog=f"{prog} {' '.join(verb.path)}", description=verb.help)
+    verb.configure(parser)
+    return parser
+
+
+def run(argv: Sequence[str], out: Output, prog: str = "pyvariant") -> int:
+    """Parse ``argv`` and run its verb; usage errors raise :class:`UsageError`."""
+    if not argv or argv[0] in ("-h", "--help", "help"):
+        out.text(usage(prog))
+        return 0
+    verb, rest = find(argv)
+    parser = parser_for(verb, prog)
+    if any(a in ("-h", "--help") for a in rest):
+        out.text(parser.format_help())
+        return 0
+    try:
+        args = parser.parse_intermixed_args(rest)
+    except _HelpShown:
+        return 0
+    return verb.handler(args, out)
