@@ -1,0 +1,131 @@
+"""The faces over the verbs: CLI, `python -m`, `jupyter pyvariant`, the magics in IPython and in a real kernel."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from jupyter_pyvariant.cli import main
+
+BIN = Path(sys.executable).parent
+HEAVY = ("httpx", "archspec", "pynvml", "numpy", "ipywidgets", "jupyter_server", "zstandard", "jupyter_pyvariant.host")
+
+
+def _live_is_v4() -> bool:
+    flags = Path("/proc/cpuinfo").read_text().split()
+    return "avx512f" in flags and "avx512bw" in flags and "avx512vl" in flags
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        [str(BIN / "pyvariant"), "cpuinfo", "--json"],
+        [sys.executable, "-m", "jupyter_pyvariant", "cpuinfo", "--json"],
+        [str(BIN / "jupyter"), "pyvariant", "cpuinfo", "--json"],
+    ],
+    ids=["console-script", "python-m", "jupyter-subcommand"],
+)
+def test_every_entry_point_prints_one_json_report(command: list[str]) -> None:
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120, check=True)
+    data = json.loads(result.stdout)
+    assert data["scope"] == "kernel-host"
+    assert data["cpu"]["isa_level"] != ""
+
+
+@pytest.mark.skipif(not _live_is_v4(), reason="needs an x86-64 host with AVX-512 (the project's reference machine)")
+def test_this_avx512_host_is_v4_in_agreement_with_glibc() -> None:
+    out = subprocess.run([str(BIN / "pyvariant"), "cpuinfo", "--json"], capture_output=True, text=True, check=True)
+    cpu = json.loads(out.stdout)["cpu"]
+    assert cpu["isa_level"] == "x86-64-v4"
+    assert cpu["glibc_hwcaps"]["level"] == "x86-64-v4"
+    assert cpu["glibc_hwcaps"]["agrees"] is True
+
+
+def test_cli_usage_errors_exit_2_with_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["cpuinfo", "--bogus"]) == 2
+    assert "unrecognized arguments: --bogus" in capsys.readouterr().err
+    assert main(["no-such-verb"]) == 2
+    assert "unknown verb: no-such-verb" in capsys.readouterr().err
+
+
+def test_help_lists_the_verbs(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--help"]) == 0
+    assert "cpuinfo" in capsys.readouterr().out
+    assert main(["cpuinfo", "--help"]) == 0
+    assert "--verbose" in capsys.readouterr().out
+
+
+def test_text_report_has_sections_and_verbose_diagnostics(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["cpuinfo", "-v"]) == 0
+    out = capsys.readouterr().out
+    for section in ("CPU", "System", "Accelerators", "Python", "What to do next", "Diagnostics"):
+        assert f"\n{section}\n" in out
+
+
+def test_loading_the_extension_imports_nothing_heavy() -> None:
+    code = (
+        "import sys\n"
+        "from IPython.testing.globalipapp import start_ipython\n"
+        "ip = start_ipython()\n"
+        f"heavy = {HEAVY!r}\n"
+        "before = {m for m in heavy if m in sys.modules}\n"
+        "ip.run_line_magic('load_ext', 'jupyter_pyvariant')\n"
+        "assert 'cpuinfo' in ip.magics_manager.magics['line']\n"
+        "assert 'pyvariant' in ip.magics_manager.magics['line']\n"
+        "print(sorted({m for m in heavy if m in sys.modules} - before))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+@pytest.fixture(scope="module")
+def ipython() -> Any:
+    from IPython.testing.globalipapp import start_ipython
+
+    shell = start_ipython()
+    shell.run_line_magic("load_ext", "jupyter_pyvariant")
+    return shell
+
+
+def test_cpuinfo_magic_in_terminal_ipython(ipython: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    ipython.run_line_magic("cpuinfo", "--json")
+    data = json.loads(capsys.readouterr().out)
+    assert data["scope"] == "kernel-host"
+    ipython.run_line_magic("pyvariant", "cpuinfo")
+    assert "ISA level" in capsys.readouterr().out
+
+
+def test_magic_usage_error_is_an_ipython_usage_error(ipython: Any) -> None:
+    from IPython.core.error import UsageError
+
+    with pytest.raises(UsageError, match="unrecognized arguments"):
+        ipython.run_line_magic("cpuinfo", "--nope")
+
+
+def test_cpuinfo_in_a_real_kernel_shows_html() -> None:
+    from jupyter_client.manager import start_new_kernel
+
+    km, kc = start_new_kernel(kernel_name="python3")
+    try:
+        reply = kc.execute_interactive("%load_ext jupyter_pyvariant\n%cpuinfo", timeout=60, output_hook=_collect)
+        assert reply["content"]["status"] == "ok"
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+    html = [m["content"]["data"]["text/html"] for m in _OUTPUTS if "text/html" in m["content"].get("data", {})]
+    assert html and "headroom" in html[0] and "<h4>CPU</h4>" in html[0]
+    plain = [m["content"]["data"]["text/plain"] for m in _OUTPUTS if "text/plain" in m["content"].get("data", {})]
+    assert plain and ">> " in plain[0]
+
+
+_OUTPUTS: list[dict[str, Any]] = []
+
+
+def _collect(msg: dict[str, Any]) -> None:
+    if msg["msg_type"] == "display_data":
+        _OUTPUTS.append(msg)
