@@ -1,0 +1,142 @@
+"""Value objects of the accelerator report and the helpers every vendor probe shares.
+
+Each vendor entry is a frozen dataclass whose ``to_dict()`` is one item of the host report's
+``accelerators`` list; the dict shape is the contract, so it is built from the fields in one place.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar, Literal, TypeVar
+
+from ._probe import Recorder
+
+T = TypeVar("T")
+
+Status = Literal["ok", "absent", "hardware-no-driver", "driver-no-devices", "error", "unknown"]
+
+
+@functools.cache
+def knowledge() -> dict[str, Any]:
+    """PCI ids, driver names and product families, kept as data so that new hardware is a data change."""
+    with open(Path(__file__).parent / "data" / "gpu.json", encoding="utf-8") as handle:
+        loaded: dict[str, Any] = json.load(handle)
+    return loaded
+
+
+def attempt(rec: Recorder, probe: str, source: str, fn: Callable[[], T], fallback: T) -> T:
+    """Call one small query; on failure note why and return ``fallback``.
+
+    Unlike ``Recorder.run`` it records nothing on success, so a probe that asks many small questions
+    (one per device and field) leaves diagnostics only where something went wrong.
+    """
+    try:
+        return fn()
+    except Exception as exc:  # one field failing must not lose the rest of the entry
+        rec.note(probe, source, f"{type(exc).__name__}: {exc}")
+        return fallback
+
+
+def list_dir(rec: Recorder, probe: str, path: Path) -> list[str]:
+    """Sorted entry names of a sysfs directory; [] with a note when it cannot be listed."""
+    names: list[str] = attempt(rec, probe, str(path), lambda: sorted(os.listdir(path)), [])
+    return names
+
+
+def _plain(value: Any) -> Any:
+    """Dataclasses to dicts and tuples to lists, so that the result is the JSON contract as is."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {field.name: _plain(getattr(value, field.name)) for field in dataclasses.fields(value)}
+    if isinstance(value, (tuple, list)):
+        return [_plain(item) for item in value]
+    return value
+
+
+class _Entry:
+    """One vendor's item in ``accelerators``: ``vendor`` first, then the dataclass fields in order."""
+
+    vendor: ClassVar[str]
+
+    def to_dict(self) -> dict[str, Any]:
+        fields: dict[str, Any] = _plain(self)
+        return {"vendor": self.vendor, **fields}
+
+
+@dataclass(frozen=True)
+class NvidiaDevice:
+    """One GPU as NVML sees it; ``visible`` says whether CUDA would see it under CUDA_VISIBLE_DEVICES."""
+
+    index: int
+    name: str
+    uuid: str
+    compute_capability: str
+    sm: str
+    memory_total_bytes: int | None
+    mig_enabled: bool | None
+    visible: bool
+
+
+@dataclass(frozen=True)
+class NvidiaAccelerator(_Entry):
+    vendor: ClassVar[str] = "nvidia"
+    status: Status
+    reason: str | None = None
+    driver_version: str | None = None
+    cuda_driver_version: str | None = None
+    cuda_visible_devices: str | None = None
+    devices: tuple[NvidiaDevice, ...] = ()
+
+
+@dataclass(frozen=True)
+class AmdDevice:
+    """One GPU node of the KFD topology (what ROCm enumerates)."""
+
+    node: int
+    name: str
+    gfx_target: str
+    memory_total_bytes: int | None
+
+
+@dataclass(frozen=True)
+class AmdAccelerator(_Entry):
+    vendor: ClassVar[str] = "amd"
+    status: Status
+    reason: str | None = None
+    rocm_version: str | None = None
+    devices: tuple[AmdDevice, ...] = ()
+
+
+@dataclass(frozen=True)
+class IntelDevice:
+    """One Intel display-class PCI device; ``card`` is its DRM card when a driver created one."""
+
+    card: str | None
+    pci_id: str
+    driver: str | None
+    name: str
+
+
+@dataclass(frozen=True)
+class IntelAccelerator(_Entry):
+    vendor: ClassVar[str] = "intel"
+    status: Status
+    reason: str | None = None
+    devices: tuple[IntelDevice, ...] = ()
+
+
+@dataclass(frozen=True)
+class AppleAccelerator(_Entry):
+    vendor: ClassVar[str] = "apple"
+    status: Status
+    reason: str | None = None
+    mps_available: bool | None = None
+    rosetta: bool | None = None
+
+
+Accelerator = NvidiaAccelerator | AmdAccelerator | IntelAccelerator | AppleAccelerator
