@@ -13,7 +13,8 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-_LEVEL_ORDER = ("x86-64-v4", "x86-64-v3", "x86-64-v2", "x86-64-v1")
+# x86-64 psABI levels, best first.
+LEVEL_ORDER = ("x86-64-v4", "x86-64-v3", "x86-64-v2", "x86-64-v1")
 
 
 @cache
@@ -32,12 +33,15 @@ class Target:
     libc: str | None
 
 
-def runnable_targets(report: Mapping[str, Any]) -> list[Target]:
-    """Triples this host runs, best first (highest x86-64 level the CPU supports first)."""
+def platform_targets(report: Mapping[str, Any]) -> list[Target]:
+    """Every triple built for the host's OS, architecture and libc, best level first.
+
+    Unlike :func:`runnable_targets` this ignores the CPU's level: filling a store for other machines
+    of the same platform needs the levels this one cannot run.
+    """
     system, cpu = report.get("system", {}), report.get("cpu", {})
     os_name = str(system.get("os", "")).lower()
-    arch = str(cpu.get("arch", ""))
-    entry = _table().get(os_name, {}).get(arch)
+    entry = _table().get(os_name, {}).get(str(cpu.get("arch", "")))
     if not entry:
         return []
     libc = str(system.get("libc", {}).get("family") or "gnu")
@@ -50,11 +54,42 @@ def runnable_targets(report: Mapping[str, Any]) -> list[Target]:
     levels: dict[str, str] = entry.get("levels", {})
     if not levels:
         return [Target(pattern, None, libc_name)]
-    level = str(cpu.get("isa_level", "x86-64-v1"))
-    start = _LEVEL_ORDER.index(level) if level in _LEVEL_ORDER else _LEVEL_ORDER.index("x86-64-v1")
     return [
-        Target(pattern.format(arch=levels[name]), name, libc_name) for name in _LEVEL_ORDER[start:] if name in levels
+        Target(pattern.format(arch=levels[name]), name, libc_name) for name in LEVEL_ORDER if name in levels
     ]
+
+
+def runnable_targets(report: Mapping[str, Any]) -> list[Target]:
+    """Triples this host runs, best first (highest x86-64 level the CPU supports first)."""
+    level = str(report.get("cpu", {}).get("isa_level", "x86-64-v1"))
+    runnable = LEVEL_ORDER[LEVEL_ORDER.index(level) :] if level in LEVEL_ORDER else LEVEL_ORDER[-1:]
+    return [t for t in platform_targets(report) if t.level is None or t.level in runnable]
+
+
+@cache
+def _targets_by_triple() -> dict[str, Target]:
+    """Every triple of the table, mapped back to its level and libc (the table read backwards)."""
+    known: dict[str, Target] = {}
+    for os_name, arches in _table().items():
+        if os_name.startswith("_") or os_name.startswith("uv_"):
+            continue
+        for entry in arches.values():
+            levels: dict[str, str] = entry.get("levels", {})
+            for key, pattern in entry.items():
+                if key == "levels":
+                    continue
+                libc = None if key == "any" else key
+                if levels:
+                    for level, arch in levels.items():
+                        known[pattern.format(arch=arch)] = Target(pattern.format(arch=arch), level, libc)
+                else:
+                    known[pattern] = Target(pattern, None, libc)
+    return known
+
+
+def target_for_triple(triple: str) -> Target | None:
+    """The level and libc a published triple stands for; None for a triple the table does not know."""
+    return _targets_by_triple().get(triple)
 
 
 def uv_key(report: Mapping[str, Any], version: str, target: Target) -> str:

@@ -1,0 +1,294 @@
+"""Which published build fits a host best, and why.
+
+The host is a host report dict (the JSON contract), not this process's probes, so a kernel's host,
+a replayed machine or another node of a cluster can be asked about the same way. Order of
+preference: the requested version (newest matching, stable before pre-release), the newest release
+that has it, the highest x86-64 level the CPU runs, then the flavour (optimized and stripped first).
+Statically linked builds never qualify: they cannot load extension modules, so no kernel runs on them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ..host.triples import LEVEL_ORDER, Target, platform_targets, runnable_targets
+from .catalog import Build, Catalog
+from .errors import NoMatchingBuild, PythonsError
+from .names import pbs_data
+
+_REQUEST = re.compile(
+    r"^(?:cpython-?|python)?(?P<version>\d+(?:\.\d+){0,2}(?:(?:a|b|rc)\d+)?)?"
+    r"(?P<suffix>t|\+freethreaded|\+debug|\+freethreaded\+debug|td)?$"
+)
+_LATEST = ("", "latest", "cpython", "python")
+# Request suffix → (free-threaded, debug), as uv spells them.
+_SUFFIXES = {
+    "": (False, False),
+    "t": (True, False),
+    "+freethreaded": (True, False),
+    "+debug": (False, True),
+    "td": (True, True),
+    "+freethreaded+debug": (True, True),
+}
+
+
+class InvalidRequest(PythonsError, ValueError):
+    """A version request or level that cannot be understood."""
+
+
+@dataclass(frozen=True)
+class Request:
+    """What the user asked for: a version prefix (None: latest stable), flavour wishes, a release pin."""
+
+    version: str | None = None
+    freethreaded: bool = False
+    debug: bool = False
+    release: str | None = None
+
+    @classmethod
+    def parse(
+        cls,
+        text: str | None = None,
+        *,
+        freethreaded: bool = False,
+        debug: bool = False,
+        release: str | None = None,
+    ) -> Request:
+        """``"3.13"``, ``"3.13.5"``, ``"3.14t"``, ``"3.13+debug"``, ``"latest"`` or None."""
+        spelled = (text or "").strip().lower()
+        match = None if spelled in _LATEST else _REQUEST.match(spelled)
+        if spelled not in _LATEST and (match is None or not match["version"]):
+            raise InvalidRequest(
+                f"cannot read the Python version request {text!r}: use e.g. 3.13, 3.13.5, 3.14t or latest"
+            )
+        wants_freethreaded, wants_debug = _SUFFIXES[(match["suffix"] or "") if match else ""]
+        if release is not None and not re.fullmatch(r"\d{8}", release):
+            raise InvalidRequest(f"release tag {release!r} is not a python-build-standalone tag (YYYYMMDD)")
+        return cls(
+            version=match["version"] if match else None,
+            freethreaded=freethreaded or wants_freethreaded,
+            debug=debug or wants_debug,
+            release=release,
+        )
+
+    @property
+    def flavour_kind(self) -> str:
+        """The key of the flavour preference table this request uses."""
+        return "+".join(
+            k for k, wanted in (("freethreaded", self.freethreaded), ("debug", self.debug)) if wanted
+        ) or ("default")
+
+    def matches(self, build: Build) -> bool:
+        """Version prefix and release pin (flavour is ranked separately)."""
+        if self.release and build.release != self.release:
+            return False
+        if self.version is None:
+            return True
+        return build.version == self.version or build.version.startswith(self.version + ".")
+
+    def __str__(self) -> str:
+        text = self.version or "latest"
+        text += "t" if self.freethreaded else ""
+        text += "+debug" if self.debug else ""
+        return text + (f" (release {self.release})" if self.release else "")
+
+
+def normalize_level(level: str) -> str:
+    """``"auto"`` or a psABI level name: accepts ``v3``, ``x86-64-v3``, ``x86_64_v3``, ``v1``/``baseline``."""
+    spelled = level.strip().lower().replace("_", "-")
+    if spelled == "auto":
+        return "auto"
+    if spelled == "baseline":
+        spelled = "v1"
+    name = spelled if spelled.startswith("x86-64-") else f"x86-64-{spelled}"
+    if name not in LEVEL_ORDER:
+        raise InvalidRequest(f"unknown level {level!r}: use auto, v1, v2, v3 or v4")
+    return name
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Builds that fit, best first; ``candidates[0]`` is the choice, the rest are fallbacks."""
+
+    request: Request
+    candidates: tuple[Build, ...]
+    notes: tuple[str, ...]
+    host_level: str | None = None
+
+    @property
+    def best(self) -> Build:
+        return self.candidates[0]
+
+    def runs_here(self, build: Build) -> bool:
+        """False for a level above the host's (installed for other machines; cannot be smoke-tested)."""
+        if build.level is None or self.host_level not in LEVEL_ORDER:
+            return True
+        return LEVEL_ORDER.index(build.level) >= LEVEL_ORDER.index(self.host_level)
+
+    def fallbacks(self, failed: Build) -> list[Build]:
+        """Candidates of the same version, release and flavour at lower levels (after a SIGILL)."""
+        if failed.level is None:
+            return []
+        below = LEVEL_ORDER[LEVEL_ORDER.index(failed.level) + 1 :]
+        same = (failed.version, failed.release, failed.flavour)
+        return [b for b in self.candidates if (b.version, b.release, b.flavour) == same and b.level in below]
+
+    def explain(self) -> list[str]:
+        """Why this build: the host, the version, the level, the flavour, what was skipped."""
+        best = self.best
+        lines = list(self.notes)
+        lines.append(f"chosen: {best.filename}")
+        lines.append(f"flavour: {best.flavour} — {_flavour_note(best.flavour)}")
+        fallbacks = self.fallbacks(best)
+        if fallbacks:
+            names = ", ".join(b.triple for b in fallbacks)
+            lines.append(f"if it dies with an illegal instruction at its first start: falls back to {names}")
+        return lines
+
+
+def select(
+    catalog: Catalog | Sequence[Build],
+    report: Mapping[str, Any],
+    request: Request | None = None,
+    *,
+    level: str = "auto",
+) -> Selection:
+    """The best builds of ``catalog`` for the host ``report``; :class:`NoMatchingBuild` when none fits."""
+    request = request or Request()
+    level = normalize_level(level)
+    host_level = str(report.get("cpu", {}).get("isa_level", "unknown"))
+    notes = [_host_line(report)]
+    targets = _targets(report, level, notes)
+    rank = {t.triple: i for i, t in enumerate(targets)}
+    flavours: list[str] = pbs_data()["flavour_preference"][request.flavour_kind]
+    on_platform = [b for b in catalog if b.triple in rank]
+    static = [b for b in on_platform if b.static]
+    if static:
+        notes.append(
+            f"skipped {len(static)} statically linked build(s): a static interpreter cannot load extension "
+            "modules (no pyzmq), so no kernel runs on it"
+        )
+    usable = [b for b in on_platform if not b.static]
+    matching = [b for b in usable if request.matches(b) and b.flavour in flavours]
+    if not matching:
+        raise NoMatchingBuild(_nothing_fits(request, targets, usable, flavours))
+    version = _best_version([b.version for b in matching], request)
+    chosen = _ordered([b for b in matching if b.version == version], rank, flavours)
+    notes.append(_version_line(request, version, chosen[0]))
+    notes.append(_level_line(chosen[0], targets, report, level))
+    return Selection(request, tuple(chosen), tuple(notes), host_level if host_level in LEVEL_ORDER else None)
+
+
+def fitting_builds(catalog: Catalog | Sequence[Build], report: Mapping[str, Any]) -> list[Build]:
+    """Every non-static build this host runs, newest version first, then release, level, flavour."""
+    rank = {t.triple: i for i, t in enumerate(runnable_targets(report))}
+    preference = [f for kind in pbs_data()["flavour_preference"].values() for f in kind]
+    return _ordered([b for b in catalog if b.triple in rank and not b.static], rank, preference)
+
+
+def _ordered(builds: list[Build], rank: Mapping[str, int], flavours: Sequence[str]) -> list[Build]:
+    """Newest version, newest release, best level, preferred flavour first (stable sorts, last key first)."""
+    from packaging.version import Version
+
+    ordered = sorted(
+        builds,
+        key=lambda b: (rank[b.triple], flavours.index(b.flavour) if b.flavour in flavours else len(flavours)),
+    )
+    ordered.sort(key=lambda b: b.release, reverse=True)
+    ordered.sort(key=lambda b: Version(b.version), reverse=True)
+    return ordered
+
+
+def _best_version(versions: Sequence[str], request: Request) -> str:
+    """The newest version, stable preferred unless the request names a pre-release or only those fit."""
+    from packaging.version import Version
+
+    parsed = sorted({Version(v) for v in versions}, reverse=True)
+    stable = [v for v in parsed if not v.is_prerelease]
+    wants_pre = request.version is not None and Version(request.version).is_prerelease
+    return str((stable or parsed)[0] if not wants_pre else parsed[0])
+
+
+def _targets(report: Mapping[str, Any], level: str, notes: list[str]) -> list[Target]:
+    """The triples to consider, best first: the runnable ones, or one forced level."""
+    if level == "auto":
+        return runnable_targets(report)
+    every = platform_targets(report)
+    forced = [t for t in every if t.level == level]
+    if not forced:
+        notes.append(f"level {level} asked for, but this platform has no x86-64 levels: ignoring it")
+        return every
+    if forced[0] not in runnable_targets(report):
+        notes.append(
+            f"level {level} is above what this CPU runs: the build is for other machines and is not "
+            "smoke-tested here"
+        )
+    return forced
+
+
+def _host_line(report: Mapping[str, Any]) -> str:
+    system, cpu = report.get("system", {}), report.get("cpu", {})
+    libc = system.get("libc") or {}
+    libc_text = " ".join(str(p) for p in (libc.get("family"), libc.get("version")) if p)
+    line = f"host: {system.get('os', 'unknown')} {cpu.get('arch', 'unknown')}"
+    line += f", libc {libc_text}" if libc_text else ""
+    if cpu.get("isa_level") not in (None, "unknown"):
+        line += f", CPU level {cpu['isa_level']}"
+    if cpu.get("isa_next_level") and cpu.get("isa_level_missing"):
+        missing = ", ".join(cpu["isa_level_missing"][:6])
+        line += f" ({cpu['isa_next_level']} would need {missing})"
+    return line
+
+
+def _version_line(request: Request, version: str, best: Build) -> str:
+    asked = "latest stable" if request.version is None else request.version
+    return f"version: {asked} → {version}, newest with a build here (release {best.release})"
+
+
+def _level_line(best: Build, targets: Sequence[Target], report: Mapping[str, Any], level: str) -> str:
+    if best.level is None:
+        return f"platform: {best.triple} (no x86-64 level split on this platform)"
+    if level != "auto":
+        return f"level: {best.level} as asked ({best.triple})"
+    top = targets[0].level if targets else None
+    if top == best.level:
+        return f"level: {best.level}, the highest this CPU runs ({best.triple})"
+    if str(report.get("cpu", {}).get("isa_level", "unknown")) not in LEVEL_ORDER:
+        return f"level: {best.level}: the CPU level is unknown, so only the baseline is safe ({best.triple})"
+    return f"level: {best.level}: no {top} build of {best.version} is published, this is the next one down"
+
+
+def _flavour_note(flavour: str) -> str:
+    notes: dict[str, str] = pbs_data()["flavour_notes"]
+    return notes.get(flavour.removeprefix("freethreaded+"), flavour) + (
+        " (free-threaded, no GIL)" if flavour.startswith("freethreaded+") else ""
+    )
+
+
+def _nothing_fits(
+    request: Request, targets: Sequence[Target], usable: Sequence[Build], flavours: list[str]
+) -> str:
+    """Say what was asked, for which platform, and what does exist there."""
+    if not targets:
+        return "python-build-standalone publishes no build for this host's OS, architecture and libc"
+    platform = targets[0].triple if len(targets) == 1 else f"{targets[0].triple} (or lower levels)"
+    if not usable:
+        return f"the catalog has no build for {platform}"
+    if request.release and not any(b.release == request.release for b in usable):
+        releases = sorted({b.release for b in usable}, reverse=True)[:5]
+        return (
+            f"release {request.release} has no build for {platform}; newest releases: {', '.join(releases)}"
+        )
+    from packaging.version import Version
+
+    versions = sorted({b.version for b in usable if b.flavour in flavours}, key=Version, reverse=True)
+    if not versions:
+        return f"no {request.flavour_kind} build ({', '.join(flavours)}) is published for {platform}"
+    shown = ", ".join(versions[:12]) + (" …" if len(versions) > 12 else "")
+    return f"no CPython {request} build for {platform}; versions published here: {shown}"
+
+
+__all__ = ["InvalidRequest", "Request", "Selection", "fitting_builds", "normalize_level", "select"]
