@@ -378,6 +378,7 @@ def test_recorded_bare_metal_host(tmp_path: Path) -> None:
     assert info.container.to_dict() == {"detected": False, "kind": None, "evidence": []}
     assert info.virtualization.to_dict() == {"detected": False, "kind": None, "evidence": []}
     assert info.hostname == "unknown"
+    assert errors(rec, "system.hostname")
     assert info.boot_id is None
     assert "absent" in errors(rec, "system.boot_id")
 

@@ -104,7 +104,7 @@ def _libc() -> Libc:
         gnu = None
     if gnu:
         family, _, version = gnu.partition(" ")
-        return Libc("glibc" if family == "glibc" else family, version or None)
+        return Libc(family, version or None)
     from packaging.tags import platform_tags
 
     for tag in platform_tags():
@@ -180,7 +180,7 @@ def _proc_or_live(roots: Roots, rec: Recorder, probe: str, parts: tuple[str, ...
     if is_live(roots) and live:
         return live
     path = roots.proc(*parts)
-    return rec.run(probe, str(path), lambda: read_first_line(path) or UNKNOWN, UNKNOWN)
+    return rec.run(probe, str(path), lambda: read_text(path, limit=4096).strip() or UNKNOWN, UNKNOWN)
 
 
 def probe_system(
