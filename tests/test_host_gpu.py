@@ -24,7 +24,7 @@ from jupyter_pyvariant.host.gpu import probe_accelerators
 from jupyter_pyvariant.host.gpu_amd import gfx_target
 from jupyter_pyvariant.host.gpu_apple import apple_entry
 from jupyter_pyvariant.host.gpu_intel import intel_family_name
-from jupyter_pyvariant.host.gpu_nvidia import cuda_driver_version_text
+from jupyter_pyvariant.host.gpu_nvidia import _kernel_driver_version, cuda_driver_version_text
 
 STUB_SOURCE = Path(__file__).parent / "nvml_stub" / "nvml_stub.c"
 H100_UUID = "GPU-aaaa1111-2222-3333-4444-555566667777"
@@ -294,6 +294,26 @@ def test_library_missing_with_hardware(nvidia_machine: Roots, tmp_path: Path) ->
     assert "NVML Shared Library Not Found" in nvidia["reason"]
     assert "kernel driver 550.54.15 loaded" in nvidia["reason"]
     assert not result["nvml_loaded"]
+
+
+@pytest.mark.parametrize(
+    ("first_line", "version"),
+    [
+        (
+            "NVRM version: NVIDIA UNIX x86_64 Kernel Module  550.54.15  Tue Mar  5 22:23:56 UTC 2024",
+            "550.54.15",
+        ),
+        (
+            "NVRM version: NVIDIA UNIX Open Kernel Module for aarch64  570.86.15  Release Build  (builder)",
+            "570.86.15",
+        ),
+        ("NVRM version: NVIDIA UNIX x86_64 Kernel Module  390.87  Tue Aug 21 12:33:05 PDT 2018", "390.87"),
+        ("garbage", None),
+    ],
+)
+def test_kernel_module_version(machine: Roots, first_line: str, version: str | None) -> None:
+    write(machine.proc("driver", "nvidia", "version"), first_line + "\nGCC version: 12.2.0\n")
+    assert _kernel_driver_version(machine, Recorder()) == version
 
 
 def test_no_hardware_never_imports_pynvml(machine: Roots, nvml_stub_dir: Path, tmp_path: Path) -> None:
@@ -575,3 +595,33 @@ def test_probes_print_nothing_and_always_report(machine: Roots, capsys: pytest.C
     assert entries["nvidia"]["status"] in {"ok", "hardware-no-driver", "driver-no-devices", "error"}
     assert {d["probe"] for d in diagnostics} >= {"gpu.pci", "gpu.nvidia", "gpu.amd", "gpu.intel"}
     json.dumps(entries)  # the contract crosses process boundaries as JSON
+
+
+CONTRACT_KEYS = {
+    "nvidia": {"driver_version", "cuda_driver_version", "cuda_visible_devices", "devices"},
+    "amd": {"rocm_version", "devices"},
+    "intel": {"devices"},
+    "apple": {"mps_available", "rosetta"},
+}
+DEVICE_KEYS = {
+    "amd": {"node", "name", "gfx_target", "memory_total_bytes"},
+    "intel": {"card", "pci_id", "driver", "name"},
+}
+
+
+def test_entries_follow_the_contract_and_schema(machine: Roots) -> None:
+    jsonschema = pytest.importorskip("jsonschema", reason="jsonschema is a test extra")
+    schema_path = (
+        Path(__file__).parents[1] / "jupyter_pyvariant" / "host" / "data" / "host-report.schema.json"
+    )
+    item_schema = json.loads(schema_path.read_text())["properties"]["accelerators"]["items"]
+    add_pci(machine.sysfs, "0000:00:02.0", "8086:56a0", driver="i915", card="card0")
+    add_kfd_node(machine.sysfs, 1, kfd_properties(simd_count=416, gfx_target_version=90010), banks={1: 2**30})
+    entries, _ = probe(machine)
+    entries["apple"] = apple_entry("arm64", "15.1", False).to_dict()
+    for vendor, entry in entries.items():
+        jsonschema.validate(entry, item_schema)
+        assert set(entry) == {"vendor", "status", "reason"} | CONTRACT_KEYS[vendor]
+        for device in entry.get("devices", []):
+            assert set(device) == DEVICE_KEYS[vendor]
+    assert sorted(entries) == ["amd", "apple", "intel", "nvidia"]

@@ -25,6 +25,12 @@ PROBE = "gpu.nvidia"
 NVML_SOURCE = "libnvidia-ml (NVML)"
 _KERNEL_MODULE_VERSION = re.compile(r"\s(\d+\.\d+(?:\.\d+)?)\s")
 _WSL_GPU_DEVICE = "/dev/dxg"
+# Where sysfs/procfs would show NVIDIA hardware, or none can exist, NVML is not worth importing;
+# elsewhere (Windows, BSD) only NVML itself can tell.
+_NO_EVIDENCE_MEANS_ABSENT = {
+    "linux": "no NVIDIA PCI display device, no NVIDIA kernel driver loaded",
+    "darwin": "macOS has no NVIDIA driver that supports CUDA",
+}
 _ORDER_CAVEAT = (
     "CUDA_VISIBLE_DEVICES indices were read in PCI bus order; set CUDA_DEVICE_ORDER=PCI_BUS_ID "
     "so that CUDA numbers these different GPU models the same way"
@@ -243,11 +249,11 @@ def _query_nvml(
 def probe_nvidia(
     roots: Roots, rec: Recorder, environ: Mapping[str, str], pci: Sequence[PciDisplayDevice]
 ) -> NvidiaAccelerator:
-    """Always an entry: ``absent`` without touching NVML when nothing suggests NVIDIA hardware."""
+    """Always an entry: ``absent`` without importing pynvml when nothing suggests NVIDIA hardware."""
     kernel_driver = _kernel_driver_version(roots, rec)
     evidence = _hardware_evidence(kernel_driver, pci)
     cuda_visible = environ.get("CUDA_VISIBLE_DEVICES")
-    if not evidence and sys.platform == "linux":
-        reason = "no NVIDIA PCI display device, no NVIDIA kernel driver loaded"
+    if not evidence and sys.platform in _NO_EVIDENCE_MEANS_ABSENT:
+        reason = _NO_EVIDENCE_MEANS_ABSENT[sys.platform]
         return NvidiaAccelerator("absent", reason=reason, cuda_visible_devices=cuda_visible)
     return _query_nvml(rec, evidence, kernel_driver, environ)
