@@ -1,74 +1,120 @@
 """What this host supports, spoken in the wheel-variant vocabulary (``namespace :: feature :: value``).
 
 The host wing owns this translation because the report recommends these properties; the variants
-wing builds its built-in providers on the same function, so both always agree.
+wing builds its built-in providers on the same function, so both always agree. Names, values and
+their preference order follow the provider plugins published for each namespace
+(``data/variant_providers.json`` records them), so a wheel built against a plugin's vocabulary
+matches here without running the plugin.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+import re
+from collections.abc import Iterable, Mapping
+from functools import cache
+from importlib import resources
 from typing import Any
 
 Supported = dict[str, dict[str, list[str]]]
 """namespace -> feature -> supported values, most preferred first."""
 
-_X86_LEVELS = ("v4", "v3", "v2", "v1")
+
+@cache
+def _table() -> dict[str, Any]:
+    text = resources.files(__package__).joinpath("data", "variant_providers.json").read_text("utf-8")
+    return json.loads(text)  # type: ignore[no-any-return]
+
+
+def _present(features: Iterable[str], table: Mapping[str, Any]) -> list[str]:
+    """The provider's extension features the CPU has, in the provider's preference order."""
+    flags = {str(flag) for flag in features}
+    aliases: Mapping[str, list[str]] = table["feature_aliases"]
+    return [f for f in table["features"] if f in flags or any(a in flags for a in aliases.get(f, ()))]
 
 
 def _x86_64(cpu: Mapping[str, Any]) -> dict[str, list[str]]:
-    level = str(cpu.get("isa_level", ""))
-    if not level.startswith("x86-64-v"):
+    table = _table()["x86_64"]
+    level = str(cpu.get("isa_level", "")).removeprefix("x86-64-")
+    if level not in table["levels"]:
         return {}
-    top = level.removeprefix("x86-64-")
-    features: dict[str, list[str]] = {"level": list(_X86_LEVELS[_X86_LEVELS.index(top) :])}
-    for flag in cpu.get("features", []):
-        features.setdefault(str(flag), ["on"])
+    features = {"level": table["levels"][table["levels"].index(level) :]}
+    features.update((feature, ["on"]) for feature in _present(cpu.get("features", []), table))
     return features
+
+
+def _arm_version(text: str) -> tuple[int, int] | None:
+    """``armv8.2-a`` (report) or ``8.2a`` (provider) -> (8, 2); ``8a`` -> (8, 0)."""
+    match = re.fullmatch(r"(?:armv)?(\d+)(?:\.(\d+))?-?a", text)
+    return (int(match[1]), int(match[2] or 0)) if match else None
 
 
 def _aarch64(cpu: Mapping[str, Any]) -> dict[str, list[str]]:
-    level = str(cpu.get("isa_level", ""))
-    if not level.startswith("armv"):
+    table = _table()["aarch64"]
+    host = _arm_version(str(cpu.get("isa_level", "")))
+    if host is None:
         return {}
-    features: dict[str, list[str]] = {"version": [level.removesuffix("-a").replace("-", "")]}
-    for flag in cpu.get("features", []):
-        features.setdefault(str(flag), ["on"])
+    # The provider caps at the newest version it knows: an armv9.2-a host supports "9.0a" and older.
+    versions: list[str] = table["versions"]
+    index = next((i for i, v in enumerate(versions) if (_arm_version(v) or (0, 0)) <= host), None)
+    if index is None:
+        return {}
+    features = {"version": versions[index:]}
+    features.update((feature, ["on"]) for feature in _present(cpu.get("features", []), table))
     return features
 
 
-def _version_key(text: str) -> tuple[int, ...]:
-    return tuple(int(p) for p in text.split(".") if p.isdigit())
+def _cuda_versions(majors: range, minors: range) -> list[tuple[tuple[int, int], str]]:
+    """Every CUDA version the NVIDIA provider spells, newest first, with its place in time.
+
+    ``12.8`` ... ``12.0`` then the bare ``12``, which sorts as (12, -1): below every 12.x.
+    """
+    return [
+        ((major, minor), f"{major}.{minor}" if minor >= 0 else f"{major}")
+        for major in reversed(majors)
+        for minor in [*reversed(minors), -1]
+    ]
 
 
 def _nvidia(accelerator: Mapping[str, Any]) -> dict[str, list[str]]:
-    if accelerator.get("status") != "ok" or not accelerator.get("cuda_driver_version"):
+    if accelerator.get("status") != "ok":
         return {}
-    cuda = str(accelerator["cuda_driver_version"])
-    major, _, minor = cuda.partition(".")
-    # The driver runs every toolkit up to its own version: builds needing at most that are supported.
-    lower = [f"{major}.{m}" for m in range(int(minor or 0), -1, -1)]
-    lower += [f"{mj}.0" for mj in range(int(major) - 1, 10, -1)]
-    sms: list[str] = []
-    for device in accelerator.get("devices", []):
-        sm = str(device.get("sm") or "").removeprefix("sm_")
-        if sm and sm not in sms:
-            sms.append(sm)
-    features = {"cuda_version_lower_bound": lower, "cuda_version_upper_bound": [f"{int(major) + 1}"]}
-    if sms:
-        features["sm_arch"] = sorted(sms, key=lambda s: -int("".join(ch for ch in s if ch.isdigit()) or 0))
+    match = re.fullmatch(r"(\d+)\.(\d+)", str(accelerator.get("cuda_driver_version") or ""))
+    table = _table()["nvidia"]
+    majors = range(table["cuda_major_range"][0], table["cuda_major_range"][1] + 1)
+    minors = range(table["cuda_minor_range"][0], table["cuda_minor_range"][1] + 1)
+    if not match or int(match[1]) not in majors or int(match[2]) not in minors:
+        return {}
+    driver = (int(match[1]), int(match[2]))
+    versions = _cuda_versions(majors, minors)
+    # A build needing CUDA >= v runs when v <= driver; a build for CUDA < v when the driver is below v.
+    features = {
+        "cuda_version_lower_bound": [text for when, text in versions if when <= driver],
+        "cuda_version_upper_bound": [text for when, text in versions if when > driver],
+    }
+    features = {name: values for name, values in features.items() if values}
+    # The provider describes only the newest GPU: its own SM minors down to 0, then the major's PTX.
+    capabilities = [
+        (int(m[1]), int(m[2]))
+        for device in accelerator.get("devices", [])
+        if device.get("visible", True)
+        and (m := re.fullmatch(r"(\d+)\.(\d+)", str(device.get("compute_capability") or "")))
+    ]
+    if capabilities and max(capabilities) >= tuple(table["minimum_sm"]):
+        major, minor = max(capabilities)
+        features["sm_arch"] = [*(f"{major}{m}_real" for m in range(minor, -1, -1)), f"{major}0_virtual"]
     return features
 
 
 def _amd(accelerator: Mapping[str, Any]) -> dict[str, list[str]]:
     if accelerator.get("status") != "ok":
         return {}
-    gfx = [str(d["gfx_target"]) for d in accelerator.get("devices", []) if d.get("gfx_target")]
     features: dict[str, list[str]] = {}
+    gfx = [str(d["gfx_target"]) for d in accelerator.get("devices", []) if d.get("gfx_target")]
     if gfx:
         features["gfx_arch"] = list(dict.fromkeys(gfx))
-    if accelerator.get("rocm_version"):
-        rocm = str(accelerator["rocm_version"]).split(".")
-        features["rocm_version"] = [".".join(rocm[:2])]
+    if match := re.match(r"(\d+)\.(\d+)", str(accelerator.get("rocm_version") or "")):
+        features["rocm_version"] = [f"{match[1]}.{match[2]}"]
     return features
 
 

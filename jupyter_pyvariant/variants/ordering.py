@@ -1,0 +1,227 @@
+"""Variant ordering exactly as draft PEP 825 defines it, with a reason for every decision.
+
+A label is compatible when each of its features has at least one supported value. For each
+compatible label, every feature's best supported value gives a key (namespace position, feature
+position, value position); the keys are sorted, and labels compare key by key: the lower key wins,
+a label whose keys run out first loses (more matching features win), then the label string breaks
+the tie. ``null`` comes last among variants, the plain wheel (label ``None``) after it.
+
+Orders are composed as variantlib does: the user's preferences first, then the package's default
+priorities, then the provider's own order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+
+from .metadata import VariantMetadata
+from .properties import VariantLabel, VariantProperty
+from .providers import SupportedProperties
+
+Key = tuple[int, int, int]
+_LAST: Key = (1 << 62, 1 << 62, 1 << 62)
+"""Placed after a label's own keys, so running out of keys loses against any further key."""
+
+
+def _unique(*orders: Iterable[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(item for order in orders for item in order))
+
+
+@dataclass(frozen=True)
+class Orders:
+    """The composed namespace, feature and value orders one ranking used."""
+
+    namespaces: tuple[str, ...]
+    features: Mapping[str, tuple[str, ...]]
+    values: Mapping[tuple[str, str], tuple[str, ...]]
+
+    @classmethod
+    def compose(cls, supported: SupportedProperties, metadata: VariantMetadata | None) -> Orders:
+        prefs = supported.preferences
+        defaults = metadata.priorities if metadata is not None else None
+        namespaces = _unique(prefs.namespaces, defaults.namespaces if defaults else (), supported.namespaces)
+        features: dict[str, tuple[str, ...]] = {}
+        values: dict[tuple[str, str], tuple[str, ...]] = {}
+        for ns in supported.namespaces:
+            offered = supported.features(ns)
+            order = _unique(
+                prefs.features.get(ns, ()), defaults.features.get(ns, ()) if defaults else (), offered
+            )
+            features[ns] = tuple(f for f in order if f in offered)
+            for feature in offered:
+                own = supported.values(ns, feature)
+                default = defaults.values.get(ns, {}).get(feature, ()) if defaults else ()
+                ordered = _unique(prefs.values.get(ns, {}).get(feature, ()), default, own)
+                values[(ns, feature)] = tuple(v for v in ordered if v in own)
+        return cls(namespaces, features, values)
+
+    def key(self, prop: VariantProperty) -> Key:
+        return (
+            self.namespaces.index(prop.namespace),
+            self.features[prop.namespace].index(prop.feature),
+            self.values[(prop.namespace, prop.feature)].index(prop.value),
+        )
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A compatible label: its properties, the best supported value per feature, and its sort keys."""
+
+    label: VariantLabel | None
+    properties: frozenset[VariantProperty]
+    best: tuple[VariantProperty, ...]
+    """The most preferred supported value of each feature, best feature first."""
+    supported: frozenset[VariantProperty]
+    """The properties the host supports: the value of the ``variant_properties`` marker (PEP 825)."""
+    keys: tuple[Key, ...]
+
+    @property
+    def sort_key(self) -> tuple[bool, bool, tuple[Key, ...], str]:
+        label = "" if self.label is None else str(self.label)
+        return (self.label is None, label == "null", (*self.keys, _LAST), label)
+
+    @property
+    def name(self) -> str:
+        return "plain wheel" if self.label is None else str(self.label)
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """Compatible labels best first (``None`` is the plain wheel), and why others were rejected."""
+
+    candidates: tuple[Candidate, ...]
+    rejected: Mapping[VariantLabel, str]
+    orders: Orders
+    supported_by: SupportedProperties
+
+    @property
+    def order(self) -> tuple[VariantLabel | None, ...]:
+        return tuple(c.label for c in self.candidates)
+
+    @property
+    def best(self) -> VariantLabel | None:
+        """The label to install (``None``: the plain wheel); LookupError when nothing fits."""
+        if not self.candidates:
+            raise LookupError("no compatible variant and no plain wheel: " + "; ".join(self.explain()))
+        return self.candidates[0].label
+
+    def candidate(self, label: str | None) -> Candidate:
+        return next(c for c in self.candidates if c.label == label)
+
+    def explain(self) -> list[str]:
+        """One line per decision: the orders, each label and why it beats the next, each rejection."""
+        lines = [f"namespace order: {', '.join(self.orders.namespaces) or '(none)'}"]
+        for ns in self.orders.namespaces:
+            if ns in self.supported_by.origins:
+                lines.append(f"{ns}: answered by {self.supported_by.origins[ns]}")
+        for position, candidate in enumerate(self.candidates, 1):
+            lines.append(f"{position}. {candidate.name}: {_describe(candidate)}")
+            if position < len(self.candidates):
+                lines.append(f"   {_why(candidate, self.candidates[position], self.orders)}")
+        lines += [f"rejected {label}: {reason}" for label, reason in self.rejected.items()]
+        return lines
+
+
+def _describe(candidate: Candidate) -> str:
+    if candidate.label is None:
+        return "the wheel without a variant label, used after every variant"
+    if not candidate.best:
+        return "the null variant: no properties, always compatible, last among variants"
+    return ", ".join(str(p) for p in candidate.best)
+
+
+def _why(winner: Candidate, loser: Candidate, orders: Orders) -> str:
+    """Why ``winner`` sorts before ``loser``, in the words of the PEP's comparison."""
+    if loser.label is None:
+        return f"{winner.name} is a variant; the plain wheel comes after every variant"
+    if str(loser.label) == "null" and winner.keys:
+        return f"{winner.name} matches properties; null comes last among variants"
+    for mine, theirs, prop, other in zip(winner.keys, loser.keys, winner.best, loser.best, strict=False):
+        if mine == theirs:
+            continue
+        if mine[0] != theirs[0]:
+            return f"namespace {prop.namespace} ranks above {other.namespace}"
+        if mine[1] != theirs[1]:
+            return f"in {prop.namespace}, feature {prop.feature} ranks above {other.feature}"
+        preferred = ", ".join(orders.values[(prop.namespace, prop.feature)])
+        return f"{prop.key}: {prop.value} is preferred over {other.value} (order: {preferred})"
+    if len(winner.keys) != len(loser.keys):
+        return (
+            f"same best properties as far as {loser.name} goes, and {winner.name} matches more features "
+            f"({len(winner.keys)} vs {len(loser.keys)})"
+        )
+    return f"equal properties; label {winner.name!r} sorts before {loser.name!r}"
+
+
+def _rejection(properties: frozenset[VariantProperty], supported: SupportedProperties) -> str | None:
+    """None when every feature has a supported value, else what is missing and why."""
+    problems: list[str] = []
+    by_feature: dict[tuple[str, str], list[VariantProperty]] = {}
+    for prop in sorted(properties):
+        by_feature.setdefault((prop.namespace, prop.feature), []).append(prop)
+    for (namespace, feature), props in by_feature.items():
+        if any(p in supported for p in props):
+            continue
+        wanted = ", ".join(p.value for p in props)
+        reasons = {r for p in props if (r := supported.why_not(p)) is not None}
+        offered = supported.values(namespace, feature)
+        if reasons:
+            problems.append(f"{namespace} :: {feature} needs {wanted}: {'; '.join(sorted(reasons))}")
+        elif offered:
+            problems.append(
+                f"{namespace} :: {feature} needs {wanted}; this host supports {', '.join(offered)}"
+            )
+        elif namespace in supported:
+            problems.append(f"{namespace} :: {feature} needs {wanted}; this host does not support {feature}")
+        else:
+            problems.append(
+                f"{namespace} :: {feature} needs {wanted}; nothing says this host supports {namespace}"
+            )
+    return "; ".join(problems) or None
+
+
+def rank(
+    labels_with_properties: Mapping[str | None, Iterable[VariantProperty]] | Iterable[str | None],
+    supported: SupportedProperties,
+    metadata: VariantMetadata | None,
+) -> Ranking:
+    """Order candidate labels per PEP 825.
+
+    ``labels_with_properties`` maps each label found among the candidate wheels to its properties,
+    or lists the labels and lets ``metadata`` say their properties (a label it does not know is
+    rejected, as PEP 825 asks). Include ``None`` when a plain wheel is among the candidates.
+    """
+    if isinstance(labels_with_properties, Mapping):
+        given = {label: frozenset(props) for label, props in labels_with_properties.items()}
+    else:
+        given = {}
+        rejected_unknown: dict[VariantLabel, str] = {}
+        for label in labels_with_properties:
+            if label is None or label == "null":
+                given[label] = frozenset()
+            elif metadata is not None and label in metadata.variants:
+                given[label] = metadata.variants[VariantLabel(label)]
+            else:
+                rejected_unknown[VariantLabel(label)] = "the label is not described by the variant metadata"
+    orders = Orders.compose(supported, metadata)
+    candidates: list[Candidate] = []
+    rejected: dict[VariantLabel, str] = (
+        {} if isinstance(labels_with_properties, Mapping) else rejected_unknown
+    )
+    for label_text, properties in given.items():
+        label = None if label_text is None else VariantLabel(label_text)
+        if label is not None and (reason := _rejection(properties, supported)) is not None:
+            rejected[label] = reason
+            continue
+        matched = frozenset(p for p in properties if p in supported)
+        best: dict[tuple[str, str], VariantProperty] = {}
+        for prop in matched:
+            current = best.get((prop.namespace, prop.feature))
+            if current is None or orders.key(prop) < orders.key(current):
+                best[(prop.namespace, prop.feature)] = prop
+        ordered = tuple(sorted(best.values(), key=orders.key))
+        candidates.append(Candidate(label, properties, ordered, matched, tuple(map(orders.key, ordered))))
+    candidates.sort(key=lambda c: c.sort_key)
+    return Ranking(tuple(candidates), MappingProxyType(rejected), orders, supported)

@@ -1,0 +1,188 @@
+"""Third-party provider plugins: installed into an isolated cached environment, run in a subprocess.
+
+Plugins are arbitrary code (the PyPI CPU providers even replace ``sys.modules["archspec"]``), so
+they never enter the kernel: each requirement set gets its own virtual environment under the user
+cache directory (made with uv when available, else venv + pip), and the plugin answers from a
+separate interpreter with a timeout. Only plugins the user trusts by name get here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from .metadata import Provider, VariantMetadata
+from .properties import VariantFormatError, check_name, check_value
+
+_ANSWERS: dict[tuple[str, tuple[str, ...], str], dict[str, list[str]]] = {}
+"""Plugin answers per process: a host does not change while a plan is made."""
+
+
+class ProviderError(Exception):
+    """A trusted provider plugin that could not be installed or did not answer."""
+
+    def __init__(self, message: str, *, provider: Provider, metadata: VariantMetadata) -> None:
+        self.provider = provider
+        self.package = metadata.package
+        self.source = ", ".join(metadata.sources)
+        self.file = ", ".join(Path(s).name for s in metadata.sources)
+        plugin = provider.package or provider.object_reference
+        super().__init__(
+            f"{self.package or 'unknown package'}: {self.file or 'variant metadata'} from {self.source}: "
+            f"provider plugin {plugin} for namespace {provider.namespace!r}: {message}"
+        )
+
+
+def user_cache_dir() -> Path:
+    """The platform's per-user cache directory for this project."""
+    if override := os.environ.get("PYVARIANT_CACHE_DIR"):
+        return Path(override)
+    if sys.platform == "win32":
+        base = Path(os.environ.get("LOCALAPPDATA", Path.home() / "AppData" / "Local"))
+    elif sys.platform == "darwin":
+        base = Path.home() / "Library" / "Caches"
+    else:
+        base = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+    return base / "jupyter_pyvariant"
+
+
+@dataclass(frozen=True)
+class PluginOptions:
+    """Where plugin environments live and how they are installed and run.
+
+    ``installer_args`` go to uv / pip as given (``--index-url U``, ``--no-index --find-links D``).
+    """
+
+    cache_dir: Path | None = None
+    installer_args: tuple[str, ...] = ()
+    install_timeout_s: float = 600.0
+    run_timeout_s: float = 60.0
+    python: str = sys.executable
+
+
+def _python_in(venv: Path) -> Path:
+    return venv / ("Scripts/python.exe" if sys.platform == "win32" else "bin/python")
+
+
+def _run(command: Sequence[str | os.PathLike[str]], timeout: float, what: str) -> None:
+    try:
+        done = subprocess.run(
+            [os.fspath(c) for c in command],
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise RuntimeError(f"{what} did not finish within {timeout:g} s") from None
+    except OSError as exc:
+        raise RuntimeError(f"{what} could not start: {exc}") from None
+    if done.returncode != 0:
+        tail = (done.stderr or done.stdout).strip().splitlines()[-15:]
+        raise RuntimeError(f"{what} failed (exit {done.returncode}):\n" + "\n".join(tail))
+
+
+def _uv() -> str | None:
+    try:
+        from uv import find_uv_bin  # type: ignore[import-not-found,import-untyped,unused-ignore]
+
+        return str(find_uv_bin())
+    except (ImportError, FileNotFoundError):
+        return shutil.which("uv")
+
+
+def plugin_environment(requires: Sequence[str], options: PluginOptions) -> Path:
+    """The interpreter of a cached environment holding ``requires``, created on first use.
+
+    The environment is built in a scratch directory and renamed into place only once complete, so
+    an interrupted install never leaves a half environment that a later run would trust.
+    """
+    identity = json.dumps([sorted(requires), list(options.installer_args), options.python])
+    root = (options.cache_dir or user_cache_dir()) / "providers"
+    target = root / hashlib.sha256(identity.encode()).hexdigest()[:16]
+    if (target / ".complete").exists():
+        return _python_in(target)
+    root.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix=".building-", dir=root))
+    try:
+        uv = _uv()
+        if uv is not None:
+            _run(
+                [uv, "venv", "--quiet", "--python", options.python, scratch],
+                options.install_timeout_s,
+                "uv venv",
+            )
+            install: list[str | os.PathLike[str]] = [
+                uv,
+                "pip",
+                "install",
+                "--quiet",
+                "--python",
+                _python_in(scratch),
+            ]
+        else:
+            _run([options.python, "-m", "venv", scratch], options.install_timeout_s, "python -m venv")
+            install = [_python_in(scratch), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+        _run(
+            [*install, *options.installer_args, *requires], options.install_timeout_s, "installing the plugin"
+        )
+        (scratch / ".complete").write_text(identity, "utf-8")
+        try:
+            scratch.rename(target)
+        except OSError:  # another process finished the same environment first
+            shutil.rmtree(scratch, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(scratch, ignore_errors=True)
+        raise
+    return _python_in(target)
+
+
+def _answer(raw: Any) -> dict[str, list[str]]:
+    """The plugin's configs as feature -> values, validated against the PEP's alphabet."""
+    features: dict[str, list[str]] = {}
+    for config in raw["configs"]:
+        name = check_name("feature name", config["name"])
+        values = [check_value(v) for v in config["values"]]
+        if values:
+            features.setdefault(name, values)
+    return features
+
+
+def run_provider(
+    provider: Provider, metadata: VariantMetadata, options: PluginOptions | None = None
+) -> Mapping[str, list[str]]:
+    """Ask a trusted plugin what this host supports: feature -> values, most preferred first."""
+    options = options or PluginOptions()
+    reference = provider.object_reference
+    if reference is None:
+        raise ProviderError("names no plugin API", provider=provider, metadata=metadata)
+    key = (reference, provider.requires, os.fspath(options.cache_dir or user_cache_dir()))
+    if key in _ANSWERS:
+        return _ANSWERS[key]
+    try:
+        python = plugin_environment(provider.requires, options)
+        with tempfile.TemporaryDirectory(prefix="pyvariant-plugin-") as scratch:
+            answer_path = Path(scratch) / "answer.json"
+            with resources.as_file(resources.files(__package__).joinpath("_plugin_runner.py")) as runner:
+                # -I: the plugin sees neither PYTHONPATH nor the user's site-packages, only its environment.
+                _run(
+                    [python, "-I", runner, reference, answer_path],
+                    options.run_timeout_s,
+                    f"plugin {reference}",
+                )
+            answer = _answer(json.loads(answer_path.read_text("utf-8")))
+    except (RuntimeError, OSError, ValueError, KeyError, TypeError, VariantFormatError) as exc:
+        raise ProviderError(str(exc), provider=provider, metadata=metadata) from None
+    _ANSWERS[key] = answer
+    return answer

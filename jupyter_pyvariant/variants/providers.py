@@ -1,0 +1,418 @@
+"""What a host supports, per variant namespace (draft PEP 850 providers).
+
+Each namespace a package uses is answered by the first source that applies:
+
+1. static properties written in the metadata (they do not depend on the host);
+2. a profile file standing in for another machine (``--profile``), when one is given;
+3. a built-in provider computed from the host report, for the namespaces whose provider packages we
+   know (x86_64, aarch64, nvidia, amd), so no plugin code runs for them;
+4. a third-party provider plugin, only when the user trusts it by name, run in an isolated
+   environment in a subprocess (:mod:`.plugins`), never imported here.
+
+User overrides then force, forbid or reorder properties. Every namespace left without support gets
+a note saying why, which the ordering quotes when it rejects a variant.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .metadata import Provider, VariantMetadata
+from .properties import VariantFeature, VariantFormatError, VariantProperty, check_name, check_value
+
+if TYPE_CHECKING:
+    from .plugins import PluginOptions
+
+Table = Mapping[str, Mapping[str, tuple[str, ...]]]
+"""namespace -> feature -> values, most preferred first."""
+
+
+def _freeze(table: Mapping[str, Mapping[str, Iterable[str]]]) -> Table:
+    from types import MappingProxyType
+
+    return MappingProxyType(
+        {
+            ns: MappingProxyType({f: tuple(v) for f, v in feats.items() if v})
+            for ns, feats in table.items()
+            if feats
+        }
+    )
+
+
+@dataclass(frozen=True)
+class Preferences:
+    """User reorderings; the ordering applies them ahead of the package's default priorities."""
+
+    namespaces: tuple[str, ...] = ()
+    features: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    values: Table = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SupportedProperties:
+    """namespace -> feature -> supported values (most preferred first), and where each came from."""
+
+    table: Table = field(default_factory=dict)
+    preferences: Preferences = field(default_factory=Preferences)
+    origins: Mapping[str, str] = field(default_factory=dict)
+    """namespace -> the source that answered it (shown by ``explain()``)."""
+    notes: Mapping[str, str] = field(default_factory=dict)
+    """``ns`` / ``ns :: feature`` / ``ns :: feature :: value`` -> why it is not supported."""
+
+    @classmethod
+    def from_mapping(
+        cls, table: Mapping[str, Mapping[str, Iterable[str]]], origin: str = "given"
+    ) -> SupportedProperties:
+        """Validated properties from a plain nested mapping (a profile, a plugin's answer, a test)."""
+        for namespace, features in table.items():
+            check_name("namespace", namespace)
+            for feature, values in features.items():
+                check_name("feature name", feature)
+                for value in values:
+                    check_value(value)
+        frozen = _freeze(table)
+        return cls(frozen, origins={ns: origin for ns in frozen})
+
+    @property
+    def namespaces(self) -> tuple[str, ...]:
+        return tuple(self.table)
+
+    def features(self, namespace: str) -> tuple[str, ...]:
+        return tuple(self.table.get(namespace, {}))
+
+    def values(self, namespace: str, feature: str) -> tuple[str, ...]:
+        return self.table.get(namespace, {}).get(feature, ())
+
+    def __contains__(self, item: object) -> bool:
+        if isinstance(item, VariantProperty):
+            return item.value in self.values(item.namespace, item.feature)
+        if isinstance(item, VariantFeature):
+            return bool(self.values(item.namespace, item.feature))
+        return isinstance(item, str) and item in self.table
+
+    def properties(self) -> Iterator[VariantProperty]:
+        """Every supported property, namespace by namespace, in preference order."""
+        for namespace, features in self.table.items():
+            for feature, values in features.items():
+                for value in values:
+                    yield VariantProperty(namespace, feature, value)
+
+    def to_dict(self) -> dict[str, dict[str, list[str]]]:
+        return {ns: {f: list(v) for f, v in feats.items()} for ns, feats in self.table.items()}
+
+    def why_not(self, prop: VariantProperty) -> str | None:
+        """The recorded reason a property, its feature or its namespace is unsupported, if any."""
+        for key in (str(prop), str(prop.key), prop.namespace):
+            if key in self.notes:
+                return self.notes[key]
+        return None
+
+    def with_namespace(
+        self, namespace: str, features: Mapping[str, Iterable[str]], origin: str
+    ) -> SupportedProperties:
+        table = {**self.to_dict(), namespace: {f: list(v) for f, v in features.items()}}
+        return replace(self, table=_freeze(table), origins={**self.origins, namespace: origin})
+
+    def with_note(self, key: str, note: str) -> SupportedProperties:
+        return replace(self, notes={**self.notes, key: note})
+
+
+# --- overrides ------------------------------------------------------------------------------------
+
+
+def _selector(text: str) -> tuple[str, ...]:
+    """``ns``, ``ns :: feature`` or ``ns :: feature :: value``, validated, as a tuple of 1-3 parts."""
+    import re
+
+    parts = tuple(re.split(r"\s*::\s*", text.strip()))
+    if not 1 <= len(parts) <= 3:
+        raise VariantFormatError(f"invalid selector {text!r}: expected 'namespace[ :: feature[ :: value]]'")
+    check_name("namespace", parts[0])
+    if len(parts) > 1:
+        check_name("feature name", parts[1])
+    if len(parts) > 2:
+        check_value(parts[2])
+    return parts
+
+
+@dataclass(frozen=True)
+class Overrides:
+    """What the user says about support, over what the providers say.
+
+    ``force``: properties to treat as supported (most preferred first); ``forbid``: namespaces,
+    features or properties never to use; ``prefer``: namespaces, features or properties to move to
+    the front of their order; ``profile``: supported properties of another machine, replacing this
+    host's built-in and plugin answers; ``enable_optional``: optional providers to use.
+    """
+
+    force: tuple[VariantProperty, ...] = ()
+    forbid: tuple[str, ...] = ()
+    prefer: tuple[str, ...] = ()
+    profile: SupportedProperties | None = None
+    enable_optional: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        for text in (*self.forbid, *self.prefer):
+            _selector(text)
+
+    @classmethod
+    def parse(
+        cls,
+        *,
+        force: Iterable[str] = (),
+        forbid: Iterable[str] = (),
+        prefer: Iterable[str] = (),
+        profile: str | os.PathLike[str] | None = None,
+        enable_optional: Iterable[str] = (),
+    ) -> Overrides:
+        """Overrides from command-line strings; raises VariantFormatError / ProfileError on bad input."""
+        return cls(
+            force=tuple(VariantProperty.parse(text) for text in force),
+            forbid=tuple(forbid),
+            prefer=tuple(prefer),
+            profile=None if profile is None else load_profile(profile),
+            enable_optional=tuple(enable_optional),
+        )
+
+    def apply(self, supported: SupportedProperties) -> SupportedProperties:
+        table = supported.to_dict()
+        origins = dict(supported.origins)
+        notes = dict(supported.notes)
+        for prop in reversed(self.force):
+            values = table.setdefault(prop.namespace, {}).setdefault(prop.feature, [])
+            table[prop.namespace][prop.feature] = [prop.value, *(v for v in values if v != prop.value)]
+            origins.setdefault(prop.namespace, "forced by the user")
+        for text in self.forbid:
+            parts = _selector(text)
+            features = table.get(parts[0], {})
+            if len(parts) == 1:
+                table.pop(parts[0], None)
+            elif len(parts) == 2:
+                features.pop(parts[1], None)
+            elif parts[1] in features:
+                features[parts[1]] = [v for v in features[parts[1]] if v != parts[2]]
+            notes[" :: ".join(parts)] = f"{' :: '.join(parts)} is forbidden by the user"
+        return replace(
+            supported, table=_freeze(table), origins=origins, notes=notes, preferences=self._preferences()
+        )
+
+    def _preferences(self) -> Preferences:
+        namespaces: list[str] = []
+        features: dict[str, list[str]] = {}
+        values: dict[str, dict[str, list[str]]] = {}
+        for parts in map(_selector, self.prefer):
+            if len(parts) == 1:
+                namespaces.append(parts[0])
+            elif len(parts) == 2:
+                features.setdefault(parts[0], []).append(parts[1])
+            else:
+                values.setdefault(parts[0], {}).setdefault(parts[1], []).append(parts[2])
+        return Preferences(tuple(namespaces), {ns: tuple(f) for ns, f in features.items()}, _freeze(values))
+
+
+# --- the host ---------------------------------------------------------------------------------------
+
+
+@cache
+def _builtin_table() -> dict[str, Any]:
+    text = resources.files(__package__).joinpath("data", "builtin_providers.json").read_text("utf-8")
+    return json.loads(text)  # type: ignore[no-any-return]
+
+
+def _builtin_serves(namespace: str, provider: Provider | None) -> bool:
+    """Whether our built-in provider stands for the one the package names for this namespace."""
+    known = _builtin_table()["namespaces"].get(namespace)
+    if known is None:
+        return False
+    if provider is None or provider.kind in ("builtin", "unspecified"):
+        return True
+    return provider.package in known["packages"] or provider.object_reference in known["plugin_apis"]
+
+
+def _absent_reason(namespace: str, report: Mapping[str, Any]) -> str:
+    """Why the host report shows nothing for a built-in namespace, in the report's own words."""
+    known = _builtin_table()["namespaces"][namespace]
+    if known["source"] == "cpu":
+        cpu = report.get("cpu", {})
+        return f"this host's CPU is {cpu.get('arch', 'unknown')} at level {cpu.get('isa_level', 'unknown')}"
+    for accelerator in report.get("accelerators", []):
+        if accelerator.get("vendor") == namespace:
+            status, reason = accelerator.get("status", "unknown"), accelerator.get("reason")
+            return f"{namespace} accelerator status is {status!r}" + (f": {reason}" if reason else "")
+    return f"the host report lists no {namespace} accelerator"
+
+
+def _marker_environment(report: Mapping[str, Any]) -> dict[str, str]:
+    """PEP 508 marker values for the reported host (``enable-if`` of PEP 817 providers)."""
+    from packaging.markers import default_environment
+
+    environment: dict[str, str] = {key: str(value) for key, value in default_environment().items()}
+    cpu, system = report.get("cpu", {}), report.get("system", {})
+    if cpu.get("arch") not in (None, "unknown"):
+        environment["platform_machine"] = str(cpu["arch"])
+    if system.get("os"):
+        environment["platform_system"] = str(system["os"])
+    return environment
+
+
+def _enabled(provider: Provider | None, report: Mapping[str, Any]) -> str | None:
+    """None when the provider's ``enable-if`` marker holds for the host, else the reason it does not."""
+    if provider is None or provider.enable_if is None:
+        return None
+    from packaging.markers import InvalidMarker, Marker
+
+    try:
+        if Marker(provider.enable_if).evaluate(_marker_environment(report)):
+            return None
+    except InvalidMarker as exc:
+        return f"enable-if {provider.enable_if!r} is not a valid marker: {exc}"
+    return f"enable-if {provider.enable_if!r} is false on this host"
+
+
+def _trusted(provider: Provider, trusted: Iterable[str]) -> bool:
+    from packaging.utils import canonicalize_name
+
+    names = {canonicalize_name(name) for name in trusted}
+    candidates = (provider.package, provider.namespace, provider.object_reference)
+    return any(c is not None and canonicalize_name(c) in names for c in candidates)
+
+
+def host_supported(
+    report: Mapping[str, Any] | None,
+    metadata: VariantMetadata,
+    *,
+    trusted_plugins: Iterable[str] = (),
+    overrides: Overrides | None = None,
+    plugin_options: PluginOptions | None = None,
+) -> SupportedProperties:
+    """What the reported host (or the override profile) supports for the namespaces of one package.
+
+    ``trusted_plugins`` names provider packages (or namespaces, or plugin APIs) the user allows to
+    run; ``plugin_options`` (a :class:`.plugins.PluginOptions`) says where and how to install them.
+    """
+    from ..host.properties import supported_properties
+
+    report = report or {}
+    overrides = overrides or Overrides()
+    trusted = tuple(trusted_plugins)
+    builtin = supported_properties(report) if overrides.profile is None else {}
+    supported = SupportedProperties()
+    for namespace in metadata.priorities.namespaces:
+        provider = metadata.providers.get(namespace)
+        optional_enabled = namespace in overrides.enable_optional or (
+            provider is not None and _trusted(provider, trusted)
+        )
+        if provider is not None and provider.optional and not optional_enabled:
+            supported = supported.with_note(
+                namespace, f"the {namespace} provider is optional and not enabled"
+            )
+        elif (reason := _enabled(provider, report)) is not None:
+            supported = supported.with_note(namespace, reason)
+        elif provider is not None and provider.static_properties is not None:
+            supported = supported.with_namespace(
+                namespace, provider.static_properties, "static properties in the metadata"
+            )
+        elif overrides.profile is not None:
+            profile = overrides.profile
+            if namespace in profile.table:
+                supported = supported.with_namespace(
+                    namespace, profile.table[namespace], profile.origins.get(namespace, "profile")
+                )
+            else:
+                supported = supported.with_note(namespace, f"the profile has no [{namespace}] table")
+        elif _builtin_serves(namespace, provider):
+            if builtin.get(namespace):
+                supported = supported.with_namespace(
+                    namespace, builtin[namespace], f"built-in {namespace} provider (host report)"
+                )
+            else:
+                supported = supported.with_note(namespace, _absent_reason(namespace, report))
+        elif provider is not None and provider.kind == "plugin" and _trusted(provider, trusted):
+            from .plugins import run_provider
+
+            answer = run_provider(provider, metadata, plugin_options)
+            supported = supported.with_namespace(namespace, answer, f"plugin {provider.package} (trusted)")
+        elif provider is not None and provider.kind == "plugin":
+            supported = supported.with_note(
+                namespace,
+                f"provider plugin {provider.package or provider.object_reference} is third-party code; "
+                f"trust it by name to run it (--trust-plugin {provider.package or namespace})",
+            )
+        else:
+            supported = supported.with_note(namespace, f"no provider is known for namespace {namespace!r}")
+    return overrides.apply(supported)
+
+
+def host_profile(report: Mapping[str, Any]) -> SupportedProperties:
+    """Everything the built-in providers say about the reported host: what ``pyvariant profile`` writes."""
+    from ..host.properties import supported_properties
+
+    return SupportedProperties.from_mapping(
+        supported_properties(report), origin="built-in providers (host report)"
+    )
+
+
+# --- profile files ----------------------------------------------------------------------------------
+
+
+class ProfileError(ValueError):
+    """A profile file that cannot stand in for a machine, naming the file and what is wrong."""
+
+
+def load_profile(path: str | os.PathLike[str]) -> SupportedProperties:
+    """A TOML profile: ``[namespace]`` tables mapping each feature to its values, most preferred first."""
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - Python 3.10
+        import tomli as tomllib
+
+    try:
+        data = tomllib.loads(Path(path).read_text("utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ProfileError(f"cannot read profile {os.fspath(path)}: {exc}") from None
+    for namespace, features in data.items():
+        if not isinstance(features, dict):
+            raise ProfileError(f"profile {os.fspath(path)}: {namespace!r} must be a [{namespace}] table")
+        for feature, values in features.items():
+            if not isinstance(values, list) or not values or not all(isinstance(v, str) for v in values):
+                raise ProfileError(
+                    f"profile {os.fspath(path)}: [{namespace}] {feature} must be a non-empty list of strings"
+                )
+    try:
+        return SupportedProperties.from_mapping(data, origin=f"profile {os.fspath(path)}")
+    except VariantFormatError as exc:
+        raise ProfileError(f"profile {os.fspath(path)}: {exc}") from None
+
+
+def profile_text(supported: SupportedProperties, comment: str = "") -> str:
+    """The TOML text of a profile (names and values need no escaping: the PEP's alphabet is safe)."""
+    lines = [f"# {line}".rstrip() for line in comment.splitlines()]
+    for namespace, features in supported.table.items():
+        lines += ["", f"[{namespace}]"]
+        lines += [
+            f"{feature} = [{', '.join(json.dumps(v) for v in values)}]"
+            for feature, values in features.items()
+        ]
+    return "\n".join(lines).lstrip("\n") + "\n"
+
+
+def write_profile(supported: SupportedProperties, path: str | os.PathLike[str], comment: str = "") -> None:
+    """Write a profile atomically, so a reader never sees half a file."""
+    target = Path(path)
+    fd, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent or ".")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as stream:
+            stream.write(profile_text(supported, comment))
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
