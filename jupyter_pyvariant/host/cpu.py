@@ -1,0 +1,124 @@
+"""The CPU section of the host report: architecture, vendor, model and instruction-set level.
+
+The level comes from the kernel-filtered feature flags intersected over every CPU (what a process
+may really use), is cross-checked against glibc's own verdict, and is enriched with archspec's
+microarchitecture name and compiler flags. Nothing here raises or prints: each step runs through
+the ``Recorder`` and a failure leaves "unknown" with its reason in the diagnostics.
+"""
+
+from __future__ import annotations
+
+import platform
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+
+from ._fs import Roots, read_first_line, read_text
+from ._probe import UNKNOWN, Recorder
+from ._values import JsonShaped
+from .cpu_archspec import ArchspecMatch, match
+from .cpu_facts import CpuFacts, facts_from_cpuinfo, facts_from_sysctl, read_darwin_sysctl, read_windows
+from .cpu_hwcaps import GlibcHwcaps, glibc_hwcaps
+from .cpu_levels import LevelVerdict, extension_groups, judge, normalize_arch
+
+_LIVE_PROCFS = Path("/proc")
+
+
+@dataclass(frozen=True)
+class CpuInfo(JsonShaped):
+    """The contract's ``cpu`` object."""
+
+    arch: str
+    vendor: str
+    model: str
+    isa_level: str
+    isa_level_missing: tuple[str, ...]
+    isa_next_level: str | None
+    features: tuple[str, ...]
+    extensions: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
+    sve_vector_length_bits: int | None = None
+    glibc_hwcaps: GlibcHwcaps = field(default_factory=GlibcHwcaps)
+    archspec: ArchspecMatch | None = None
+
+
+def probe_cpu(roots: Roots, rec: Recorder, machine: str | None = None) -> CpuInfo:
+    """Describe the CPU; ``machine`` (``uname -m``) names the architecture of a replayed procfs."""
+    live_machine = platform.machine()
+    machine = machine or live_machine
+    facts = _read_facts(roots, rec, machine)
+    verdict = rec.run("cpu.level", f"{facts.family} level rules", lambda: _judge(facts), None)
+    if verdict is not None and verdict.reason:
+        rec.note("cpu.level", f"{facts.family} level rules", verdict.reason)
+    return CpuInfo(
+        arch=facts.arch,
+        vendor=facts.vendor,
+        model=facts.model,
+        isa_level=(verdict.level if verdict else None) or UNKNOWN,
+        isa_level_missing=verdict.missing if verdict else (),
+        isa_next_level=verdict.next_level if verdict else None,
+        features=tuple(sorted(facts.features)),
+        extensions=rec.run(
+            "cpu.extensions",
+            "feature groups",
+            lambda: extension_groups(facts.family, facts.features),
+            MappingProxyType({}),
+        ),
+        sve_vector_length_bits=_sve_vector_length(roots, rec, facts),
+        glibc_hwcaps=_glibc_verdict(roots, rec, facts, verdict, live_machine),
+        archspec=rec.run("cpu.archspec", "archspec microarchitectures.json", lambda: match(facts), None),
+    )
+
+
+def _judge(facts: CpuFacts) -> LevelVerdict:
+    return judge(facts.family, facts.features, facts.generation, facts.level_blocker)
+
+
+def _read_facts(roots: Roots, rec: Recorder, machine: str) -> CpuFacts:
+    cpuinfo = roots.proc("cpuinfo")
+    system = platform.system()
+    family = normalize_arch(machine)
+    unknown = CpuFacts(arch=family, family=family)
+    if system == "Darwin" and not cpuinfo.exists():
+        values: dict[str, str] = rec.run("cpu.sysctl", "sysctlbyname", read_darwin_sysctl, {})
+        return facts_from_sysctl(values, machine)
+    if system == "Windows" and not cpuinfo.exists():
+        return rec.run("cpu.windows", "IsProcessorFeaturePresent", lambda: read_windows(machine), unknown)
+    text = rec.run("cpu.cpuinfo", str(cpuinfo), lambda: read_text(cpuinfo), None)
+    if text is None:
+        return unknown
+    return rec.run("cpu.cpuinfo", f"parse {cpuinfo}", lambda: facts_from_cpuinfo(text, machine), unknown)
+
+
+def _sve_vector_length(roots: Roots, rec: Recorder, facts: CpuFacts) -> int | None:
+    """The default SVE vector length new processes get, from bytes in /proc/sys/abi."""
+    if "sve" not in facts.features:
+        return None
+    path = roots.proc("sys", "abi", "sve_default_vector_length")
+
+    def read_bits() -> int | None:
+        if not path.exists():
+            rec.note("cpu.sve", str(path), "absent: SVE vector length unknown")
+            return None
+        length = int(read_first_line(path)) * 8
+        if length <= 0 or length % 128:
+            raise ValueError(f"{length} bits is not an SVE vector length")
+        return length
+
+    return rec.run("cpu.sve", str(path), read_bits, None)
+
+
+def _glibc_verdict(
+    roots: Roots, rec: Recorder, facts: CpuFacts, verdict: LevelVerdict | None, live_machine: str
+) -> GlibcHwcaps:
+    """glibc judges the machine it runs on, so its verdict only applies to the live procfs."""
+    system = platform.system()
+    if system != "Linux":
+        return GlibcHwcaps(reason=f"not applicable: {system} does not use glibc")
+    if roots.procfs != _LIVE_PROCFS:
+        return GlibcHwcaps(reason=f"not applicable: CPU facts replayed from {roots.procfs}, not this machine")
+    if facts.family != normalize_arch(live_machine):
+        return GlibcHwcaps(
+            reason=f"not applicable: facts describe {facts.arch}, this process runs on {live_machine}"
+        )
+    return glibc_hwcaps(facts.family, verdict.level if verdict else None, rec)

@@ -1,0 +1,138 @@
+"""Instruction-set levels: which rung of an architecture's ladder a set of features reaches.
+
+The ladders are data (``data/cpu_levels.json``): the x86-64 psABI levels, Arm versions and processor
+generations. One evaluator serves them all, so every architecture answers the same three questions
+the same way: the level reached, the next one, and exactly what is missing for it. Its records are
+named tuples: immutable like frozen dataclasses, and several times cheaper to define at import.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from functools import cache
+from types import MappingProxyType
+from typing import Any, NamedTuple
+
+from ._values import data_table
+
+
+class Level(NamedTuple):
+    """One rung: the features it adds and the rungs it builds on."""
+
+    name: str
+    base: tuple[str, ...]
+    requires: frozenset[str]
+
+
+class LevelVerdict(NamedTuple):
+    """The highest level reached (None: not even the first), the next one and what it lacks.
+
+    ``reason`` says why there is no level when ``level`` is None.
+    """
+
+    level: str | None
+    next_level: str | None
+    missing: tuple[str, ...]
+    reason: str | None = None
+
+
+class Ladder(NamedTuple):
+    """Levels from lowest to highest; each one reached only when all its bases are."""
+
+    levels: tuple[Level, ...]
+
+    def missing_for(self, name: str, features: frozenset[str]) -> frozenset[str]:
+        """Every feature lacking for ``name``, its bases included (so a level's gap is never understated)."""
+        by_name = {level.name: level for level in self.levels}
+        lacking: set[str] = set()
+        pending, seen = [name], set()
+        while pending:
+            level = by_name[pending.pop()]
+            if level.name in seen:
+                continue
+            seen.add(level.name)
+            lacking |= level.requires - features
+            pending.extend(level.base)
+        return frozenset(lacking)
+
+    def evaluate(self, features: Iterable[str]) -> LevelVerdict:
+        have = frozenset(features)
+        reached = [i for i, level in enumerate(self.levels) if not self.missing_for(level.name, have)]
+        top = reached[-1] if reached else -1
+        if top + 1 >= len(self.levels):
+            return LevelVerdict(self.levels[top].name, None, ())
+        following = self.levels[top + 1].name
+        return LevelVerdict(
+            self.levels[top].name if top >= 0 else None,
+            following,
+            tuple(sorted(self.missing_for(following, have))),
+        )
+
+
+def _feature_ladder(spec: Mapping[str, Any]) -> Ladder:
+    levels: list[Level] = []
+    for entry in spec["levels"]:
+        default_base = (levels[-1].name,) if levels else ()
+        base = tuple(entry.get("base", default_base))
+        levels.append(Level(entry["name"], base, frozenset(entry.get("requires", ()))))
+    return Ladder(tuple(levels))
+
+
+def _generation_ladder(names: Iterable[str]) -> Ladder:
+    """Generations that no feature tells apart: each one "requires" its own name."""
+    levels: list[Level] = []
+    for name in names:
+        levels.append(Level(name, (levels[-1].name,) if levels else (), frozenset({name})))
+    return Ladder(tuple(levels))
+
+
+@cache
+def ladders() -> Mapping[str, Ladder]:
+    table = data_table("cpu_levels.json")
+    found = {family: _feature_ladder(spec) for family, spec in table["feature_ladders"].items()}
+    found.update({family: _generation_ladder(names) for family, names in table["generation_ladders"].items()})
+    return MappingProxyType(found)
+
+
+def generation_ladder_names(family: str) -> tuple[str, ...]:
+    """The generations known for ``family`` (empty when its levels are decided by features)."""
+    return tuple(data_table("cpu_levels.json")["generation_ladders"].get(family, ()))
+
+
+def judge(
+    family: str, features: frozenset[str], generation: str | None, blocker: str | None = None
+) -> LevelVerdict:
+    """The level of a CPU of ``family`` with these features (or, for generation ladders, generation)."""
+    ladder = ladders().get(family)
+    if blocker:
+        return LevelVerdict(None, None, (), blocker)
+    if ladder is None:
+        return LevelVerdict(
+            None, None, (), f"no instruction-set level rules for {family or 'this architecture'}"
+        )
+    generations = generation_ladder_names(family)
+    if generations:
+        if generation not in generations:
+            return LevelVerdict(None, None, (), f"the {family} processor generation was not recognised")
+        return ladder.evaluate(generations[: generations.index(generation) + 1])
+    if not features:
+        return LevelVerdict(None, None, (), "no CPU feature list found (missing, empty or malformed)")
+    verdict = ladder.evaluate(features)
+    if verdict.level is None:
+        reason = f"the features lack the baseline {verdict.next_level}: {', '.join(verdict.missing)}"
+        return verdict._replace(reason=reason)
+    return verdict
+
+
+def normalize_arch(machine: str) -> str:
+    """The architecture family a machine name belongs to (``AMD64`` and ``arm64`` included)."""
+    lowered = machine.strip().lower()
+    aliases: Mapping[str, str] = data_table("cpu_levels.json")["arch_aliases"]
+    return aliases.get(lowered, lowered)
+
+
+def extension_groups(family: str, features: frozenset[str]) -> Mapping[str, tuple[str, ...]]:
+    """The notable groups this CPU has any member of, each with the members it has."""
+    groups: Mapping[str, list[str]] = data_table("cpu_features.json")["extension_groups"].get(family, {})
+    present = {name: tuple(sorted(features.intersection(members))) for name, members in groups.items()}
+    return MappingProxyType({name: members for name, members in present.items() if members})
