@@ -1,0 +1,495 @@
+"""Provision a build into the store: download, verify, extract safely, patch, smoke-test, mark, commit.
+
+- The download streams through httpx with the sha256 computed on the way; a dropped connection
+  resumes with ``Range`` (a partial file is named by its checksum, so it also survives a killed run);
+  retries back off exponentially; every request has timeouts.
+- Extraction never writes outside its folder: absolute names, ``..``, device files and links that
+  leave the tree are refused; symbolic links are created last and checked again once all exist, so a
+  chain of links cannot point out either.
+- Build paths (``/install``) in the sysconfig data are rewritten to the real prefix, so extensions
+  build against the new interpreter.
+- The new interpreter must start and report the version and flavour its name promises. A SIGILL
+  means the CPU lacks an instruction of the build's x86-64 level: the next lower level is tried.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import posixpath
+import re
+import signal
+import subprocess
+import tarfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path, PurePosixPath
+from typing import IO, TYPE_CHECKING, Any
+from urllib.parse import unquote, urlsplit
+
+from .catalog import Build
+from .errors import (
+    ChecksumMismatch,
+    DownloadError,
+    IllegalInstruction,
+    PythonsError,
+    SmokeTestFailed,
+    UnsafeArchive,
+)
+from .select import Selection
+from .store import MARKER_NAME, InstalledPython, Store, default_store, guard_disk, interpreter_path
+
+if TYPE_CHECKING:
+    import httpx
+
+# Called as progress(phase, done, total): phase is "download", "extract" or "smoke-test"; total may be None.
+ProgressCallback = Callable[[str, int, "int | None"], None]
+
+MARKER_VERSION = 1
+_BUILD_PATH = re.compile(r"(?<![\w.+-])/install(?=[/'\"\s:;,)]|$)", re.MULTILINE)
+_SMOKE_CODE = (
+    "import json, platform, sys, sysconfig; print(json.dumps({"
+    "'version': platform.python_version(), 'prefix': sys.base_prefix, "
+    "'freethreaded': bool(sysconfig.get_config_var('Py_GIL_DISABLED')), "
+    "'debug': hasattr(sys, 'gettotalrefcount')}))"
+)
+
+
+@dataclass(frozen=True)
+class FetchPolicy:
+    """How hard to try: attempts per download, backoff (doubled per failure), chunk size, smoke timeout."""
+
+    attempts: int = 5
+    backoff_s: float = 0.5
+    chunk_size: int = 1 << 16
+    smoke_timeout_s: float = 120.0
+
+
+def provision(
+    target: Build | Selection,
+    store: Store | None = None,
+    *,
+    progress: ProgressCallback | None = None,
+    smoke_test: bool = True,
+    policy: FetchPolicy | None = None,
+) -> InstalledPython:
+    """Make ``target`` available in ``store`` and return it; already installed builds return at once.
+
+    A :class:`Selection` walks down to lower x86-64 levels when the chosen build dies with SIGILL; a
+    single :class:`Build` raises :class:`IllegalInstruction` instead. Builds above the host's level
+    (a selection made for other machines) are installed without a smoke test.
+    """
+    store = store or default_store()
+    policy = policy or FetchPolicy()
+    if isinstance(target, Build):
+        return _provision_one(target, store, progress, smoke_test, policy)
+    build = target.best
+    failures: list[str] = []
+    while True:
+        try:
+            return _provision_one(build, store, progress, smoke_test and target.runs_here(build), policy)
+        except IllegalInstruction as exc:
+            failures.append(f"{build.triple}: {exc}")
+            lower = target.fallbacks(build)
+            if not lower:
+                raise IllegalInstruction("; ".join(failures) + "; no lower level is published") from None
+            build = lower[0]
+
+
+def _provision_one(
+    build: Build, store: Store, progress: ProgressCallback | None, smoke_test: bool, policy: FetchPolicy
+) -> InstalledPython:
+    found = store.find(build)
+    if found is not None:
+        return found
+    with store.lock(build):
+        found = store.find(build)  # another process may have finished it while this one waited
+        if found is not None:
+            return found
+        archive = store.download_path(build)
+        download(build.url, archive, build.sha256, progress=progress, policy=policy)
+        try:
+            with store.staging(build) as staged:
+                _install_into(staged, store.path_for(build), build, archive, progress, smoke_test, policy)
+                final = store.commit(staged, build)
+        finally:
+            archive.unlink(missing_ok=True)
+    installed = InstalledPython.from_root(final)
+    if installed is None:
+        raise PythonsError(f"{final} was installed but its marker cannot be read back")
+    return installed
+
+
+def _install_into(
+    staged: Path,
+    final: Path,
+    build: Build,
+    archive: Path,
+    progress: ProgressCallback | None,
+    smoke_test: bool,
+    policy: FetchPolicy,
+) -> None:
+    """Everything between a verified archive and a folder ready to be renamed into the store."""
+    with guard_disk(f"extracting {build.filename} into {staged.parent}"):
+        extract(archive, staged, full=build.full, compression=build.name.extension, progress=progress)
+        patch_build_paths(staged, final)
+    executable = interpreter_path(staged, build)
+    if not executable.exists():
+        raise SmokeTestFailed(f"{build.filename} holds no interpreter at {executable.relative_to(staged)}")
+    if smoke_test:
+        if progress:
+            progress("smoke-test", 0, None)
+        checked: dict[str, Any] = {"ran": True, **run_smoke_test(executable, build, policy.smoke_timeout_s)}
+    else:
+        checked = {"ran": False, "reason": "the build's level is above this CPU's; for other machines"}
+    marker = {
+        "marker_version": MARKER_VERSION,
+        **build.to_dict(),
+        "executable": os.path.relpath(executable.resolve(), staged.resolve()),
+        "layout": "full" if build.full else "install_only",
+        "provisioned_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "smoke_test": checked,
+    }
+    with guard_disk(f"writing the marker of {build.stem}"):
+        (staged / MARKER_NAME).write_text(json.dumps(marker, indent=2) + "\n", encoding="utf-8")
+
+
+# --- download -----------------------------------------------------------------------------------
+
+
+def download(
+    url: str,
+    dest: Path,
+    sha256: str,
+    *,
+    progress: ProgressCallback | None = None,
+    policy: FetchPolicy | None = None,
+) -> Path:
+    """Fetch ``url`` into ``dest`` and check its sha256; a partial ``dest`` is resumed with Range."""
+    policy = policy or FetchPolicy()
+    with guard_disk(f"downloading {url} into {dest.parent}"):
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        if url.startswith("file://"):
+            _copy_local(Path(unquote(urlsplit(url).path)), dest, progress, policy)
+        else:
+            _download_http(url, dest, progress, policy)
+    digest = _sha256_of(dest, policy.chunk_size)
+    if digest != sha256.lower():
+        dest.unlink(missing_ok=True)
+        raise ChecksumMismatch(
+            f"{url} has sha256 {digest}, the catalog says {sha256}: the server sent a different file; "
+            "nothing was installed"
+        )
+    return dest
+
+
+def _copy_local(source: Path, dest: Path, progress: ProgressCallback | None, policy: FetchPolicy) -> None:
+    try:
+        total = source.stat().st_size
+        with source.open("rb") as src, dest.open("wb") as out:
+            done = 0
+            while chunk := src.read(policy.chunk_size):
+                out.write(chunk)
+                done += len(chunk)
+                if progress:
+                    progress("download", done, total)
+    except FileNotFoundError:
+        dest.unlink(missing_ok=True)
+        raise DownloadError(f"{source} does not exist (check the mirror folder)") from None
+
+
+def _download_http(url: str, dest: Path, progress: ProgressCallback | None, policy: FetchPolicy) -> None:
+    import httpx
+
+    from ._http import describe_http_error, http_client
+
+    last_error = ""
+    with http_client() as client:
+        for attempt in range(policy.attempts):
+            if attempt:
+                time.sleep(policy.backoff_s * 2 ** (attempt - 1))
+            try:
+                if _stream_once(client, url, dest, progress):
+                    return
+                last_error = f"{url}: the connection closed before the whole file arrived"
+            except httpx.HTTPStatusError as exc:
+                if exc.response.status_code < 500 and exc.response.status_code != 429:
+                    raise DownloadError(describe_http_error(exc, url)) from None
+                last_error = describe_http_error(exc, url)
+            except httpx.TransportError as exc:
+                last_error = describe_http_error(exc, url)
+    raise DownloadError(f"giving up after {policy.attempts} attempts: {last_error}")
+
+
+def _stream_once(client: httpx.Client, url: str, dest: Path, progress: ProgressCallback | None) -> bool:
+    """One request, resuming from what ``dest`` holds; True when the file is complete."""
+    have = dest.stat().st_size if dest.exists() else 0
+    # Identity encoding: the bytes on the wire are the file, so byte offsets mean the same on resume.
+    headers = {"Accept-Encoding": "identity", **({"Range": f"bytes={have}-"} if have else {})}
+    with client.stream("GET", url, headers=headers) as response:
+        if response.status_code == 416 and have:
+            return True  # nothing left to send: the checksum decides whether the file is right
+        response.raise_for_status()
+        resumed = response.status_code == 206 and _range_start(response) == have
+        if not resumed:
+            have = 0
+        total = _total_size(response, have)
+        with dest.open("ab" if resumed else "wb") as out:
+            done = have
+            for chunk in response.iter_raw():  # as it arrives: a dropped connection loses nothing received
+                out.write(chunk)
+                done += len(chunk)
+                if progress:
+                    progress("download", done, total)
+    return total is None or done >= total
+
+
+def _range_start(response: httpx.Response) -> int | None:
+    match = re.match(r"bytes (\d+)-", response.headers.get("content-range", ""))
+    return int(match[1]) if match else None
+
+
+def _total_size(response: httpx.Response, offset: int) -> int | None:
+    match = re.match(r"bytes \d+-\d+/(\d+)", response.headers.get("content-range", ""))
+    if match:
+        return int(match[1])
+    length = response.headers.get("content-length")
+    return offset + int(length) if length and length.isdigit() else None
+
+
+def _sha256_of(path: Path, chunk_size: int) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(chunk_size):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+# --- extraction -----------------------------------------------------------------------------------
+
+
+class _CountingReader:
+    """A file wrapper that reports how many compressed bytes the decompressor has consumed."""
+
+    def __init__(self, raw: IO[bytes], total: int, progress: ProgressCallback | None) -> None:
+        self._raw, self._total, self._progress, self._done = raw, total, progress, 0
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._raw.read(size)
+        self._done += len(data)
+        if self._progress:
+            self._progress("extract", self._done, self._total)
+        return data
+
+
+@dataclass(frozen=True)
+class _Link:
+    path: Path
+    target: str
+
+
+def extract(
+    archive: Path, dest: Path, *, full: bool, compression: str, progress: ProgressCallback | None = None
+) -> None:
+    """Unpack the interpreter prefix of a .tar.gz / .tar.zst archive into ``dest``.
+
+    ``full`` archives keep the prefix in ``python/install/`` (plus ``python/PYTHON.json`` and
+    licenses; build objects are skipped); install_only archives in ``python/``. ``compression`` is
+    the archive name's suffix, ``"tar.gz"`` or ``"tar.zst"`` (a partial download's name has none).
+    """
+    links: list[_Link] = []
+    with archive.open("rb") as raw, _open_tar(archive, raw, compression, progress) as tar:
+        for member in tar:
+            relative = _member_target(member.name, full)
+            if relative is None:
+                continue
+            _check_member(member, relative)
+            path = dest.joinpath(*relative.parts)
+            _check_no_link_on_path(dest, relative)
+            if member.isdir():
+                path.mkdir(mode=0o755, parents=True, exist_ok=True)
+            elif member.issym():
+                links.append(_Link(path, member.linkname))
+            elif member.islnk():
+                _hardlink(dest, path, member, full)
+            else:
+                _write_file(tar, member, path)
+    for link in links:
+        path = link.path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.is_symlink() or path.exists():
+            raise UnsafeArchive(f"{archive.name}: link {path.relative_to(dest)} would replace another entry")
+        os.symlink(link.target, path)
+    _check_links_stay_inside(dest, links, archive.name)
+
+
+@contextlib.contextmanager
+def _open_tar(
+    archive: Path, raw: IO[bytes], compression: str, progress: ProgressCallback | None
+) -> Iterator[tarfile.TarFile]:
+    """A streaming tar reader over gzip or zstandard."""
+    counted: Any = _CountingReader(raw, archive.stat().st_size, progress)
+    try:
+        if compression == "tar.zst":
+            import zstandard
+
+            with (
+                zstandard.ZstdDecompressor().stream_reader(counted) as plain,
+                tarfile.open(fileobj=plain, mode="r|") as tar,
+            ):
+                yield tar
+        else:
+            with tarfile.open(fileobj=counted, mode="r|gz") as tar:
+                yield tar
+    except (tarfile.TarError, EOFError, OSError) as exc:
+        if isinstance(exc, OSError) and exc.errno is not None:
+            raise
+        raise UnsafeArchive(f"{archive.name} is not a readable archive: {exc}") from None
+
+
+def _member_target(name: str, full: bool) -> PurePosixPath | None:
+    """Where an archive entry goes under the prefix; None for entries not installed (build objects)."""
+    if name.startswith("/") or re.match(r"^[A-Za-z]:", name):
+        raise UnsafeArchive(f"archive entry {name!r} has an absolute path")
+    parts = [p for p in PurePosixPath(name).parts if p != "."]
+    if ".." in parts:
+        raise UnsafeArchive(f"archive entry {name!r} climbs out with '..'")
+    if not parts or parts[0] != "python":
+        raise UnsafeArchive(f"archive entry {name!r} is outside the python/ folder")
+    if not full:
+        rest = parts[1:]
+    elif parts[1:2] == ["install"]:
+        rest = parts[2:]
+    elif parts[1:] == ["PYTHON.json"] or parts[1:2] == ["licenses"]:
+        rest = parts[1:]
+    else:
+        return None
+    return PurePosixPath(*rest) if rest else None
+
+
+def _check_member(member: tarfile.TarInfo, relative: PurePosixPath) -> None:
+    if member.isdev() or not (member.isfile() or member.isdir() or member.issym() or member.islnk()):
+        raise UnsafeArchive(f"archive entry {member.name!r} is a device or special file")
+    if member.issym():
+        target = member.linkname
+        if target.startswith("/") or posixpath.normpath(
+            posixpath.join(str(relative.parent), target)
+        ).startswith(".."):
+            raise UnsafeArchive(f"archive link {member.name!r} points outside the interpreter: {target!r}")
+
+
+def _check_no_link_on_path(dest: Path, relative: PurePosixPath) -> None:
+    """Links are created last, so a folder on an entry's path must not be a link entry either."""
+    current = dest
+    for part in relative.parts[:-1]:
+        current = current / part
+        if current.is_symlink():
+            raise UnsafeArchive(f"archive entry {relative} is written through a link")
+
+
+def _hardlink(dest: Path, path: Path, member: tarfile.TarInfo, full: bool) -> None:
+    source_name = _member_target(member.linkname, full)
+    source = dest.joinpath(*source_name.parts) if source_name else None
+    if source is None or not source.is_file() or source.is_symlink():
+        raise UnsafeArchive(
+            f"archive hard link {member.name!r} points at {member.linkname!r}, not a file inside"
+        )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.unlink(missing_ok=True)
+    os.link(source, path)
+
+
+def _write_file(tar: tarfile.TarFile, member: tarfile.TarInfo, path: Path) -> None:
+    source = tar.extractfile(member)
+    if source is None:
+        raise UnsafeArchive(f"archive entry {member.name!r} has no content")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.unlink(missing_ok=True)
+    with source, path.open("wb") as out:
+        while chunk := source.read(1 << 16):
+            out.write(chunk)
+    # Owner read/write always; execute bits as archived; never setuid, setgid or world-writable.
+    os.chmod(path, (member.mode & 0o755) | 0o600)
+    os.utime(path, (member.mtime, member.mtime))  # keeps the archive's .pyc files valid
+
+
+def _check_links_stay_inside(dest: Path, links: list[_Link], archive_name: str) -> None:
+    """With every link in place, each must still resolve inside (a chain of links could leave)."""
+    root = dest.resolve()
+    for link in links:
+        resolved = Path(os.path.realpath(link.path))
+        if resolved != root and root not in resolved.parents:
+            raise UnsafeArchive(
+                f"{archive_name}: link {link.path.relative_to(dest)} resolves outside the interpreter"
+            )
+
+
+# --- after extraction -----------------------------------------------------------------------------
+
+
+def patch_build_paths(prefix: Path, final: Path) -> list[Path]:
+    """Rewrite the build prefix ``/install`` to ``final`` in sysconfig data, Makefile, .pc and -config."""
+    patterns = (
+        "lib/python3*/_sysconfigdata_*.py",
+        "lib/python3*/_sysconfig_vars_*.json",
+        "lib/python3*/config-*/Makefile",
+        "lib/pkgconfig/*.pc",
+        "bin/python3*-config",
+    )
+    patched = []
+    for pattern in patterns:
+        for path in prefix.glob(pattern):
+            if path.is_symlink() or not path.is_file():
+                continue
+            try:
+                text = path.read_text(encoding="utf-8")
+            except (UnicodeDecodeError, OSError):
+                continue
+            new = _BUILD_PATH.sub(lambda _: str(final), text)
+            if new != text:
+                mode = path.stat().st_mode
+                path.write_text(new, encoding="utf-8")
+                os.chmod(path, mode)
+                for cached in path.parent.glob(f"__pycache__/{path.stem}.*.pyc"):
+                    cached.unlink()
+                patched.append(path)
+    return patched
+
+
+def run_smoke_test(executable: Path, build: Build, timeout_s: float = 120.0) -> dict[str, Any]:
+    """Start the interpreter once; it must report the version and flavour the archive name promises."""
+    env = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "LC_ALL", "SYSTEMROOT", "TMPDIR")}
+    try:
+        result = subprocess.run(
+            [str(executable), "-I", "-c", _SMOKE_CODE],
+            capture_output=True,
+            text=True,
+            timeout=timeout_s,
+            env=env,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise SmokeTestFailed(f"{executable} did not finish starting within {timeout_s:.0f} s") from None
+    except OSError as exc:
+        raise SmokeTestFailed(f"{executable} cannot be started here: {exc.strerror or exc}") from None
+    if result.returncode == -signal.SIGILL:
+        raise IllegalInstruction(f"{executable} died with an illegal instruction (SIGILL) at start")
+    if result.returncode != 0:
+        tail = (result.stderr or result.stdout).strip()[-400:]
+        raise SmokeTestFailed(f"{executable} exited with status {result.returncode} at start: {tail}")
+    try:
+        reported: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        raise SmokeTestFailed(f"{executable} started but printed {result.stdout[-200:]!r}") from None
+    if reported.get("version") != build.version:
+        raise SmokeTestFailed(
+            f"{build.filename} promises CPython {build.version}, "
+            f"its interpreter reports {reported.get('version')}"
+        )
+    if bool(reported.get("freethreaded")) != build.freethreaded:
+        raise SmokeTestFailed(f"{build.filename}: the interpreter's free-threading does not match its name")
+    return {"reported": reported}
