@@ -1,0 +1,282 @@
+"""Install, list and remove optimized kernels.
+
+``install_kernel`` runs the whole chain: the catalog, the selection for this host, the download
+into the managed store, the kernel venv and the kernelspec, in that order, so a failure at any
+step leaves no kernelspec behind (and a venv made before the failure is removed). Removing a
+kernel removes its kernelspec first, then its venvs; the interpreters stay in the store, shared
+with other kernels, until ``pyvariant python gc``.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from . import KernelError
+from .spec import (
+    METADATA_KEY,
+    SpecLocation,
+    build_metadata,
+    check_name,
+    default_kernel_name,
+    display_name,
+    kernel_json,
+    read_kernelspec,
+    write_kernelspec,
+)
+from .venv import KernelEnv, StepCallback, create_kernel_env, is_kernel_venv
+
+if TYPE_CHECKING:
+    from ..pythons.catalog import Build
+    from ..pythons.fetch import ProgressCallback
+    from ..pythons.select import Request, Selection
+    from ..pythons.store import InstalledPython, Store
+
+
+@dataclass(frozen=True)
+class KernelOptions:
+    """What ``kernel install`` was asked for."""
+
+    version: str | None = None
+    level: str = "auto"
+    freethreaded: bool = False
+    debug: bool = False
+    name: str | None = None
+    display_name: str | None = None
+    packages: tuple[str, ...] = ()
+    mirror: str | None = None
+    catalog: str | None = None
+    location: SpecLocation | None = None
+    per_node: bool = False
+    store: str | None = None
+
+    def request(self) -> Request:
+        from ..pythons.select import Request
+
+        return Request.parse(self.version, freethreaded=self.freethreaded, debug=self.debug)
+
+
+@dataclass(frozen=True)
+class KernelInfo:
+    """A kernelspec made by this package, as found on disk."""
+
+    name: str
+    display_name: str
+    spec_dir: Path
+    python: Path
+    metadata: Mapping[str, Any] = field(compare=False)
+    provisioned: bool = False
+
+    @property
+    def venvs(self) -> tuple[Path, ...]:
+        return tuple(Path(p) for p in self.metadata.get("venvs", ()))
+
+    @property
+    def usable(self) -> bool:
+        """Its interpreter is still there (a kernelspec whose venv was deleted by hand is not)."""
+        return self.python.exists()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "display_name": self.display_name,
+            "spec_dir": str(self.spec_dir),
+            "python": str(self.python),
+            "usable": self.usable,
+            "provisioned": self.provisioned,
+            METADATA_KEY: dict(self.metadata),
+        }
+
+    @classmethod
+    def from_spec_dir(cls, spec_dir: Path) -> KernelInfo | None:
+        """The kernel in ``spec_dir``; None for kernelspecs this package did not make."""
+        spec = read_kernelspec(spec_dir)
+        metadata = (spec or {}).get("metadata") or {}
+        if spec is None or not isinstance(metadata.get(METADATA_KEY), dict) or not spec.get("argv"):
+            return None
+        return cls(
+            name=spec_dir.name,
+            display_name=str(spec.get("display_name", spec_dir.name)),
+            spec_dir=spec_dir,
+            python=Path(spec["argv"][0]),
+            metadata=metadata[METADATA_KEY],
+            provisioned="kernel_provisioner" in metadata,
+        )
+
+
+def _store(options: KernelOptions) -> Store:
+    from ..pythons.store import Store, default_store
+
+    return Store(options.store) if options.store else default_store()
+
+
+def _host_report(report: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    if report is not None:
+        return report
+    from ..host import report as host_report
+
+    return host_report().to_dict()
+
+
+def plan_kernel(options: KernelOptions, report: Mapping[str, Any] | None = None) -> Selection:
+    """The build ``install_kernel`` would use, with its explanation (``--explain``)."""
+    from ..pythons.select import select
+
+    host = _host_report(report)
+    if options.per_node:
+        return select([p.build for p in _store(options).installed()], host, options.request())
+    from ..pythons.catalog import load_catalog
+
+    catalog = load_catalog(options.catalog, mirror=options.mirror)
+    return select(catalog, host, options.request(), level=options.level)
+
+
+def _check_free(location: SpecLocation, name: str) -> None:
+    """Fail before any download when the name is taken."""
+    if (location.kernels_dir / name).exists():
+        raise KernelError(
+            f"a kernel named {name!r} already exists in {location.kernels_dir}: "
+            f"remove it first (pyvariant kernel remove {name}) or choose --name"
+        )
+
+
+def install_kernel(
+    options: KernelOptions,
+    *,
+    report: Mapping[str, Any] | None = None,
+    on_step: StepCallback | None = None,
+    download_progress: ProgressCallback | None = None,
+) -> KernelInfo:
+    """Provision the best interpreter for this host and register it as a kernel."""
+    step = on_step or (lambda message: None)
+    location = options.location or SpecLocation.user()
+    selection = plan_kernel(options, report)
+    name = check_name(options.name or default_kernel_name(selection.best))
+    _check_free(location, name)
+    if options.per_node:
+        return _install_per_node(options, selection, location, name, step)
+    from ..pythons.fetch import provision
+
+    step(f"interpreter: {selection.best.filename}")
+    python = provision(selection, _store(options), progress=download_progress)
+    venv = location.venv_dir(name)
+    env = create_kernel_env(
+        python.executable, venv, packages=options.packages, kernel_name=name, on_step=step
+    )
+    metadata = build_metadata(python.build, python, venvs=[str(venv)], packages=list(options.packages))
+    spec = kernel_json(env.python, options.display_name or display_name(python.build), metadata)
+    return _register(location, name, spec, env.site_packages, [venv], step)
+
+
+def _register(
+    location: SpecLocation,
+    name: str,
+    spec: Mapping[str, Any],
+    site_packages: Path,
+    venvs: Sequence[Path],
+    step: StepCallback,
+) -> KernelInfo:
+    """Write the kernelspec; if that fails, the venvs made for it go too."""
+    step(f"writing kernelspec {name}")
+    try:
+        spec_dir = write_kernelspec(location, name, spec, site_packages=site_packages)
+    except BaseException:
+        for venv in venvs:
+            shutil.rmtree(venv, ignore_errors=True)
+        raise
+    info = KernelInfo.from_spec_dir(spec_dir)
+    assert info is not None  # written just above with metadata.pyvariant
+    return info
+
+
+def _per_node_builds(selection: Selection, installed: Sequence[InstalledPython]) -> list[InstalledPython]:
+    """The store's builds of the chosen version and flavour, one per level, for every node type."""
+
+    def kind(build: Build) -> tuple[str, str, str | None, str]:
+        return build.version, build.flavour, build.libc, build.triple.split("-", 1)[1]
+
+    return [python for python in installed if kind(python.build) == kind(selection.best)]
+
+
+def _variant(python: InstalledPython, env: KernelEnv) -> dict[str, Any]:
+    return {"build": python.build.to_dict(), "python": str(env.python)}
+
+
+def _install_per_node(
+    options: KernelOptions, selection: Selection, location: SpecLocation, name: str, step: StepCallback
+) -> KernelInfo:
+    """One venv per level in the store; the provisioner picks among them at each kernel start."""
+    store = _store(options)
+    pythons = _per_node_builds(selection, store.installed())
+    root = location.venv_dir(name)
+    envs: list[KernelEnv] = []
+    try:
+        for python in pythons:
+            step(f"venv for {python.build.describe()}")
+            venv = root / python.build.stem
+            envs.append(
+                create_kernel_env(python.executable, venv, packages=options.packages, kernel_name=name)
+            )
+    except BaseException:
+        shutil.rmtree(root, ignore_errors=True)
+        raise
+    here = pythons.index(next(p for p in pythons if p.build == selection.best))
+    request = options.request()
+    metadata = build_metadata(
+        pythons[here].build,
+        pythons[here],
+        venvs=[str(env.path) for env in envs],
+        packages=list(options.packages),
+        store=str(store.root),
+        request={"version": request.version, "freethreaded": request.freethreaded, "debug": request.debug},
+        variants=[
+            {"build": p.build.to_dict(), "python": str(e.python)} for p, e in zip(pythons, envs, strict=True)
+        ],
+    )
+    label = options.display_name or display_name(pythons[here].build, level="best level per node")
+    spec = kernel_json(envs[here].python, label, metadata, provisioned=True)
+    return _register(location, name, spec, envs[here].site_packages, [root], step)
+
+
+def list_kernels() -> list[KernelInfo]:
+    """Every kernelspec this package made that jupyter_client can see, by name."""
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    found = []
+    for spec_dir in KernelSpecManager().find_kernel_specs().values():
+        info = KernelInfo.from_spec_dir(Path(spec_dir))
+        if info is not None:
+            found.append(info)
+    return sorted(found, key=lambda info: info.name)
+
+
+def find_kernel(name: str) -> KernelInfo:
+    """The kernel called ``name``, or a clear error (also for kernelspecs made by something else)."""
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    spec_dir = KernelSpecManager().find_kernel_specs().get(name.lower())
+    if spec_dir is None:
+        raise KernelError(f"no kernel named {name!r} (see: pyvariant kernel list)")
+    info = KernelInfo.from_spec_dir(Path(spec_dir))
+    if info is None:
+        raise KernelError(
+            f"kernel {name!r} at {spec_dir} was not made by pyvariant: "
+            f"remove it with `jupyter kernelspec remove {name}`"
+        )
+    return info
+
+
+def remove_kernel(name: str) -> KernelInfo:
+    """Remove the kernelspec, then its venvs (never anything that is not a venv made here)."""
+    info = find_kernel(name)
+    shutil.rmtree(info.spec_dir)
+    for venv in info.venvs:
+        if is_kernel_venv(venv):
+            shutil.rmtree(venv)
+        parent = venv.parent
+        if parent.name == info.name and parent.is_dir() and not any(parent.iterdir()):
+            parent.rmdir()
+    return info

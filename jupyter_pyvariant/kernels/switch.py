@@ -1,0 +1,223 @@
+"""``%pyvariant kernel switch NAME``: move the notebook this kernel serves to another kernel.
+
+Only the frontend can change a notebook's kernel, so the kernel asks it, two ways:
+
+- **comm** (the lab extension): on connecting to a kernel, the frontend opens a comm on target
+  ``pyvariant`` (``{"action": "hello"}``), which tells the kernel a frontend that can switch is
+  listening. A switch is then a message on that comm: ``{"action": "switch", "kernel_name": NAME}``.
+  Sending on the comm the frontend opened reaches exactly that frontend, not every tab. With
+  ``--via comm`` and no such comm, the kernel opens one itself on target ``pyvariant`` with the same
+  data, for frontends that only register the target.
+- **REST** (any frontend, no extension): the kernel finds the running server that started it
+  (runtime files ``jpserver-*.json`` beside its connection file or in the Jupyter runtime folder,
+  the parent process id jupyter_client passes as ``JPY_PARENT_PID``, or JupyterHub's
+  ``JUPYTERHUB_SERVICE_URL`` and ``JUPYTERHUB_API_TOKEN``), finds its own session there (by kernel
+  id from the connection file name, else by ``JPY_SESSION_NAME``) and sends
+  ``PATCH /api/sessions/{id}`` with the new kernel name. The server starts the new kernel, moves
+  the session, and shuts this kernel down; the frontend follows the session.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from . import KernelError
+from .spec import check_name
+
+COMM_TARGET = "pyvariant"
+_CONNECTION_FILE = re.compile(r"^kernel-(?P<id>[0-9a-fA-F-]{8,})\.json$")
+
+
+class _Frontends:
+    """The comms frontends opened to say they can act on switch requests, newest last."""
+
+    def __init__(self) -> None:
+        self.comms: list[Any] = []
+
+    def opened(self, comm: Any, _open_msg: Mapping[str, Any]) -> None:
+        self.comms.append(comm)
+        comm.on_close(lambda _msg: self.comms.remove(comm) if comm in self.comms else None)
+
+
+_FRONTENDS = _Frontends()
+
+
+def register_comm_target(shell: Any) -> None:
+    """At extension load in a kernel: let a frontend announce itself on target ``pyvariant``."""
+    if getattr(shell, "kernel", None) is None:
+        return
+    import comm
+
+    comm.get_comm_manager().register_target(COMM_TARGET, _FRONTENDS.opened)
+
+
+@dataclass(frozen=True)
+class SwitchResult:
+    """How the switch was asked for, and what answered."""
+
+    kernel_name: str
+    via: str
+    detail: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"kernel_name": self.kernel_name, "via": self.via, "detail": self.detail}
+
+
+@dataclass(frozen=True)
+class ServerInfo:
+    """A running Jupyter server this kernel may belong to."""
+
+    url: str
+    token: str
+    source: str
+    root_dir: str | None = None
+    pid: int | None = None
+
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"token {self.token}"} if self.token else {}
+
+
+def _running_kernel() -> Any:
+    """The ipykernel this code runs in, or a clear error (switching needs a kernel)."""
+    from IPython import get_ipython
+
+    kernel = getattr(get_ipython(), "kernel", None)
+    if kernel is None:
+        raise KernelError(
+            "kernel switch works inside a running kernel: use `%pyvariant kernel switch NAME` there"
+        )
+    return kernel
+
+
+def switch_kernel(kernel_name: str, *, via: str = "auto", timeout: float = 120.0) -> SwitchResult:
+    """Ask the frontend (comm) or the server (REST) to move this notebook to ``kernel_name``."""
+    name = check_name(kernel_name)
+    _running_kernel()
+    message = {"action": "switch", "kernel_name": name}
+    if via in ("auto", "comm") and _FRONTENDS.comms:
+        _FRONTENDS.comms[-1].send(message)
+        return SwitchResult(
+            name, "comm", "asked the frontend that announced itself on comm target 'pyvariant'"
+        )
+    if via == "comm":
+        import comm
+
+        comm.create_comm(target_name=COMM_TARGET, data=message)
+        return SwitchResult(name, "comm", f"opened a comm on target {COMM_TARGET!r} with the switch request")
+    if via not in ("auto", "rest"):
+        raise KernelError(f"unknown switch route {via!r}: use auto, comm or rest")
+    return switch_over_rest(name, connection_file(), os.environ, timeout=timeout)
+
+
+def connection_file() -> Path:
+    """This kernel's connection file."""
+    from ipykernel.connect import get_connection_file
+
+    return Path(get_connection_file())
+
+
+def kernel_id_of(connection: Path) -> str | None:
+    """jupyter_server names connection files ``kernel-<kernel id>.json``."""
+    match = _CONNECTION_FILE.match(connection.name)
+    return match["id"] if match else None
+
+
+def _runtime_servers(folder: Path, source: str) -> Iterator[ServerInfo]:
+    for path in sorted(folder.glob("jpserver-*.json")):
+        with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+            info = json.loads(path.read_text(encoding="utf-8"))
+            yield ServerInfo(
+                url=str(info["url"]),
+                token=str(info.get("token") or ""),
+                source=f"{source} {path}",
+                root_dir=info.get("root_dir"),
+                pid=int(info["pid"]) if info.get("pid") else None,
+            )
+
+
+def candidate_servers(connection: Path, env: Mapping[str, str]) -> list[ServerInfo]:
+    """Servers that may own this kernel, the likeliest first (the parent process, then the rest)."""
+    from jupyter_core.paths import jupyter_runtime_dir
+
+    servers: list[ServerInfo] = []
+    hub_url, hub_token = env.get("JUPYTERHUB_SERVICE_URL"), env.get("JUPYTERHUB_API_TOKEN")
+    if hub_url and hub_token:
+        url = hub_url.replace("//0.0.0.0:", "//127.0.0.1:")
+        servers.append(
+            ServerInfo(url if url.endswith("/") else url + "/", hub_token, "JUPYTERHUB_SERVICE_URL")
+        )
+    folders = dict.fromkeys([connection.parent.resolve(), Path(jupyter_runtime_dir()).resolve()])
+    for folder in folders:
+        servers.extend(
+            s for s in _runtime_servers(folder, "runtime file") if s.url not in {x.url for x in servers}
+        )
+    parent = env.get("JPY_PARENT_PID")
+    return sorted(servers, key=lambda server: str(server.pid) != parent)
+
+
+def _own_session(
+    sessions: list[dict[str, Any]], server: ServerInfo, kernel_id: str | None, notebook: str | None
+) -> Any:
+    for session in sessions:
+        if kernel_id and (session.get("kernel") or {}).get("id") == kernel_id:
+            return session
+    for session in sessions:
+        if (
+            notebook
+            and server.root_dir
+            and os.path.join(server.root_dir, session.get("path", "")) == notebook
+        ):
+            return session
+    return None
+
+
+def switch_over_rest(
+    kernel_name: str, connection: Path, env: Mapping[str, str], *, timeout: float = 120.0
+) -> SwitchResult:
+    """``PATCH /api/sessions/{id}`` on the server that owns the kernel of ``connection``."""
+    import httpx
+
+    kernel_id, notebook = kernel_id_of(connection), env.get("JPY_SESSION_NAME")
+    servers = candidate_servers(connection, env)
+    tried = []
+    for server in servers:
+        with httpx.Client(headers=server.headers(), timeout=timeout, trust_env=False) as client:
+            try:
+                response = client.get(f"{server.url}api/sessions")
+                response.raise_for_status()
+            except httpx.HTTPError as exc:
+                tried.append(f"{server.url} ({server.source}): {exc.__class__.__name__} {exc}")
+                continue
+            session = _own_session(response.json(), server, kernel_id, notebook)
+            if session is None:
+                tried.append(f"{server.url} ({server.source}): no session for this kernel")
+                continue
+            patched = client.patch(
+                f"{server.url}api/sessions/{session['id']}", json={"kernel": {"name": kernel_name}}
+            )
+            if patched.status_code >= 400:
+                raise KernelError(
+                    f"the server refused to switch to {kernel_name!r}: {_server_message(patched)}"
+                )
+            return SwitchResult(
+                kernel_name, "rest", f"session {session['id']} on {server.url} now uses {kernel_name}"
+            )
+    where = (
+        "; ".join(tried)
+        or "no running server found (no jpserver-*.json runtime file, no JupyterHub variables)"
+    )
+    raise KernelError(f"cannot switch: no Jupyter server knows this kernel ({where})")
+
+
+def _server_message(response: Any) -> str:
+    try:
+        return str(response.json().get("message") or response.text)
+    except ValueError:
+        return f"HTTP {response.status_code} {response.text[:200]}"

@@ -1,0 +1,276 @@
+"""Real artifacts for the kernel tests, built offline and cached between runs.
+
+- A relocatable CPython in the python-build-standalone ``install_only`` layout, made from Debian's
+  python3.11 packages (``apt-get download``, ``dpkg-deb -x``, ``usr/bin`` → ``python/bin``,
+  ``usr/lib`` → ``python/lib``) and packed under a real-looking archive name.
+- A loopback mirror (``pbs_mirror.Mirror``) serving that archive, with the environment that keeps
+  a test's kernels, interpreter store and package installs inside its temporary folder.
+- A wheelhouse holding ipykernel and jupyter_pyvariant's kernel-side requirements, repacked as
+  real wheels from the distributions installed in the test environment, so that uv or pip can
+  install them into the kernel venv with ``--no-index --find-links`` and no network.
+
+Both raise :class:`FixtureUnavailable` with the reason when they cannot be built here.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import importlib.metadata
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+import zipfile
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from packaging.markers import default_environment
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+from pbs_mirror import Archive, Mirror
+
+DEBIAN_PACKAGES = ("python3.11-minimal", "libpython3.11-minimal", "libpython3.11-stdlib")
+RELEASE = "20260101"
+_DEB_ARCH_TO_TRIPLE = {"amd64": "x86_64-unknown-linux-gnu", "arm64": "aarch64-unknown-linux-gnu"}
+
+
+class FixtureUnavailable(Exception):
+    """The artifact cannot be built on this machine; the message says why (used as a skip reason)."""
+
+
+def _check_output(argv: list[str], cwd: Path | None = None) -> str:
+    try:
+        result = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, timeout=300, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise FixtureUnavailable(f"{argv[0]} cannot run here: {exc}") from None
+    if result.returncode != 0:
+        raise FixtureUnavailable(f"{' '.join(argv)} failed: {result.stderr.strip()[-500:]}")
+    return result.stdout
+
+
+def _download_debs(cache: Path) -> list[Path]:
+    debs = cache / "debs"
+    found = sorted(debs.glob("*.deb"))
+    if len(found) >= len(DEBIAN_PACKAGES):
+        return found
+    if shutil.which("apt-get") is None or shutil.which("dpkg-deb") is None:
+        raise FixtureUnavailable("needs apt-get and dpkg-deb (a Debian-based system) to fetch python3.11")
+    partial = Path(tempfile.mkdtemp(dir=cache, prefix="debs-"))
+    _check_output(["apt-get", "download", *DEBIAN_PACKAGES], cwd=partial)
+    shutil.rmtree(debs, ignore_errors=True)
+    partial.rename(debs)
+    return sorted(debs.glob("*.deb"))
+
+
+def debian_python_archive(cache: Path) -> Path:
+    """The python-build-standalone-shaped archive of Debian's python3.11 (built once, then cached)."""
+    cache.mkdir(parents=True, exist_ok=True)
+    done = sorted(cache.glob("cpython-*.tar.gz"))
+    if done:
+        return done[0]
+    arch = _check_output(["dpkg", "--print-architecture"]).strip()
+    triple = _DEB_ARCH_TO_TRIPLE.get(arch)
+    if triple is None:
+        raise FixtureUnavailable(f"no python-build-standalone triple for Debian architecture {arch}")
+    debs = _download_debs(cache)
+    with tempfile.TemporaryDirectory(dir=cache) as work:
+        tree = Path(work, "tree")
+        for deb in debs:
+            _check_output(["dpkg-deb", "-x", str(deb), str(tree)])
+        python = Path(work, "python")
+        python.mkdir()
+        (tree / "usr" / "bin").rename(python / "bin")
+        (tree / "usr" / "lib").rename(python / "lib")
+        _drop_absolute_links(python)  # Debian's sitecustomize.py points into /etc: not relocatable
+        (python / "bin" / "python3").symlink_to("python3.11")
+        (python / "bin" / "python").symlink_to("python3.11")
+        query = "import platform; print(platform.python_version())"
+        version = _check_output([str(python / "bin" / "python3"), "-c", query])
+        name = f"cpython-{version.strip()}+{RELEASE}-{triple}-install_only_stripped.tar.gz"
+        partial = Path(work, name)
+        with tarfile.open(partial, "w:gz") as archive:
+            archive.add(python, arcname="python")
+        final = cache / name
+        partial.rename(final)
+    return final
+
+
+def _drop_absolute_links(tree: Path) -> None:
+    for path in tree.rglob("*"):
+        if path.is_symlink() and Path(os.readlink(path)).is_absolute():
+            path.unlink()
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+# -- wheelhouse -------------------------------------------------------------------------------------
+
+
+def _closure(requirements: Iterable[str]) -> list[importlib.metadata.Distribution]:
+    """The installed distributions that satisfy ``requirements`` and everything they require."""
+    environment = {**default_environment(), "extra": ""}
+    pending = [Requirement(line) for line in requirements]
+    seen: dict[str, importlib.metadata.Distribution] = {}
+    while pending:
+        requirement = pending.pop()
+        if requirement.marker is not None and not requirement.marker.evaluate(environment):
+            continue
+        key = canonicalize_name(requirement.name)
+        if key in seen:
+            continue
+        try:
+            dist = importlib.metadata.distribution(requirement.name)
+        except importlib.metadata.PackageNotFoundError:
+            raise FixtureUnavailable(f"{requirement.name} is not installed in the test environment") from None
+        seen[key] = dist
+        pending.extend(Requirement(line) for line in dist.requires or [])
+    return list(seen.values())
+
+
+def _wheel_tag(dist: importlib.metadata.Distribution) -> str:
+    lines = (dist.read_text("WHEEL") or "").splitlines()
+    tags = [line.split(":", 1)[1].strip() for line in lines if line.startswith("Tag:")]
+    if not tags:
+        raise FixtureUnavailable(f"{dist.metadata['Name']} was not installed from a wheel")
+    parts = [sorted({tag.split("-")[i] for tag in tags}) for i in range(3)]
+    return "-".join(".".join(part) for part in parts)
+
+
+def _record_hash(data: bytes) -> str:
+    return "sha256=" + base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+
+
+_INSTALLER_FILES = {"RECORD", "INSTALLER", "REQUESTED", "direct_url.json"}
+
+
+def repack_wheel(dist: importlib.metadata.Distribution, destination: Path) -> Path:
+    """A real wheel rebuilt from an installed distribution's files (scripts are regenerated by
+    the installer from entry points; files installed outside site-packages are left out)."""
+    name = re.sub(r"[-_.]+", "_", dist.metadata["Name"])
+    filename = f"{name}-{dist.version}-{_wheel_tag(dist)}.whl"
+    target = destination / filename
+    records: list[str] = []
+    dist_info = ""
+    partial = destination / f".{filename}.partial"
+    with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as wheel:
+        for file in dist.files or []:
+            arcname = file.as_posix()
+            parts = file.parts
+            if arcname.startswith("..") or "__pycache__" in parts:
+                continue
+            if parts[0].endswith(".dist-info"):
+                dist_info = parts[0]
+                if parts[-1] in _INSTALLER_FILES:
+                    continue
+            data = Path(str(dist.locate_file(file))).read_bytes()
+            wheel.writestr(arcname, data)
+            records.append(f"{arcname},{_record_hash(data)},{len(data)}")
+        records.append(f"{dist_info}/RECORD,,")
+        wheel.writestr(f"{dist_info}/RECORD", "\n".join(records) + "\n")
+    partial.rename(target)
+    return target
+
+
+def wheelhouse(cache: Path, requirements: Iterable[str]) -> Path:
+    """A find-links folder with wheels for ``requirements`` and their dependencies (cached)."""
+    folder = cache / "wheelhouse"
+    folder.mkdir(parents=True, exist_ok=True)
+    present = {"-".join(path.name.split("-")[:2]).lower() for path in folder.glob("*.whl")}
+    for dist in _closure(requirements):
+        key = f"{re.sub(r'[-_.]+', '_', dist.metadata['Name'])}-{dist.version}".lower()
+        if key not in present:
+            repack_wheel(dist, folder)
+    return folder
+
+
+def offline_install_env(folder: Path) -> dict[str, str]:
+    """Environment variables that make uv and pip install only from ``folder``."""
+    return {
+        "UV_NO_INDEX": "1",
+        "UV_FIND_LINKS": str(folder),
+        "PIP_NO_INDEX": "1",
+        "PIP_FIND_LINKS": str(folder),
+    }
+
+
+# -- an offline world for kernel tests -------------------------------------------------------------
+
+
+def level_archives(archive: Path, levels: Iterable[str]) -> list[Archive]:
+    """The real interpreter published under the names of other x86-64 levels (``v2``...): the same
+    bytes, as a mirror holding a build per level would serve them to a per-node store."""
+    data = archive.read_bytes()
+    generic = "x86_64-unknown-linux-gnu"
+    archives = []
+    for level in levels:
+        triple = generic if level == "v1" else f"x86_64_{level}-unknown-linux-gnu"
+        archives.append(Archive(archive.name.replace(generic, triple), data, RELEASE))
+    return archives
+
+
+@dataclass(frozen=True)
+class World:
+    """A loopback mirror serving the real interpreter, and the folders and variables that confine
+    a test's kernels, store and package installs to its own temporary directory."""
+
+    mirror: Mirror
+    archive: Path
+    root: Path
+    env: dict[str, str]
+
+    @property
+    def catalog(self) -> str:
+        return f"{self.mirror.url}/index.ndjson"
+
+    @property
+    def data_dir(self) -> Path:
+        return Path(self.env["JUPYTER_DATA_DIR"])
+
+    @property
+    def store(self) -> Path:
+        return Path(self.env["PYVARIANT_PYTHON_STORE"])
+
+    def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        """Run the real ``pyvariant`` command line in this world."""
+        argv = [sys.executable, "-m", "jupyter_pyvariant", *args]
+        result = subprocess.run(argv, env=self.env, capture_output=True, text=True, timeout=600, check=False)
+        if check and result.returncode != 0:
+            raise AssertionError(f"{argv} failed ({result.returncode}):\n{result.stderr}")
+        return result
+
+
+@contextmanager
+def offline_world(cache: Path, root: Path, levels: Iterable[str] = ("v1",)) -> Iterator[World]:
+    """Build (or reuse) the artifacts, start the mirror, and point this process's environment at
+    the world for the duration; raises FixtureUnavailable when the artifacts cannot be built."""
+    from jupyter_pyvariant.kernels import kernel_facts
+    from jupyter_pyvariant.kernels.venv import extension_requirements
+
+    archive = debian_python_archive(cache)
+    wheels = wheelhouse(cache, [*kernel_facts()["base_requirements"], *extension_requirements()])
+    with Mirror() as mirror, pytest.MonkeyPatch.context() as patch:
+        mirror.publish(level_archives(archive, levels))
+        env = {
+            **offline_install_env(wheels),
+            "JUPYTER_DATA_DIR": str(root / "data"),
+            "JUPYTER_RUNTIME_DIR": str(root / "runtime"),
+            "PYVARIANT_PYTHON_STORE": str(root / "store"),
+            "PYVARIANT_CACHE_DIR": str(root / "cache"),
+            "PYVARIANT_PYTHON_MIRROR": mirror.url,
+        }
+        for key, value in env.items():
+            patch.setenv(key, value)
+        yield World(mirror, archive, root, dict(os.environ))

@@ -1,0 +1,186 @@
+"""A real interpreter, end to end: mirror → store → venv → kernelspec → a running kernel → removal.
+
+The interpreter is Debian's CPython 3.11 repacked in the python-build-standalone layout and served
+by a loopback mirror; ipykernel and its dependencies come from a wheelhouse repacked from this test
+environment. Nothing here needs the network once the fixture is cached.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pbs_fixture import FixtureUnavailable, World, offline_world, sha256_of
+
+from jupyter_pyvariant.kernels import KernelError
+from jupyter_pyvariant.kernels.manage import KernelOptions, install_kernel, list_kernels
+from jupyter_pyvariant.kernels.spec import SpecLocation, kernel_json, write_kernelspec
+from jupyter_pyvariant.kernels.venv import VENV_MARKER, create_kernel_env
+from jupyter_pyvariant.pythons.store import MARKER_NAME
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(sys.platform != "linux", reason="the fixture interpreter is Debian's CPython"),
+]
+
+NAME = "pyvariant-3.11-v1"
+
+
+@pytest.fixture(scope="module")
+def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    try:
+        with offline_world(
+            request.config.cache.mkdir("pyvariant-kernels"), tmp_path_factory.mktemp("world")
+        ) as w:
+            yield w
+    except FixtureUnavailable as exc:
+        pytest.skip(f"real interpreter fixture unavailable: {exc}")
+
+
+@pytest.fixture(scope="module")
+def installed(world: World) -> dict[str, Any]:
+    """``pyvariant kernel install 3.11`` through the real command line, as a user would type it."""
+    result = world.cli(
+        "kernel", "install", "3.11", "--catalog", world.catalog, "--mirror", world.mirror.url, "--json"
+    )
+    info: dict[str, Any] = json.loads(result.stdout)
+    return info
+
+
+def _run_in_kernel(name: str, codes: list[str], cwd: Path) -> list[str]:
+    """Start kernel ``name`` with jupyter_client, run each code, return each one's stdout."""
+    from jupyter_client.manager import start_new_kernel
+
+    manager, client = start_new_kernel(kernel_name=name, startup_timeout=120, cwd=str(cwd))
+    outputs = []
+    try:
+        for code in codes:
+            chunks: list[str] = []
+
+            def collect(msg: dict[str, Any], chunks: list[str] = chunks) -> None:
+                if msg["msg_type"] == "stream":
+                    chunks.append(msg["content"]["text"])
+                elif msg["msg_type"] == "error":
+                    chunks.append("ERROR " + msg["content"]["evalue"])
+
+            reply = client.execute_interactive(code, timeout=120, output_hook=collect)
+            assert reply["content"]["status"] == "ok", chunks
+            outputs.append("".join(chunks))
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=True)
+    return outputs
+
+
+def test_kernelspec_names_an_absolute_interpreter_and_carries_the_build_facts(
+    world: World, installed: dict[str, Any]
+) -> None:
+    spec_dir = world.data_dir / "kernels" / NAME
+    spec = json.loads((spec_dir / "kernel.json").read_text())
+    python = Path(spec["argv"][0])
+    assert python.is_absolute() and python.exists()
+    assert python == world.data_dir / "pyvariant" / "venvs" / NAME / "bin" / "python"
+    assert spec["argv"][1:] == [
+        "-m",
+        "ipykernel_launcher",
+        "--ext=jupyter_pyvariant",
+        "-f",
+        "{connection_file}",
+    ]
+    assert spec["display_name"] == "Python 3.11 · x86-64-v1 · PGO+LTO"
+    facts = spec["metadata"]["pyvariant"]
+    assert facts["triple"] == "x86_64-unknown-linux-gnu"
+    assert facts["sha256"] == sha256_of(world.archive)
+    assert facts["url"].startswith(world.mirror.url)
+    assert (spec_dir / "logo-64x64.png").is_file()
+    assert installed["name"] == NAME and installed["usable"] is True
+
+
+def test_the_venv_is_made_from_the_store_interpreters_real_path(
+    world: World, installed: dict[str, Any]
+) -> None:
+    facts = installed["pyvariant"]
+    prefix = Path(facts["prefix"])
+    marker = json.loads((prefix / MARKER_NAME).read_text())
+    assert marker["sha256"] == sha256_of(world.archive) and marker["triple"] == facts["triple"]
+    assert prefix.parent == world.store
+    venv = Path(facts["venvs"][0])
+    config = dict(
+        line.split(" = ", 1) for line in (venv / "pyvenv.cfg").read_text().splitlines() if " = " in line
+    )
+    assert Path(config["home"]) == (prefix / "bin").resolve()
+    assert not Path(facts["interpreter"]).is_symlink()
+    assert json.loads((venv / VENV_MARKER).read_text())["kernel"] == NAME
+
+
+def test_the_kernel_runs_code_and_the_extension(world: World, installed: dict[str, Any]) -> None:
+    prefix_out, module_out, cpuinfo_out = _run_in_kernel(
+        NAME,
+        [
+            "import sys; print(sys.prefix)",
+            "import jupyter_pyvariant; print(jupyter_pyvariant.__file__)",
+            "%cpuinfo --json",
+        ],
+        cwd=world.root,
+    )
+    venv = world.data_dir / "pyvariant" / "venvs" / NAME
+    assert prefix_out.strip() == str(venv)
+    assert module_out.strip().startswith(str(venv / "pyvariant-extension"))
+    report = json.loads(cpuinfo_out)
+    assert report["scope"] == "kernel-host"
+    assert report["python"]["version"].startswith("3.11.2")
+    assert report["cpu"]["isa_level"].startswith("x86-64-")
+
+
+def test_list_shows_the_kernel_with_its_facts(world: World, installed: dict[str, Any]) -> None:
+    listed = json.loads(world.cli("kernel", "list", "--json").stdout)
+    assert [k["name"] for k in listed] == [NAME]
+    assert listed[0]["pyvariant"]["level"] == "x86-64-v1" and listed[0]["usable"] is True
+    assert "Python 3.11 · x86-64-v1 · PGO+LTO" in world.cli("kernel", "list").stdout
+
+
+def test_a_taken_name_fails_before_any_download(world: World, installed: dict[str, Any]) -> None:
+    requests_before = len(world.mirror.requests)
+    with pytest.raises(KernelError, match="already exists"):
+        install_kernel(KernelOptions(version="3.11", catalog=world.catalog, name=NAME))
+    archive_requests = [r for r in world.mirror.requests[requests_before:] if r.path.endswith(".tar.gz")]
+    assert archive_requests == []
+
+
+def test_a_failed_package_install_leaves_no_half_made_kernel(world: World, installed: dict[str, Any]) -> None:
+    options = KernelOptions(
+        version="3.11", catalog=world.catalog, name="broken", packages=("no-such-package-zz",)
+    )
+    with pytest.raises(KernelError, match="no-such-package-zz"):
+        install_kernel(options)
+    assert not (world.data_dir / "kernels" / "broken").exists()
+    assert not (world.data_dir / "pyvariant" / "venvs" / "broken").exists()
+    assert [k.name for k in list_kernels()] == [NAME]
+
+
+def test_a_missing_interpreter_is_a_clear_error_and_writes_nothing(tmp_path: Path) -> None:
+    with pytest.raises(KernelError, match=r"interpreter not found: .*nowhere/bin/python3"):
+        create_kernel_env(tmp_path / "nowhere" / "bin" / "python3", tmp_path / "venv")
+    assert not (tmp_path / "venv").exists()
+    location = SpecLocation(tmp_path / "data")
+    with pytest.raises(KernelError, match="does not exist"):
+        write_kernelspec(location, "ghost", kernel_json(tmp_path / "nowhere" / "python", "Ghost", {}))
+    assert not location.kernels_dir.exists() or not any(location.kernels_dir.iterdir())
+
+
+def test_remove_takes_spec_and_venv_and_keeps_the_shared_interpreter(
+    world: World, installed: dict[str, Any]
+) -> None:
+    prefix = Path(installed["pyvariant"]["prefix"])
+    world.cli("kernel", "remove", NAME)
+    assert not (world.data_dir / "kernels" / NAME).exists()
+    assert not (world.data_dir / "pyvariant" / "venvs" / NAME).exists()
+    assert (prefix / MARKER_NAME).is_file()
+    assert json.loads(world.cli("kernel", "list", "--json").stdout) == []
+    result = world.cli("kernel", "remove", NAME, check=False)
+    assert result.returncode == 1 and f"no kernel named '{NAME}'" in result.stderr
+    assert list((world.data_dir / "kernels").iterdir()) == []
