@@ -195,6 +195,8 @@ def test_jupyterlab_shows_the_server_isa_level_and_the_host_report(browser: Brow
     expected = lab.get_json("pyvariant/api/host")["cpu"]["isa_level"]
     page, console = _open(browser, lab, "lab")
     try:
+        # The splash screen goes once the layout is restored; shortcuts work from then on.
+        page.locator("#jupyterlab-splash").wait_for(state="detached")
         status = page.locator(".jp-pyvariant-status[data-isa-level]")
         status.wait_for()
         assert status.inner_text() == f"ISA: {expected}"
