@@ -221,8 +221,9 @@ def guard_disk(doing: str) -> Iterator[None]:
 def kernelspec_references(kernel_dirs: Iterable[Path] | None = None) -> set[Path]:
     """Interpreter prefixes that kernelspecs use: directly, or as the base of their venv.
 
-    ``kernel_dirs`` defaults to every folder jupyter_client searches. A kernelspec whose
-    ``metadata.pyvariant.store`` names a store (the per-node provisioner) keeps that whole store.
+    ``kernel_dirs`` defaults to every folder jupyter_client searches. The per-node interpreters of
+    ``metadata.pyvariant.variants`` count too, and a ``metadata.pyvariant.store`` (a kernel whose
+    provisioner picks from a store at each start) keeps that whole store.
     """
     specs: list[dict[str, Any]] = []
     if kernel_dirs is None:
@@ -236,12 +237,13 @@ def kernelspec_references(kernel_dirs: Iterable[Path] | None = None) -> set[Path
                     specs.append(json.loads(spec_file.read_text(encoding="utf-8")))
     roots: set[Path] = set()
     for spec in specs:
-        argv = spec.get("argv") or []
-        if argv:
-            roots.update(_prefixes_behind(Path(argv[0])))
-        store = ((spec.get("metadata") or {}).get("pyvariant") or {}).get("store")
-        if store:
-            roots.update(p.root.resolve() for p in Store(store).installed())
+        facts = (spec.get("metadata") or {}).get("pyvariant") or {}
+        variants = [str(v.get("python", "")) for v in facts.get("variants", ())]
+        pythons = [*(spec.get("argv") or [])[:1], *variants]
+        for python in filter(None, pythons):
+            roots.update(_prefixes_behind(Path(python)))
+        if facts.get("store"):
+            roots.update(p.root.resolve() for p in Store(facts["store"]).installed())
     return roots
 
 
