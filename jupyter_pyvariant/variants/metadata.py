@@ -15,6 +15,7 @@ Unknown keys are ignored (PEP 817 asks for that), an unknown major schema versio
 from __future__ import annotations
 
 import json
+import os
 import re
 import zipfile
 from collections.abc import Callable, Iterable, Mapping
@@ -241,9 +242,9 @@ def read_wheel_variant_json(
     wheel: str | PathLike[str] | IO[bytes], *, source: str | None = None
 ) -> VariantMetadata:
     """The ``*.dist-info/variant.json`` of a wheel; it must describe exactly the wheel's own label."""
-    name = wheel if isinstance(wheel, str) else getattr(wheel, "name", "wheel")
-    filename = _basename(str(name))
-    source = source or str(name)
+    name = os.fspath(wheel) if isinstance(wheel, str | os.PathLike) else str(getattr(wheel, "name", "wheel"))
+    filename = _basename(name)
+    source = source or name
     try:
         wheel_name: WheelName | None = WheelName.parse(filename)
     except VariantFormatError:
@@ -307,8 +308,8 @@ class _Reader:
         items = self.strings(value, where, non_empty=non_empty)
         return tuple(self.checked(partial(check_name, kind), item, where) for item in items)
 
-    def values(self, value: Any, where: str) -> tuple[str, ...]:
-        items = self.strings(value, where)
+    def values(self, value: Any, where: str, *, non_empty: bool = True) -> tuple[str, ...]:
+        items = self.strings(value, where, non_empty=non_empty)
         return tuple(self.checked(check_value, item, where) for item in items)
 
     def checked(self, check: Callable[[str], str], text: str, where: str) -> str:
@@ -322,10 +323,12 @@ class _Reader:
             self.fail(f"{where} must be true or false")
         return bool(value)
 
-    def feature_values(self, value: Any, where: str) -> dict[str, tuple[str, ...]]:
+    def feature_values(self, value: Any, where: str, *, non_empty: bool = True) -> dict[str, tuple[str, ...]]:
         table = self.mapping(value, where)
         return {
-            self.checked(_FEATURE, feature, where): self.values(values, f"{where}.{feature}")
+            self.checked(_FEATURE, feature, where): self.values(
+                values, f"{where}.{feature}", non_empty=non_empty
+            )
             for feature, values in table.items()
         }
 
@@ -385,7 +388,7 @@ class _Reader:
         }
         values = {
             self.checked(_NAMESPACE, ns, "default-priorities.property"): _frozen(
-                self.feature_values(feats, f"default-priorities.property.{ns}")
+                self.feature_values(feats, f"default-priorities.property.{ns}", non_empty=False)
             )
             for ns, feats in self.mapping(table.get("property", {}), "default-priorities.property").items()
         }

@@ -157,29 +157,28 @@ def _why(winner: Candidate, loser: Candidate, orders: Orders) -> str:
 
 def _rejection(properties: frozenset[VariantProperty], supported: SupportedProperties) -> str | None:
     """None when every feature has a supported value, else what is missing and why."""
-    problems: list[str] = []
+    problems: dict[str, str] = {}
     by_feature: dict[tuple[str, str], list[VariantProperty]] = {}
     for prop in sorted(properties):
         by_feature.setdefault((prop.namespace, prop.feature), []).append(prop)
     for (namespace, feature), props in by_feature.items():
         if any(p in supported for p in props):
             continue
+        if namespace not in supported:
+            note = supported.notes.get(namespace, "nothing says this host supports it")
+            problems.setdefault(namespace, f"namespace {namespace}: {note}")
+            continue
         wanted = ", ".join(p.value for p in props)
-        reasons = {r for p in props if (r := supported.why_not(p)) is not None}
+        reasons = sorted({r for p in props if (r := supported.why_not(p)) is not None})
         offered = supported.values(namespace, feature)
         if reasons:
-            problems.append(f"{namespace} :: {feature} needs {wanted}: {'; '.join(sorted(reasons))}")
+            why = "; ".join(reasons)
         elif offered:
-            problems.append(
-                f"{namespace} :: {feature} needs {wanted}; this host supports {', '.join(offered)}"
-            )
-        elif namespace in supported:
-            problems.append(f"{namespace} :: {feature} needs {wanted}; this host does not support {feature}")
+            why = f"this host supports {', '.join(offered)}"
         else:
-            problems.append(
-                f"{namespace} :: {feature} needs {wanted}; nothing says this host supports {namespace}"
-            )
-    return "; ".join(problems) or None
+            why = f"this host does not support {feature}"
+        problems[f"{namespace} :: {feature}"] = f"{namespace} :: {feature} needs {wanted}: {why}"
+    return "; ".join(problems.values()) or None
 
 
 def rank(
