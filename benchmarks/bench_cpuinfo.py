@@ -1,7 +1,8 @@
 """How fast is the host report, next to the tools people use today?
 
 Measures, in one run and on this machine:
-- cold: the first ``report()`` in a fresh process after ``import jupyter_pyvariant`` (in-process time),
+- cold: the first ``report()`` in a fresh IPython process after ``%load_ext jupyter_pyvariant``
+  (in-process time, including the lazy imports of the host wing),
 - warm: a later ``report()`` in the same process (served from the per-process cache),
 - ``%load_ext jupyter_pyvariant`` in a fresh IPython shell,
 - ``import numpy; numpy.show_runtime()`` in a fresh process (in-process time),
@@ -18,11 +19,17 @@ import statistics
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 COLD = """
-import time, jupyter_pyvariant
+import time
+from IPython.testing.globalipapp import start_ipython
+ip = start_ipython()
+ip.run_line_magic("load_ext", "jupyter_pyvariant")
+t = time.perf_counter()
 from jupyter_pyvariant.host import report
-t = time.perf_counter(); report(); cold = time.perf_counter() - t
+report()
+cold = time.perf_counter() - t
 warm = []
 for _ in range(200):
     t = time.perf_counter(); report(); warm.append(time.perf_counter() - t)
@@ -34,7 +41,9 @@ LOAD_EXT = """
 import time
 from IPython.testing.globalipapp import start_ipython
 ip = start_ipython()
-t = time.perf_counter(); ip.run_line_magic("load_ext", "jupyter_pyvariant"); print((time.perf_counter() - t) * 1000)
+t = time.perf_counter()
+ip.run_line_magic("load_ext", "jupyter_pyvariant")
+print((time.perf_counter() - t) * 1000)
 """
 
 NUMPY = """
@@ -56,8 +65,20 @@ def _median(samples: list[float]) -> float:
     return statistics.median(samples)
 
 
+def _compile_package() -> None:
+    """Write the package's bytecode first, as an installer does, so imports are measured, not compiles."""
+    import compileall
+
+    import jupyter_pyvariant
+
+    compileall.compile_dir(Path(jupyter_pyvariant.__file__).parent, quiet=1)
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    _compile_package()
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--runs", type=int, default=15)
     runs = parser.parse_args().runs
 
@@ -85,7 +106,10 @@ def main() -> None:
         print(f"  {name:32s} {value:9.3f} ms{verdict}")
     cold_ms = _median(list(cold))
     ratio = _median(numpy_ms) / cold_ms
-    print(f"  numpy import + show_runtime / cold report = {ratio:.1f}x  goal >= 3x: {'met' if ratio >= 3 else 'MISSED'}")
+    print(
+        f"  numpy import + show_runtime / cold report = {ratio:.1f}x"
+        f"  goal >= 3x: {'met' if ratio >= 3 else 'MISSED'}"
+    )
     if lscpu_ms:
         print(f"  lscpu / cold report = {_median(lscpu_ms) / cold_ms:.1f}x")
 

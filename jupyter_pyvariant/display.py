@@ -125,7 +125,7 @@ class _WidgetProgress:
             self._bar.bar_style = "info"
             self._bar.value = 1
         self._status = ipywidgets.Label(value="")
-        display(ipywidgets.HBox([self._bar, self._status]))
+        display(ipywidgets.HBox([self._bar, self._status]))  # type: ignore[no-untyped-call]
 
     def update(self, done: float, message: str = "") -> None:
         if self._bar.max != 1 or self._bar.bar_style != "info":
@@ -154,7 +154,7 @@ class NotebookOutput:
     def rich(self, text: str, html_text: str) -> None:
         from IPython.display import display
 
-        display({"text/html": html_text, "text/plain": text}, raw=True)
+        display({"text/html": html_text, "text/plain": text}, raw=True)  # type: ignore[no-untyped-call]
 
     def error(self, text: str) -> None:
         self._text.error(text)

@@ -1,4 +1,4 @@
-"""The faces over the verbs: CLI, `python -m`, `jupyter pyvariant`, the magics in IPython and in a real kernel."""
+"""The faces over the verbs: the CLI entry points and the magics, in IPython and in a real kernel."""
 
 from __future__ import annotations
 
@@ -13,7 +13,16 @@ import pytest
 from jupyter_pyvariant.cli import main
 
 BIN = Path(sys.executable).parent
-HEAVY = ("httpx", "archspec", "pynvml", "numpy", "ipywidgets", "jupyter_server", "zstandard", "jupyter_pyvariant.host")
+HEAVY = (
+    "httpx",
+    "archspec",
+    "pynvml",
+    "numpy",
+    "ipywidgets",
+    "jupyter_server",
+    "zstandard",
+    "jupyter_pyvariant.host",
+)
 
 
 def _live_is_v4() -> bool:
@@ -37,9 +46,13 @@ def test_every_entry_point_prints_one_json_report(command: list[str]) -> None:
     assert data["cpu"]["isa_level"] != ""
 
 
-@pytest.mark.skipif(not _live_is_v4(), reason="needs an x86-64 host with AVX-512 (the project's reference machine)")
+@pytest.mark.skipif(
+    not _live_is_v4(), reason="needs an x86-64 host with AVX-512 (the project's reference machine)"
+)
 def test_this_avx512_host_is_v4_in_agreement_with_glibc() -> None:
-    out = subprocess.run([str(BIN / "pyvariant"), "cpuinfo", "--json"], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [str(BIN / "pyvariant"), "cpuinfo", "--json"], capture_output=True, text=True, check=True
+    )
     cpu = json.loads(out.stdout)["cpu"]
     assert cpu["isa_level"] == "x86-64-v4"
     assert cpu["glibc_hwcaps"]["level"] == "x86-64-v4"
@@ -79,7 +92,9 @@ def test_loading_the_extension_imports_nothing_heavy() -> None:
         "assert 'pyvariant' in ip.magics_manager.magics['line']\n"
         "print(sorted({m for m in heavy if m in sys.modules} - before))\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
     assert result.stdout.strip().splitlines()[-1] == "[]"
 
 
@@ -112,14 +127,20 @@ def test_cpuinfo_in_a_real_kernel_shows_html() -> None:
 
     km, kc = start_new_kernel(kernel_name="python3")
     try:
-        reply = kc.execute_interactive("%load_ext jupyter_pyvariant\n%cpuinfo", timeout=60, output_hook=_collect)
+        reply = kc.execute_interactive(
+            "%load_ext jupyter_pyvariant\n%cpuinfo", timeout=60, output_hook=_collect
+        )
         assert reply["content"]["status"] == "ok"
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=True)
-    html = [m["content"]["data"]["text/html"] for m in _OUTPUTS if "text/html" in m["content"].get("data", {})]
+    html = [
+        m["content"]["data"]["text/html"] for m in _OUTPUTS if "text/html" in m["content"].get("data", {})
+    ]
     assert html and "headroom" in html[0] and "<h4>CPU</h4>" in html[0]
-    plain = [m["content"]["data"]["text/plain"] for m in _OUTPUTS if "text/plain" in m["content"].get("data", {})]
+    plain = [
+        m["content"]["data"]["text/plain"] for m in _OUTPUTS if "text/plain" in m["content"].get("data", {})
+    ]
     assert plain and ">> " in plain[0]
 
 

@@ -26,7 +26,13 @@ def test_live_report_follows_the_shipped_schema(schema: dict[str, Any]) -> None:
     data = collect().to_dict()
     jsonschema.validate(data, schema)
     assert data["scope"] == "kernel-host"
-    assert {d["probe"] for d in data["diagnostics"]} >= {"cpu", "system", "capacity", "accelerators", "python"}
+    assert {d["probe"] for d in data["diagnostics"]} >= {
+        "cpu",
+        "system",
+        "capacity",
+        "accelerators",
+        "python",
+    }
 
 
 def test_server_scope_is_labelled(schema: dict[str, Any]) -> None:
@@ -57,7 +63,11 @@ def _hostile_tree(root: Path) -> Roots:
 def test_bad_proc_and_sys_still_give_a_valid_report(
     tmp_path: Path, kind: str, schema: dict[str, Any], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    roots = Roots(procfs=tmp_path / "none", sysfs=tmp_path / "none") if kind == "empty" else _hostile_tree(tmp_path)
+    roots = (
+        Roots(procfs=tmp_path / "none", sysfs=tmp_path / "none")
+        if kind == "empty"
+        else _hostile_tree(tmp_path)
+    )
     data = collect(roots=roots, environ={}).to_dict()
     jsonschema.validate(data, schema)
     assert data["cpu"]["isa_level"] == "unknown"
@@ -134,7 +144,14 @@ def test_a_thread_limit_silences_the_oversubscription_warning() -> None:
 def test_hidden_gpus_and_musl_are_reported() -> None:
     sample = _sample(
         system={"os": "Linux", "libc": {"family": "musl", "version": "1.2.4"}},
-        accelerators=[{"vendor": "nvidia", "status": "ok", "cuda_driver_version": "13.0", "devices": [{"visible": False}]}],
+        accelerators=[
+            {
+                "vendor": "nvidia",
+                "status": "ok",
+                "cuda_driver_version": "13.0",
+                "devices": [{"visible": False}],
+            }
+        ],
     )
     advice = recommendations(sample, environ={})
     assert advice["interpreter"]["triple"] == "x86_64_v3-unknown-linux-musl"

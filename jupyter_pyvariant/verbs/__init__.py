@@ -79,7 +79,9 @@ def find(argv: Sequence[str]) -> tuple[Verb, list[str]]:
             best = verb
     if best is None:
         words = " ".join(argv[:2]) or "(none)"
-        raise UsageError(f"unknown verb: {words}; known verbs: " + ", ".join(" ".join(v.path) for v in all_verbs()))
+        raise UsageError(
+            f"unknown verb: {words}; known verbs: " + ", ".join(" ".join(v.path) for v in all_verbs())
+        )
     return best, list(argv[len(best.path) :])
 
 

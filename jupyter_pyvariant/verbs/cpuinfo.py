@@ -11,7 +11,9 @@ from . import Verb
 def _configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print the report as one JSON object")
     parser.add_argument("-v", "--verbose", action="store_true", help="add per-probe diagnostics")
-    parser.add_argument("--refresh", action="store_true", help="probe again instead of using this process's cache")
+    parser.add_argument(
+        "--refresh", action="store_true", help="probe again instead of using this process's cache"
+    )
 
 
 def _run(args: argparse.Namespace, out: Output) -> int:
@@ -26,4 +28,11 @@ def _run(args: argparse.Namespace, out: Output) -> int:
     return 0
 
 
-VERBS = (Verb(("cpuinfo",), "what this host really is: ISA level, cores, memory, GPUs, interpreter", _configure, _run),)
+VERBS = (
+    Verb(
+        ("cpuinfo",),
+        "what this host really is: ISA level, cores, memory, GPUs, interpreter",
+        _configure,
+        _run,
+    ),
+)
