@@ -8,14 +8,13 @@ host's /proc mounted elsewhere can report the host, and tests can replay recorde
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
+from typing import NamedTuple
 
 
-@dataclass(frozen=True)
-class Roots:
-    """The filesystem roots a probe reads from."""
+class Roots(NamedTuple):
+    """The filesystem roots a probe reads from (hashable: reports are cached per roots)."""
 
     procfs: Path = Path("/proc")
     sysfs: Path = Path("/sys")

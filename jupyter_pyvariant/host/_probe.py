@@ -9,16 +9,15 @@ from __future__ import annotations
 import contextlib
 import io
 import time
-from dataclasses import dataclass, field
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import Any, NamedTuple, TypeVar
 
 T = TypeVar("T")
 
 UNKNOWN = "unknown"
 
 
-@dataclass(frozen=True)
-class Diagnostic:
+class Diagnostic(NamedTuple):
     """What one probe read, how long it took, and why it failed (None when it did not)."""
 
     probe: str
@@ -30,11 +29,13 @@ class Diagnostic:
         return {"probe": self.probe, "source": self.source, "ms": round(self.ms, 3), "error": self.error}
 
 
-@dataclass
 class Recorder:
     """Collects diagnostics while probes run; shared by every probe of one report."""
 
-    diagnostics: list[Diagnostic] = field(default_factory=list)
+    __slots__ = ("diagnostics",)
+
+    def __init__(self, diagnostics: list[Diagnostic] | None = None) -> None:
+        self.diagnostics: list[Diagnostic] = [] if diagnostics is None else diagnostics
 
     def run(self, probe: str, source: str, fn: Callable[[], T], fallback: T) -> T:
         """Call ``fn``; on any exception record it and return ``fallback``. Output is swallowed."""

@@ -1,24 +1,30 @@
 """Shared plumbing for the host probes' value objects and knowledge tables.
 
-Probes keep their facts in frozen dataclasses with tuples and read-only mappings (so a report
-cannot be changed by whoever reads it), while the JSON contract wants plain dicts and lists;
-``JsonShaped.to_dict`` is the one place that converts.
+Probes keep their facts in named tuples with tuples and read-only mappings (so a report cannot be
+changed by whoever reads it, and defining the classes costs a fraction of what frozen dataclasses
+cost on the report's cold path), while the JSON contract wants plain dicts and lists; ``shaped`` is
+the one place that converts.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
+
+
+class Record(Protocol):
+    """What every named tuple offers: its fields by name, in declaration order."""
+
+    def _asdict(self) -> dict[str, Any]: ...
 
 
 def plain(value: Any) -> Any:
-    """Dataclasses become dicts, tuples lists, mappings dicts: what ``json.dumps`` and consumers expect."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    """Named tuples become dicts, tuples lists, mappings dicts: what ``json.dumps`` and consumers expect."""
+    if isinstance(value, tuple) and hasattr(value, "_asdict"):
+        return shaped(value)
     if isinstance(value, Mapping):
         return {key: plain(item) for key, item in value.items()}
     if isinstance(value, (tuple, list)):
@@ -26,12 +32,9 @@ def plain(value: Any) -> Any:
     return value
 
 
-class JsonShaped:
-    """Mixin for frozen dataclasses: ``to_dict()`` gives the contract's JSON shape."""
-
-    def to_dict(self) -> dict[str, Any]:
-        result: dict[str, Any] = plain(self)
-        return result
+def shaped(record: Record) -> dict[str, Any]:
+    """A record's contract JSON shape: its fields in order, each made plain."""
+    return {name: plain(item) for name, item in record._asdict().items()}
 
 
 @cache

@@ -12,14 +12,13 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
-from typing import TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from ._fs import Roots, read_text
 from ._probe import Recorder
-from ._values import JsonShaped, data_table
+from ._values import data_table, shaped
 
 N = TypeVar("N", int, float)
 T = TypeVar("T")
@@ -31,8 +30,7 @@ _UNLIMITED_FLOOR = 1 << 62
 _CONTROLLERS = ("cpu", "cpuset", "memory")
 
 
-@dataclass(frozen=True)
-class CgroupLimits(JsonShaped):
+class CgroupLimits(NamedTuple):
     """The tightest limits along the process's cgroup path (None: no limit, or unreadable)."""
 
     version: int | None
@@ -40,9 +38,11 @@ class CgroupLimits(JsonShaped):
     cpuset_cpus: int | None
     memory_limit_bytes: int | None
 
+    def to_dict(self) -> dict[str, Any]:
+        return shaped(self)
 
-@dataclass(frozen=True)
-class MemoryCapacity(JsonShaped):
+
+class MemoryCapacity(NamedTuple):
     """Physical memory, what is free now, the cgroup ceiling, and the smaller of total and ceiling."""
 
     total_bytes: int | None
@@ -50,17 +50,21 @@ class MemoryCapacity(JsonShaped):
     cgroup_limit_bytes: int | None
     usable_bytes: int | None
 
+    def to_dict(self) -> dict[str, Any]:
+        return shaped(self)
 
-@dataclass(frozen=True)
-class JupyterHubLimits(JsonShaped):
+
+class JupyterHubLimits(NamedTuple):
     """What the spawner declared (``MEM_LIMIT`` / ``CPU_LIMIT``); it may or may not be enforced."""
 
     mem_limit_bytes: int | None
     cpu_limit: float | None
 
+    def to_dict(self) -> dict[str, Any]:
+        return shaped(self)
 
-@dataclass(frozen=True)
-class Capacity(JsonShaped):
+
+class Capacity(NamedTuple):
     """The contract's ``capacity`` object."""
 
     logical_cpus: int | None
@@ -71,9 +75,11 @@ class Capacity(JsonShaped):
     jupyterhub: JupyterHubLimits
     thread_env: Mapping[str, str]
 
+    def to_dict(self) -> dict[str, Any]:
+        return shaped(self)
 
-@dataclass(frozen=True)
-class _Hierarchy:
+
+class _Hierarchy(NamedTuple):
     """Where each controller's files are for this process: its cgroup directory first, the root last."""
 
     version: int

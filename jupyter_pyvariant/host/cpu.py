@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import platform
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
+from typing import Any, NamedTuple
 
 from ._fs import Roots, read_first_line, read_text
 from ._probe import UNKNOWN, Recorder
-from ._values import JsonShaped
+from ._values import shaped
 from .cpu_archspec import ArchspecMatch, match
 from .cpu_facts import CpuFacts, facts_from_cpuinfo, facts_from_sysctl, read_darwin_sysctl, read_windows
 from .cpu_hwcaps import GlibcHwcaps, glibc_hwcaps
@@ -25,8 +25,7 @@ from .cpu_levels import LevelVerdict, extension_groups, judge, normalize_arch
 _LIVE_PROCFS = Path("/proc")
 
 
-@dataclass(frozen=True)
-class CpuInfo(JsonShaped):
+class CpuInfo(NamedTuple):
     """The contract's ``cpu`` object."""
 
     arch: str
@@ -36,10 +35,13 @@ class CpuInfo(JsonShaped):
     isa_level_missing: tuple[str, ...]
     isa_next_level: str | None
     features: tuple[str, ...]
-    extensions: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
+    extensions: Mapping[str, tuple[str, ...]] = MappingProxyType({})
     sve_vector_length_bits: int | None = None
-    glibc_hwcaps: GlibcHwcaps = field(default_factory=GlibcHwcaps)
+    glibc_hwcaps: GlibcHwcaps = GlibcHwcaps()
     archspec: ArchspecMatch | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return shaped(self)
 
 
 def probe_cpu(roots: Roots, rec: Recorder, machine: str | None = None) -> CpuInfo:

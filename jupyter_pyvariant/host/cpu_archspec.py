@@ -13,13 +13,12 @@ import importlib.util
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
-from ._values import JsonShaped
+from ._values import shaped
 from .cpu_facts import CpuFacts
 
 _GENERIC = "generic"
@@ -27,21 +26,25 @@ _COMPILERS = ("gcc", "clang")
 _NUMBERED = re.compile(r"^(\D+)(\d+)$")
 
 
-@dataclass(frozen=True)
-class Refusal(JsonShaped):
+class Refusal(NamedTuple):
     target: str
     missing: tuple[str, ...]
 
+    def to_dict(self) -> dict[str, Any]:
+        return shaped(self)
 
-@dataclass(frozen=True)
-class ArchspecMatch(JsonShaped):
+
+class ArchspecMatch(NamedTuple):
     """The best archspec target, its generic level, flags for the newest gcc/clang, and near misses."""
 
     microarchitecture: str
     generic: str
     vendor: str
-    compiler_flags: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    compiler_flags: Mapping[str, str] = MappingProxyType({})
     refused: tuple[Refusal, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return shaped(self)
 
 
 class Target(NamedTuple):

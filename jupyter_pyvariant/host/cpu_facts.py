@@ -10,8 +10,7 @@ from __future__ import annotations
 import re
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from ._probe import UNKNOWN
 from ._values import data_table
@@ -23,8 +22,7 @@ _S390_MACHINE = re.compile(r"\bmachine\s*[=:]\s*([0-9A-Fa-f]{4})\b")
 _APPLE_MODEL = re.compile(r"Apple\s+(M\d+)", re.IGNORECASE)
 
 
-@dataclass(frozen=True)
-class CpuFacts:
+class CpuFacts(NamedTuple):
     """The CPU as one source describes it.
 
     ``generation`` is the rung of a generation ladder ("power9", "z15") where no feature flag tells

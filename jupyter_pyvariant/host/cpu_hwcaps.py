@@ -13,25 +13,26 @@ import struct
 import subprocess
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from ._probe import Recorder
-from ._values import JsonShaped, data_table
+from ._values import data_table, shaped
 
 _PT_INTERP = 3
 _SECTION = "Subdirectories of glibc-hwcaps directories"
 
 
-@dataclass(frozen=True)
-class GlibcHwcaps(JsonShaped):
+class GlibcHwcaps(NamedTuple):
     """Levels glibc supports (best first), its best, whether it matches ours, and why not known."""
 
     supported: tuple[str, ...] = ()
     level: str | None = None
     agrees: bool | None = None
     reason: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return shaped(self)
 
 
 class LoaderListing(NamedTuple):

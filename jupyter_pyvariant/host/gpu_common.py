@@ -1,21 +1,20 @@
 """Value objects of the accelerator report and the helpers every vendor probe shares.
 
-Each vendor entry is a frozen dataclass whose ``to_dict()`` is one item of the host report's
+Each vendor entry is a named tuple whose ``to_dict()`` is one item of the host report's
 ``accelerators`` list; the dict shape is the contract, so it is built from the fields in one place.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import json
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, Literal, TypeVar
+from typing import Any, Literal, NamedTuple, TypeVar
 
 from ._probe import Recorder
+from ._values import shaped
 
 T = TypeVar("T")
 
@@ -49,30 +48,15 @@ def list_dir(rec: Recorder, probe: str, path: Path) -> list[str]:
     return names
 
 
-def _plain(value: Any) -> Any:
-    """Dataclasses to dicts and tuples to lists, so that the result is the JSON contract as is."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {field.name: _plain(getattr(value, field.name)) for field in dataclasses.fields(value)}
-    if isinstance(value, (tuple, list)):
-        return [_plain(item) for item in value]
-    return value
+def _entry_dict(entry: Accelerator) -> dict[str, Any]:
+    """One vendor's item in ``accelerators``: ``vendor`` first, then the entry's fields in order."""
+    return {"vendor": entry.vendor, **shaped(entry)}
 
 
-class _Entry:
-    """One vendor's item in ``accelerators``: ``vendor`` first, then the dataclass fields in order."""
-
-    vendor: ClassVar[str]
-
-    def to_dict(self) -> dict[str, Any]:
-        fields: dict[str, Any] = _plain(self)
-        return {"vendor": self.vendor, **fields}
-
-
-@dataclass(frozen=True)
-class NvidiaDevice:
+class NvidiaDevice(NamedTuple):
     """One GPU as NVML sees it; ``visible`` says whether CUDA would see it under CUDA_VISIBLE_DEVICES."""
 
-    index: int
+    index: int  # type: ignore[assignment]  # shadows tuple.index on purpose: the contract names it so
     name: str
     uuid: str
     compute_capability: str
@@ -82,9 +66,7 @@ class NvidiaDevice:
     visible: bool
 
 
-@dataclass(frozen=True)
-class NvidiaAccelerator(_Entry):
-    vendor: ClassVar[str] = "nvidia"
+class NvidiaAccelerator(NamedTuple):
     status: Status
     reason: str | None = None
     driver_version: str | None = None
@@ -92,9 +74,15 @@ class NvidiaAccelerator(_Entry):
     cuda_visible_devices: str | None = None
     devices: tuple[NvidiaDevice, ...] = ()
 
+    @property
+    def vendor(self) -> str:
+        return "nvidia"
 
-@dataclass(frozen=True)
-class AmdDevice:
+    def to_dict(self) -> dict[str, Any]:
+        return _entry_dict(self)
+
+
+class AmdDevice(NamedTuple):
     """One GPU node of the KFD topology (what ROCm enumerates)."""
 
     node: int
@@ -103,17 +91,21 @@ class AmdDevice:
     memory_total_bytes: int | None
 
 
-@dataclass(frozen=True)
-class AmdAccelerator(_Entry):
-    vendor: ClassVar[str] = "amd"
+class AmdAccelerator(NamedTuple):
     status: Status
     reason: str | None = None
     rocm_version: str | None = None
     devices: tuple[AmdDevice, ...] = ()
 
+    @property
+    def vendor(self) -> str:
+        return "amd"
 
-@dataclass(frozen=True)
-class IntelDevice:
+    def to_dict(self) -> dict[str, Any]:
+        return _entry_dict(self)
+
+
+class IntelDevice(NamedTuple):
     """One Intel display-class PCI device; ``card`` is its DRM card when a driver created one."""
 
     card: str | None
@@ -122,21 +114,31 @@ class IntelDevice:
     name: str
 
 
-@dataclass(frozen=True)
-class IntelAccelerator(_Entry):
-    vendor: ClassVar[str] = "intel"
+class IntelAccelerator(NamedTuple):
     status: Status
     reason: str | None = None
     devices: tuple[IntelDevice, ...] = ()
 
+    @property
+    def vendor(self) -> str:
+        return "intel"
 
-@dataclass(frozen=True)
-class AppleAccelerator(_Entry):
-    vendor: ClassVar[str] = "apple"
+    def to_dict(self) -> dict[str, Any]:
+        return _entry_dict(self)
+
+
+class AppleAccelerator(NamedTuple):
     status: Status
     reason: str | None = None
     mps_available: bool | None = None
     rosetta: bool | None = None
+
+    @property
+    def vendor(self) -> str:
+        return "apple"
+
+    def to_dict(self) -> dict[str, Any]:
+        return _entry_dict(self)
 
 
 Accelerator = NvidiaAccelerator | AmdAccelerator | IntelAccelerator | AppleAccelerator

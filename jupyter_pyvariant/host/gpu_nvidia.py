@@ -12,7 +12,6 @@ import os
 import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
 from types import ModuleType
 from typing import Any
 
@@ -196,7 +195,7 @@ class _NvmlSession:
             )
             if ignored:
                 self.rec.note(PROBE, "CUDA_VISIBLE_DEVICES", ignored)
-            devices = tuple(replace(device, visible=device.index in visible) for device in devices)
+            devices = tuple(device._replace(visible=device.index in visible) for device in devices)
             if not visible:
                 reasons.append(f"CUDA_VISIBLE_DEVICES={cuda_visible!r} hides all {count} GPU(s) from CUDA")
             if _order_may_differ(cuda_visible, devices, environ.get("CUDA_DEVICE_ORDER")):

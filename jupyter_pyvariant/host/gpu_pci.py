@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from ._fs import Roots, read_first_line
 from ._probe import Recorder
@@ -20,8 +20,7 @@ _PROBE = "gpu.pci"
 _DRM_CARD = re.compile(r"card\d+")
 
 
-@dataclass(frozen=True)
-class PciDisplayDevice:
+class PciDisplayDevice(NamedTuple):
     address: str
     vendor_id: str
     device_id: str

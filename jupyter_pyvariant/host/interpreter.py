@@ -16,12 +16,11 @@ import shlex
 import sys
 import sysconfig
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from ._probe import UNKNOWN, Recorder
-from ._values import JsonShaped
+from ._values import shaped
 
 # Written next to the interpreter by this project's provisioning: which archive it came from.
 MARKER_NAME = "PYVARIANT-BUILD.json"
@@ -35,16 +34,17 @@ _DEFAULT_LEVEL = {"x86_64": "x86-64-v1", "amd64": "x86-64-v1", "aarch64": "armv8
 _FLAG_VARS = ("CONFIG_ARGS", "CFLAGS", "PY_CFLAGS", "PY_CFLAGS_NODIST", "PY_CORE_CFLAGS", "PY_LDFLAGS_NODIST")
 
 
-@dataclass(frozen=True)
-class Jit(JsonShaped):
+class Jit(NamedTuple):
     """Whether CPython's experimental JIT was built in, and whether it is running (None: unknowable)."""
 
     available: bool | None
     enabled: bool | None
 
+    def to_dict(self) -> dict[str, Any]:
+        return shaped(self)
 
-@dataclass(frozen=True)
-class BuildMarker(JsonShaped):
+
+class BuildMarker(NamedTuple):
     """The provisioning marker: which python-build-standalone archive this interpreter came from."""
 
     triple: str | None = None
@@ -60,34 +60,40 @@ class BuildMarker(JsonShaped):
         if not isinstance(data, dict):
             raise ValueError(f"marker is a JSON {type(data).__name__}, not an object")
         values: dict[str, str | None] = {}
-        for field in fields(cls):
-            value = data.get(field.name)
+        for name in cls._fields:
+            value = data.get(name)
             if value is not None and not isinstance(value, str):
-                raise ValueError(f"marker field {field.name!r} is {value!r}, not a string")
-            values[field.name] = value
+                raise ValueError(f"marker field {name!r} is {value!r}, not a string")
+            values[name] = value
         return cls(**values)
 
+    def to_dict(self) -> dict[str, Any]:
+        return shaped(self)
 
-@dataclass(frozen=True)
-class Standalone(JsonShaped):
+
+class Standalone(NamedTuple):
     """Whether this is a python-build-standalone interpreter, and why we think so."""
 
     detected: bool
     evidence: tuple[str, ...]
     marker: BuildMarker | None
 
+    def to_dict(self) -> dict[str, Any]:
+        return shaped(self)
 
-@dataclass(frozen=True)
-class NumpyBuild(JsonShaped):
+
+class NumpyBuild(NamedTuple):
     """The already-imported numpy's SIMD baseline, the dispatch targets this CPU runs, and its BLAS."""
 
     simd_baseline: tuple[str, ...]
     simd_dispatch: tuple[str, ...]
     blas: str | None
 
+    def to_dict(self) -> dict[str, Any]:
+        return shaped(self)
 
-@dataclass(frozen=True)
-class InterpreterInfo(JsonShaped):
+
+class InterpreterInfo(NamedTuple):
     """The contract's ``python`` object."""
 
     version: str
@@ -106,9 +112,11 @@ class InterpreterInfo(JsonShaped):
     compiler: str
     numpy: NumpyBuild | None
 
+    def to_dict(self) -> dict[str, Any]:
+        return shaped(self)
 
-@dataclass(frozen=True)
-class BuildFlags:
+
+class BuildFlags(NamedTuple):
     """What the build configuration says about optimisation (None where the platform records nothing)."""
 
     pgo: bool | None

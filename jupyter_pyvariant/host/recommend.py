@@ -49,7 +49,8 @@ def _interpreter(report: Mapping[str, Any]) -> dict[str, Any] | None:
         "flavour": "install_only_stripped (PGO+LTO)",
         "level": best.level,
         "uv_key": uv_key(report, version, best),
-        "command": f"%pyvariant kernel install {version}" + (f" --level {best.level[-2:]}" if best.level else ""),
+        "command": f"%pyvariant kernel install {version}"
+        + (f" --level {best.level[-2:]}" if best.level else ""),
     }
 
 
@@ -87,7 +88,8 @@ def _warnings(report: Mapping[str, Any], environ: Mapping[str, str]) -> list[str
         limit, total = memory["cgroup_limit_bytes"], memory["total_bytes"]
         if limit < total:
             warnings.append(
-                f"Memory is limited to {limit / 2**30:.1f} GiB by the cgroup (the machine has {total / 2**30:.1f} GiB)."
+                f"Memory is limited to {limit / 2**30:.1f} GiB by the cgroup"
+                f" (the machine has {total / 2**30:.1f} GiB)."
             )
     hwcaps = cpu.get("glibc_hwcaps") or {}
     if hwcaps.get("agrees") is False:
@@ -103,7 +105,10 @@ def _warnings(report: Mapping[str, Any], environ: Mapping[str, str]) -> list[str
     for accelerator in report.get("accelerators", []):
         status, vendor = accelerator.get("status"), accelerator.get("vendor")
         if status == "hardware-no-driver":
-            warnings.append(f"An {vendor.upper()} GPU is present but its driver is not usable: {accelerator.get('reason')}")
+            warnings.append(
+                f"An {vendor.upper()} GPU is present but its driver is not usable:"
+                f" {accelerator.get('reason')}"
+            )
         elif status == "error":
             warnings.append(f"{vendor.upper()} probe failed: {accelerator.get('reason')}")
         if vendor == "nvidia" and status == "ok":
@@ -111,7 +116,9 @@ def _warnings(report: Mapping[str, Any], environ: Mapping[str, str]) -> list[str
             if devices and not any(d.get("visible") for d in devices):
                 warnings.append("CUDA_VISIBLE_DEVICES hides every NVIDIA GPU from CUDA programs.")
         if vendor == "apple" and accelerator.get("rosetta"):
-            warnings.append("This Python runs under Rosetta 2 (x86_64 on Apple silicon): use an arm64 Python.")
+            warnings.append(
+                "This Python runs under Rosetta 2 (x86_64 on Apple silicon): use an arm64 Python."
+            )
     if python.get("debug"):
         warnings.append("This interpreter is a debug build: expect it to be several times slower.")
     return warnings

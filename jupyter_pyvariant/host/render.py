@@ -28,7 +28,10 @@ def _join(items: Iterable[Any], limit: int = 0) -> str:
 
 def _cpu_rows(cpu: Mapping[str, Any]) -> list[Row]:
     rows: list[Row] = [
-        ("model", f"{cpu.get('model', _UNKNOWN)} ({cpu.get('vendor', _UNKNOWN)}, {cpu.get('arch', _UNKNOWN)})"),
+        (
+            "model",
+            f"{cpu.get('model', _UNKNOWN)} ({cpu.get('vendor', _UNKNOWN)}, {cpu.get('arch', _UNKNOWN)})",
+        ),
         ("ISA level", str(cpu.get("isa_level", _UNKNOWN))),
     ]
     if cpu.get("isa_next_level"):
@@ -36,7 +39,8 @@ def _cpu_rows(cpu: Mapping[str, Any]) -> list[Row]:
     hwcaps = cpu.get("glibc_hwcaps") or {}
     if hwcaps:
         verdict = hwcaps.get("level") or hwcaps.get("reason") or _UNKNOWN
-        agree = {True: " (agrees)", False: " (DISAGREES)"}.get(hwcaps.get("agrees"), "")
+        agreement: dict[Any, str] = {True: " (agrees)", False: " (DISAGREES)"}
+        agree = agreement.get(hwcaps.get("agrees"), "")
         rows.append(("glibc-hwcaps", f"{verdict}{agree}"))
     spec = cpu.get("archspec") or {}
     if spec:
@@ -54,7 +58,11 @@ def _cpu_rows(cpu: Mapping[str, Any]) -> list[Row]:
 def _system_rows(system: Mapping[str, Any], capacity: Mapping[str, Any]) -> list[Row]:
     libc = system.get("libc") or {}
     rows: list[Row] = [
-        ("OS", f"{system.get('os_release') or system.get('os', _UNKNOWN)} (kernel {system.get('kernel', _UNKNOWN)})"),
+        (
+            "OS",
+            f"{system.get('os_release') or system.get('os', _UNKNOWN)}"
+            f" (kernel {system.get('kernel', _UNKNOWN)})",
+        ),
         ("libc", f"{libc.get('family', _UNKNOWN)} {libc.get('version') or ''}".strip()),
         ("platform tags", _join(system.get("platform_tags", []), 3)),
     ]
@@ -68,7 +76,8 @@ def _system_rows(system: Mapping[str, Any], capacity: Mapping[str, Any]) -> list
     rows.append(
         (
             "cores",
-            f"{cores if cores is not None else _UNKNOWN} usable of {capacity.get('logical_cpus', _UNKNOWN)} logical"
+            f"{cores if cores is not None else _UNKNOWN} usable"
+            f" of {capacity.get('logical_cpus', _UNKNOWN)} logical"
             + (f" (cgroup v{cgroup['version']})" if cgroup.get("version") else ""),
         )
     )
@@ -77,12 +86,18 @@ def _system_rows(system: Mapping[str, Any], capacity: Mapping[str, Any]) -> list
         (
             "memory",
             f"{_gib(memory.get('usable_bytes'))} usable of {_gib(memory.get('total_bytes'))}"
-            + (f", cgroup limit {_gib(memory['cgroup_limit_bytes'])}" if memory.get("cgroup_limit_bytes") else ""),
+            + (
+                f", cgroup limit {_gib(memory['cgroup_limit_bytes'])}"
+                if memory.get("cgroup_limit_bytes")
+                else ""
+            ),
         )
     )
     hub = capacity.get("jupyterhub") or {}
     if hub.get("mem_limit_bytes") or hub.get("cpu_limit"):
-        rows.append(("JupyterHub limits", f"memory {_gib(hub.get('mem_limit_bytes'))}, CPU {hub.get('cpu_limit')}"))
+        rows.append(
+            ("JupyterHub limits", f"memory {_gib(hub.get('mem_limit_bytes'))}, CPU {hub.get('cpu_limit')}")
+        )
     threads = capacity.get("thread_env") or {}
     if threads:
         rows.append(("thread variables", _join(f"{k}={v}" for k, v in threads.items())))
@@ -106,13 +121,18 @@ def _accelerator_rows(accelerators: Sequence[Mapping[str, Any]]) -> list[Row]:
             head += f", MPS {'available' if acc['mps_available'] else 'unavailable'}"
         rows.append((vendor.upper(), head))
         for dev in acc.get("devices", []):
-            facts = [dev.get("sm") or dev.get("gfx_target") or dev.get("driver"), _gib(dev.get("memory_total_bytes"))]
+            facts = [
+                dev.get("sm") or dev.get("gfx_target") or dev.get("driver"),
+                _gib(dev.get("memory_total_bytes")),
+            ]
             if dev.get("mig_enabled"):
                 facts.append("MIG")
             if dev.get("visible") is False:
                 facts.append("hidden by CUDA_VISIBLE_DEVICES")
             label = f"  {dev.get('index', dev.get('node', dev.get('card', '')))}"
-            rows.append((label, f"{dev.get('name', _UNKNOWN)} ({_join(f for f in facts if f and f != _UNKNOWN)})"))
+            rows.append(
+                (label, f"{dev.get('name', _UNKNOWN)} ({_join(f for f in facts if f and f != _UNKNOWN)})")
+            )
     return rows or [("GPUs", "none found")]
 
 
@@ -171,7 +191,10 @@ def sections(data: Mapping[str, Any], verbose: bool = False) -> list[Section]:
     ]
     if verbose:
         diag = [
-            (f"{d['probe']} ({d['source']})", f"{d['ms']:.2f} ms" + (f" — {d['error']}" if d.get("error") else ""))
+            (
+                f"{d['probe']} ({d['source']})",
+                f"{d['ms']:.2f} ms" + (f" — {d['error']}" if d.get("error") else ""),
+            )
             for d in data.get("diagnostics", [])
         ]
         result.append(("Diagnostics", diag))

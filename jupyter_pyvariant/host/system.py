@@ -10,12 +10,12 @@ from __future__ import annotations
 import os
 import platform
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, NamedTuple
 
 from ._fs import Roots, read_first_line, read_text
 from ._probe import UNKNOWN, Recorder
-from ._values import JsonShaped, data_table
+from ._values import data_table, shaped
 from .capacity import Capacity, is_live, probe_capacity
 
 __all__ = ["Capacity", "Detection", "Libc", "SystemInfo", "probe_capacity", "probe_system"]
@@ -23,16 +23,17 @@ __all__ = ["Capacity", "Detection", "Libc", "SystemInfo", "probe_capacity", "pro
 _TOP_TAGS = 5
 
 
-@dataclass(frozen=True)
-class Libc(JsonShaped):
+class Libc(NamedTuple):
     """The C library the interpreter is linked against ("glibc" / "musl" / "unknown")."""
 
     family: str
     version: str | None
 
+    def to_dict(self) -> dict[str, Any]:
+        return shaped(self)
 
-@dataclass(frozen=True)
-class Detection(JsonShaped):
+
+class Detection(NamedTuple):
     """Whether an isolation layer was found, which one, and the markers that say so."""
 
     detected: bool
@@ -45,9 +46,11 @@ class Detection(JsonShaped):
         kind = next((kind for _, kind in markers if kind), None)
         return cls(bool(markers), kind, tuple(evidence for evidence, _ in markers))
 
+    def to_dict(self) -> dict[str, Any]:
+        return shaped(self)
 
-@dataclass(frozen=True)
-class SystemInfo(JsonShaped):
+
+class SystemInfo(NamedTuple):
     """The contract's ``system`` object."""
 
     os: str
@@ -59,6 +62,9 @@ class SystemInfo(JsonShaped):
     virtualization: Detection
     hostname: str
     boot_id: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return shaped(self)
 
 
 def _os_release(rootfs: Path) -> str:

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import Any, NamedTuple
 
 # x86-64 psABI levels, best first.
 LEVEL_ORDER = ("x86-64-v4", "x86-64-v3", "x86-64-v2", "x86-64-v1")
@@ -24,8 +23,7 @@ def _table() -> dict[str, Any]:
     return data
 
 
-@dataclass(frozen=True)
-class Target:
+class Target(NamedTuple):
     """One triple this host can run, with the ISA level it needs (None: no level split)."""
 
     triple: str
