@@ -248,8 +248,8 @@ def kernelspec_references(kernel_dirs: Iterable[Path] | None = None) -> set[Path
 
 
 def _prefixes_behind(executable: Path) -> set[Path]:
-    """The prefix an interpreter path leads to: its venv's base (pyvenv.cfg ``home``) or itself."""
-    prefixes = set()
+    """The store prefixes an interpreter path leads to: its venv's base (pyvenv.cfg ``home``) or itself."""
+    prefixes: set[Path] = set()
     cfg = executable.parent.parent / "pyvenv.cfg"
     with contextlib.suppress(OSError):
         for line in cfg.read_text(encoding="utf-8").splitlines():
@@ -261,7 +261,7 @@ def _prefixes_behind(executable: Path) -> set[Path]:
         prefixes.add(real.parent.parent)
         if sys.platform == "win32":
             prefixes.add(real.parent)
-    return prefixes
+    return {p for p in prefixes if (p / MARKER_NAME).is_file()}
 
 
 __all__ = [
