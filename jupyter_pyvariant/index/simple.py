@@ -1,0 +1,663 @@
+"""A client for the simple repository API: PEP 691 JSON and PEP 503 HTML pages over httpx.
+
+Pages of several indexes are fetched concurrently and revalidated with ETag / Last-Modified against
+an on-disk cache, so a second plan of the same packages costs a few 304s. Index URLs come from the
+flags, else from the settings pip and uv users already have (``UV_*`` / ``PIP_*``). Credentials may
+sit in the index URL or in ``~/.netrc``; they are sent only to the host they belong to and never
+appear in messages.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import os
+import re
+import threading
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import urljoin, urlsplit, urlunsplit
+
+if TYPE_CHECKING:
+    import httpx
+
+PYPI = "https://pypi.org/simple"
+ACCEPT = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01"
+JSON_TYPE = "application/vnd.pypi.simple.v1+json"
+HASH_PREFERENCE = ("sha256", "sha384", "sha512")
+
+T = TypeVar("T")
+
+
+class IndexProblem(Exception):
+    """An index could not answer usefully; the message names the project, the URL and the cause."""
+
+
+class IndexUnavailable(IndexProblem):
+    """The index is down, slow, refused us, or answered with an HTTP error."""
+
+
+class IndexGarbage(IndexProblem):
+    """The index answered with something that is not a simple-API page."""
+
+
+class HashMismatch(IndexProblem):
+    """A file's bytes do not have the hash its index page promised."""
+
+
+def normalize(name: str) -> str:
+    """PEP 503 normalized project name."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def redact(url: str) -> str:
+    """``url`` with any password replaced, fit for messages and lock files."""
+    parts = urlsplit(url)
+    if parts.password is None and parts.username is None:
+        return url
+    host = parts.hostname or ""
+    if parts.port:
+        host += f":{parts.port}"
+    user = f"{parts.username}:****@" if parts.password is not None else f"{parts.username}@"
+    return urlunsplit((parts.scheme, user + host, parts.path, parts.query, parts.fragment))
+
+
+def strip_credentials(url: str) -> tuple[str, tuple[str, str] | None]:
+    """``url`` without its userinfo, and the (user, password) it carried."""
+    parts = urlsplit(url)
+    if parts.username is None:
+        return url, None
+    from urllib.parse import unquote
+
+    host = parts.hostname or ""
+    if parts.port:
+        host += f":{parts.port}"
+    clean = urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
+    return clean, (unquote(parts.username), unquote(parts.password or ""))
+
+
+def _split_env(value: str | None) -> list[str]:
+    return [item for item in (value or "").split() if item]
+
+
+def _uv_index_url(entry: str) -> str:
+    """``UV_INDEX`` entries may be ``name=url``."""
+    name, sep, url = entry.partition("=")
+    return url if sep and "://" not in name else entry
+
+
+@dataclass(frozen=True)
+class IndexSettings:
+    """The indexes to read, most preferred first, and where each came from.
+
+    The first index that knows a project answers for it (uv's default, safe against dependency
+    confusion); extra indexes rank before the default one, as in uv.
+    """
+
+    urls: tuple[str, ...]
+    origins: tuple[str, ...]
+
+    @classmethod
+    def from_options(
+        cls,
+        index_url: str | None = None,
+        extra_index_urls: Sequence[str] = (),
+        environ: Mapping[str, str] | None = None,
+    ) -> IndexSettings:
+        """Flags win; otherwise the user's uv, then pip, settings; otherwise PyPI."""
+        env = os.environ if environ is None else environ
+        if index_url:
+            primary, primary_origin = index_url, "--index-url"
+        else:
+            candidates = [
+                (env.get("UV_DEFAULT_INDEX"), "UV_DEFAULT_INDEX"),
+                (env.get("UV_INDEX_URL"), "UV_INDEX_URL"),
+                (env.get("PIP_INDEX_URL"), "PIP_INDEX_URL"),
+            ]
+            primary, primary_origin = next(((u, o) for u, o in candidates if u), (PYPI, "default"))
+        extras: list[tuple[str, str]] = []
+        if extra_index_urls:
+            extras = [(url, "--extra-index-url") for url in extra_index_urls]
+        else:
+            extras += [(_uv_index_url(u), "UV_INDEX") for u in _split_env(env.get("UV_INDEX"))]
+            extras += [(u, "UV_EXTRA_INDEX_URL") for u in _split_env(env.get("UV_EXTRA_INDEX_URL"))]
+            extras += [(u, "PIP_EXTRA_INDEX_URL") for u in _split_env(env.get("PIP_EXTRA_INDEX_URL"))]
+        ordered: dict[str, str] = {}
+        for url, origin in [*extras, (primary, primary_origin)]:
+            ordered.setdefault(url.rstrip("/"), origin)
+        return cls(tuple(ordered), tuple(ordered.values()))
+
+    def describe(self) -> list[str]:
+        return [f"{redact(url)} ({origin})" for url, origin in zip(self.urls, self.origins, strict=True)]
+
+
+@dataclass(frozen=True)
+class FileLink:
+    """One file on an index page."""
+
+    filename: str
+    url: str
+    index: str
+    hashes: tuple[tuple[str, str], ...] = ()
+    requires_python: str | None = None
+    yanked: str | None = None
+    """None when not yanked; the reason ("" when none was given) otherwise."""
+    metadata_hashes: tuple[tuple[str, str], ...] | None = None
+    """None when the index offers no PEP 658 metadata file; its hashes (maybe none) otherwise."""
+    size: int | None = None
+
+    @property
+    def sha256(self) -> str | None:
+        return dict(self.hashes).get("sha256")
+
+    @property
+    def strongest_hash(self) -> tuple[str, str] | None:
+        known = dict(self.hashes)
+        return next(((name, known[name]) for name in HASH_PREFERENCE if name in known), None)
+
+    @property
+    def is_wheel(self) -> bool:
+        return self.filename.endswith(".whl")
+
+
+@dataclass(frozen=True)
+class ProjectPage:
+    """A project's files on the first index that knows it."""
+
+    name: str
+    index: str
+    url: str
+    files: tuple[FileLink, ...]
+
+    def variants_json(self, version: str) -> FileLink | None:
+        """The ``{name}-{version}-variants.json`` link for ``version``, if the page lists one."""
+        from packaging.version import InvalidVersion, Version
+
+        for link in self.files:
+            if not link.filename.endswith("-variants.json"):
+                continue
+            name, _, file_version = link.filename.removesuffix("-variants.json").rpartition("-")
+            try:
+                same = normalize(name) == self.name and Version(file_version) == Version(version)
+            except InvalidVersion:
+                continue
+            if same:
+                return link
+        return None
+
+
+# --------------------------------------------------------------------------------------------------
+# Parsing
+
+
+def _hash_pairs(value: Any) -> tuple[tuple[str, str], ...]:
+    if not isinstance(value, Mapping):
+        return ()
+    return tuple(sorted((str(k).lower(), str(v).lower()) for k, v in value.items()))
+
+
+def _metadata_hashes(value: Any) -> tuple[tuple[str, str], ...] | None:
+    if value is None or value is False:
+        return None
+    return _hash_pairs(value) if isinstance(value, Mapping) else ()
+
+
+def _fragment_hash(url: str) -> tuple[str, tuple[tuple[str, str], ...]]:
+    base, _, fragment = url.partition("#")
+    name, sep, digest = fragment.partition("=")
+    return base, (
+        ((name.lower(), digest.lower()),) if sep and name.lower() in hashlib.algorithms_available else ()
+    )
+
+
+def parse_json_page(body: bytes, page_url: str, index: str) -> ProjectPage:
+    """A PEP 691 JSON page; raises ValueError when it is not one."""
+    data = json.loads(body)
+    if not isinstance(data, dict) or not isinstance(data.get("files"), list):
+        raise ValueError("a PEP 691 page must be an object with a 'files' list")
+    api = str(data.get("meta", {}).get("api-version", "1.0"))
+    if not api.startswith("1."):
+        raise ValueError(f"unsupported simple API version {api}")
+    links = []
+    for entry in data["files"]:
+        if not isinstance(entry, dict) or not entry.get("filename") or not entry.get("url"):
+            raise ValueError("every file needs 'filename' and 'url'")
+        yanked = entry.get("yanked", False)
+        url, fragment_hashes = _fragment_hash(urljoin(page_url, str(entry["url"])))
+        links.append(
+            FileLink(
+                filename=str(entry["filename"]),
+                url=url,
+                index=index,
+                hashes=_hash_pairs(entry.get("hashes")) or fragment_hashes,
+                requires_python=entry.get("requires-python") or None,
+                yanked=None if yanked is False else ("" if yanked is True else str(yanked)),
+                metadata_hashes=_metadata_hashes(entry.get("core-metadata", entry.get("dist-info-metadata"))),
+                size=entry.get("size") if isinstance(entry.get("size"), int) else None,
+            )
+        )
+    return ProjectPage(normalize(str(data.get("name", ""))), index, page_url, tuple(links))
+
+
+class _AnchorParser(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.base: str | None = None
+        self.anchors: list[tuple[dict[str, str | None], list[str]]] = []
+        self._open: list[str] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "base" and self.base is None:
+            self.base = dict(attrs).get("href")
+        elif tag == "a":
+            self._open = []
+            self.anchors.append((dict(attrs), self._open))
+
+    def handle_data(self, data: str) -> None:
+        if self._open is not None:
+            self._open.append(data)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "a":
+            self._open = None
+
+
+def parse_html_page(body: bytes, page_url: str, index: str, project: str) -> ProjectPage:
+    """A PEP 503 HTML page (with the PEP 592/658/714 attributes)."""
+    parser = _AnchorParser()
+    parser.feed(body.decode("utf-8", errors="replace"))
+    base = urljoin(page_url, parser.base) if parser.base else page_url
+    links = []
+    for attrs, text in parser.anchors:
+        href = attrs.get("href")
+        if not href:
+            continue
+        url, hashes = _fragment_hash(urljoin(base, href))
+        filename = "".join(text).strip() or url.rstrip("/").rsplit("/", 1)[-1]
+        metadata = attrs.get("data-core-metadata", attrs.get("data-dist-info-metadata"))
+        metadata_hashes: tuple[tuple[str, str], ...] | None = None
+        if metadata is not None:
+            algo, sep, digest = metadata.partition("=")
+            metadata_hashes = ((algo.lower(), digest.lower()),) if sep else ()
+        links.append(
+            FileLink(
+                filename=filename,
+                url=url,
+                index=index,
+                hashes=hashes,
+                requires_python=attrs.get("data-requires-python") or None,
+                yanked=(attrs["data-yanked"] or "") if "data-yanked" in attrs else None,
+                metadata_hashes=metadata_hashes,
+            )
+        )
+    return ProjectPage(normalize(project), index, page_url, tuple(links))
+
+
+def parse_page(body: bytes, content_type: str, page_url: str, index: str, project: str) -> ProjectPage:
+    """Dispatch on the content type; raises :class:`IndexGarbage` naming the page."""
+    try:
+        if content_type.split(";")[0].strip().lower() in (JSON_TYPE, "application/json"):
+            page = parse_json_page(body, page_url, index)
+            return ProjectPage(normalize(project), index, page_url, page.files)
+        if "html" in content_type.lower() or body.lstrip()[:1] == b"<":
+            return parse_html_page(body, page_url, index, project)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise IndexGarbage(f"{project}: {redact(page_url)} is not a simple-API page ({exc})") from None
+    raise IndexGarbage(
+        f"{project}: {redact(page_url)} answered with unexpected content type {content_type!r}"
+    )
+
+
+# --------------------------------------------------------------------------------------------------
+# Credentials and caching
+
+
+def _host_key(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.hostname}:{parts.port or ''}"
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """Per-host credentials from index URLs, then from netrc."""
+
+    by_host: Mapping[str, tuple[str, str]]
+    netrc_path: Path | None
+
+    @classmethod
+    def gather(cls, urls: Iterable[str], environ: Mapping[str, str] | None = None) -> Credentials:
+        env = os.environ if environ is None else environ
+        by_host = {}
+        for url in urls:
+            _, auth = strip_credentials(url)
+            if auth:
+                by_host[_host_key(url)] = auth
+        netrc = Path(env["NETRC"]) if env.get("NETRC") else Path.home() / ".netrc"
+        return cls(by_host, netrc if netrc.is_file() else None)
+
+    def for_url(self, url: str) -> tuple[str, str] | None:
+        found = self.by_host.get(_host_key(url))
+        if found or self.netrc_path is None:
+            return found
+        import netrc
+
+        try:
+            entry = netrc.netrc(str(self.netrc_path)).authenticators(urlsplit(url).hostname or "")
+        except (OSError, netrc.NetrcParseError):
+            return None
+        return (entry[0] or "", entry[2] or "") if entry else None
+
+
+def default_cache_dir() -> Path:
+    """``$PYVARIANT_CACHE_DIR`` or the user cache directory of jupyter_pyvariant."""
+    if os.environ.get("PYVARIANT_CACHE_DIR"):
+        return Path(os.environ["PYVARIANT_CACHE_DIR"])
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("jupyter_pyvariant"))
+
+
+@dataclass(frozen=True)
+class CachedResponse:
+    body: bytes
+    content_type: str
+    etag: str | None
+    last_modified: str | None
+
+
+@dataclass(frozen=True)
+class HttpCache:
+    """Index pages on disk, keyed by URL, revalidated with the validators the server gave."""
+
+    root: Path
+
+    def _paths(self, url: str) -> tuple[Path, Path]:
+        key = hashlib.sha256(url.encode()).hexdigest()
+        folder = self.root / "http" / key[:2]
+        return folder / f"{key}.json", folder / f"{key}.body"
+
+    def load(self, url: str) -> CachedResponse | None:
+        meta_path, body_path = self._paths(url)
+        try:
+            meta = json.loads(meta_path.read_text())
+            return CachedResponse(
+                body_path.read_bytes(), meta["content_type"], meta.get("etag"), meta.get("last_modified")
+            )
+        except (OSError, ValueError, KeyError):
+            return None
+
+    def store(self, url: str, entry: CachedResponse) -> None:
+        if not (entry.etag or entry.last_modified):
+            return
+        meta_path, body_path = self._paths(url)
+        meta = {
+            "url": redact(url),
+            "content_type": entry.content_type,
+            "etag": entry.etag,
+            "last_modified": entry.last_modified,
+        }
+        try:
+            meta_path.parent.mkdir(parents=True, exist_ok=True)
+            _atomic_write(body_path, entry.body)
+            _atomic_write(meta_path, json.dumps(meta).encode())
+        except OSError:
+            pass  # a cache that cannot be written only costs speed
+
+    def blob(self, digest: str) -> Path:
+        """Where content-addressed small files (variants.json) live."""
+        return self.root / "blobs" / digest[:2] / digest
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    temporary.write_bytes(data)
+    os.replace(temporary, path)
+
+
+def run_sync(make: Callable[[], Awaitable[T]]) -> T:
+    """Run a coroutine to completion, also from inside a running event loop (a Jupyter kernel)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(_as_coroutine(make))
+    result: list[T] = []
+    errors: list[BaseException] = []
+
+    def worker() -> None:
+        try:
+            result.append(asyncio.run(_as_coroutine(make)))
+        except BaseException as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=worker, name="pyvariant-index")
+    thread.start()
+    thread.join()
+    if errors:
+        raise errors[0]
+    return result[0]
+
+
+async def _as_coroutine(make: Callable[[], Awaitable[T]]) -> T:
+    return await make()
+
+
+# --------------------------------------------------------------------------------------------------
+# The client
+
+
+@dataclass
+class SimpleClient:
+    """Reads project pages and small files from the configured indexes.
+
+    ``timeout`` bounds every network step (connect, read); ``concurrency`` bounds requests in flight.
+    """
+
+    settings: IndexSettings
+    cache_dir: Path | None = field(default_factory=default_cache_dir)
+    timeout: float = 30.0
+    concurrency: int = 16
+    environ: Mapping[str, str] | None = None
+    _credentials: Credentials = field(init=False)
+    _clean_urls: tuple[str, ...] = field(init=False)
+    _sync: httpx.Client | None = field(default=None, init=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
+
+    def __post_init__(self) -> None:
+        self._credentials = Credentials.gather(self.settings.urls, self.environ)
+        self._clean_urls = tuple(strip_credentials(url)[0] for url in self.settings.urls)
+
+    @property
+    def cache(self) -> HttpCache | None:
+        return HttpCache(self.cache_dir) if self.cache_dir else None
+
+    def _client_options(self) -> dict[str, Any]:
+        import httpx
+
+        return {
+            "timeout": httpx.Timeout(self.timeout),
+            "follow_redirects": True,
+            "headers": {"User-Agent": "jupyter_pyvariant"},
+        }
+
+    def _auth(self, url: str) -> tuple[str, str] | None:
+        return self._credentials.for_url(url)
+
+    # -- pages -------------------------------------------------------------------------------------
+
+    def _request_headers(self, cached: CachedResponse | None) -> dict[str, str]:
+        headers = {"Accept": ACCEPT}
+        if cached and cached.etag:
+            headers["If-None-Match"] = cached.etag
+        if cached and cached.last_modified:
+            headers["If-Modified-Since"] = cached.last_modified
+        return headers
+
+    def _page_from_response(
+        self, response: httpx.Response, cached: CachedResponse | None, index: str, project: str, url: str
+    ) -> ProjectPage | None:
+        if response.status_code == 404:
+            return None
+        if response.status_code == 304 and cached is not None:
+            entry = cached
+        elif response.status_code == 200:
+            entry = CachedResponse(
+                response.content,
+                response.headers.get("Content-Type", ""),
+                response.headers.get("ETag"),
+                response.headers.get("Last-Modified"),
+            )
+        else:
+            raise IndexUnavailable(f"{project}: {redact(url)} answered HTTP {response.status_code}")
+        page = parse_page(entry.body, entry.content_type, str(response.url), index, project)
+        if self.cache and entry is not cached:
+            self.cache.store(url, entry)
+        return page
+
+    async def _fetch_page(
+        self, client: httpx.AsyncClient, gate: asyncio.Semaphore, index: str, project: str
+    ) -> ProjectPage | None:
+        import httpx
+
+        url = f"{index.rstrip('/')}/{normalize(project)}/"
+        cached = self.cache.load(url) if self.cache else None
+        async with gate:
+            try:
+                response = await client.get(url, headers=self._request_headers(cached), auth=self._auth(url))
+            except httpx.HTTPError as exc:
+                raise IndexUnavailable(
+                    f"{project}: {redact(url)} did not answer ({_describe(exc)})"
+                ) from None
+        return self._page_from_response(response, cached, redact(index), project, url)
+
+    async def fetch_projects(self, projects: Iterable[str]) -> dict[str, ProjectPage | None]:
+        """Every project's page from the first index that knows it; all requests concurrent.
+
+        A broken index is an error only for projects that no index before it answered for.
+        """
+        import httpx
+
+        names = list(dict.fromkeys(normalize(p) for p in projects))
+        gate = asyncio.Semaphore(self.concurrency)
+        async with httpx.AsyncClient(**self._client_options()) as client:
+            keys = [(name, index) for name in names for index in self._clean_urls]
+            answers = await asyncio.gather(
+                *(self._fetch_page(client, gate, index, name) for name, index in keys), return_exceptions=True
+            )
+        by_key = dict(zip(keys, answers, strict=True))
+        return {name: _first_page(by_key[(name, index)] for index in self._clean_urls) for name in names}
+
+    def projects(self, projects: Iterable[str]) -> dict[str, ProjectPage | None]:
+        names = list(projects)
+        return run_sync(lambda: self.fetch_projects(names))
+
+    def project(self, name: str) -> ProjectPage | None:
+        """One project's page (synchronous, as the view's request threads need)."""
+        import httpx
+
+        client = self._sync_client()
+        for index in self._clean_urls:
+            url = f"{index.rstrip('/')}/{normalize(name)}/"
+            cached = self.cache.load(url) if self.cache else None
+            try:
+                response = client.get(url, headers=self._request_headers(cached), auth=self._auth(url))
+            except httpx.HTTPError as exc:
+                raise IndexUnavailable(f"{name}: {redact(url)} did not answer ({_describe(exc)})") from None
+            page = self._page_from_response(response, cached, redact(index), name, url)
+            if page is not None:
+                return page
+        return None
+
+    # -- files -------------------------------------------------------------------------------------
+
+    def _sync_client(self) -> httpx.Client:
+        import httpx
+
+        with self._lock:
+            if self._sync is None:
+                self._sync = httpx.Client(**self._client_options())
+            return self._sync
+
+    def close(self) -> None:
+        with self._lock:
+            if self._sync is not None:
+                self._sync.close()
+                self._sync = None
+
+    def read(self, link: FileLink, project: str) -> bytes:
+        """A small file (variants.json), hash-checked, cached by its hash when the page gave one."""
+        import httpx
+
+        cache = self.cache
+        blob = cache.blob(link.sha256) if cache and link.sha256 else None
+        if blob is not None and blob.is_file():
+            data = blob.read_bytes()
+            if hashlib.sha256(data).hexdigest() == link.sha256:
+                return data
+        try:
+            response = self._sync_client().get(link.url, auth=self._auth(link.url))
+        except httpx.HTTPError as exc:
+            raise IndexUnavailable(
+                f"{project}: {link.filename} from {redact(link.url)} ({_describe(exc)})"
+            ) from None
+        if response.status_code != 200:
+            raise IndexUnavailable(
+                f"{project}: {link.filename} from {redact(link.url)} answered HTTP {response.status_code}"
+            )
+        data = response.content
+        verify(link, project, hash_bytes(link, data))
+        if blob is not None:
+            with suppress(OSError):
+                _atomic_write(blob, data)
+        return data
+
+    @contextmanager
+    def stream(self, url: str, project: str, filename: str) -> Iterator[httpx.Response]:
+        """An upstream response opened for streaming; raises :class:`IndexUnavailable` on failure."""
+        import httpx
+
+        try:
+            with self._sync_client().stream("GET", url, auth=self._auth(url)) as response:
+                if response.status_code != 200:
+                    raise IndexUnavailable(
+                        f"{project}: {filename} from {redact(url)} answered HTTP {response.status_code}"
+                    )
+                yield response
+        except httpx.HTTPError as exc:
+            raise IndexUnavailable(f"{project}: {filename} from {redact(url)} ({_describe(exc)})") from None
+
+
+def _first_page(answers: Iterable[ProjectPage | BaseException | None]) -> ProjectPage | None:
+    for answer in answers:
+        if isinstance(answer, BaseException):
+            raise answer
+        if answer is not None:
+            return answer
+    return None
+
+
+def hash_bytes(link: FileLink, data: bytes) -> str | None:
+    """The digest of ``data`` in the link's strongest algorithm (None when the link has no hash)."""
+    strongest = link.strongest_hash
+    return hashlib.new(strongest[0], data).hexdigest() if strongest else None
+
+
+def verify(link: FileLink, project: str, digest: str | None) -> None:
+    """Raise :class:`HashMismatch` when ``digest`` is not the link's promised hash."""
+    strongest = link.strongest_hash
+    if strongest and digest != strongest[1]:
+        raise HashMismatch(
+            f"{project}: {link.filename} from {redact(link.url)} has {strongest[0]} {digest}, "
+            f"but {link.index} promised {strongest[1]}"
+        )
+
+
+def _describe(exc: Exception) -> str:
+    kind = type(exc).__name__
+    text = str(exc)
+    return f"{kind}: {text}" if text else kind

@@ -1,0 +1,1 @@
+"""`%pyvariant install`: plan, recipes, the installer run, and locks."""

@@ -1,0 +1,261 @@
+"""PEP 751 ``pylock.toml`` with PEP 825's ``[packages.variants-json]``, and reading it back for ``sync``.
+
+A lock lists, per package, exactly the file the plan chose (its upstream name with the variant
+label, URL and sha256) plus the index-level variant metadata it was chosen by. ``sync`` serves those
+files, and only those, through the view, so the environment gets the very same bytes. A lock made
+with ``--profile`` records the variants another machine would get. URLs never carry credentials:
+``sync`` finds them again in the index URLs or netrc, as the plan did.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..index.simple import FileLink, strip_credentials
+from ..index.view import PresentedFile, PresentedProject
+from . import runner
+from .plan import Plan, Session, installed_label
+
+if TYPE_CHECKING:
+    from ..display import Progress
+
+LOCK_VERSION = "1.0"
+TOOL = "jupyter_pyvariant"
+
+
+class LockError(ValueError):
+    """A lock file that cannot be used, naming the file and the package."""
+
+
+@dataclass(frozen=True)
+class LockedFile:
+    filename: str
+    url: str
+    sha256: str
+
+
+@dataclass(frozen=True)
+class LockedPackage:
+    """One package of a lock: the one file to install, and the variant it is."""
+
+    name: str
+    version: str
+    index: str | None
+    file: LockedFile
+    is_wheel: bool
+    variants_json: LockedFile | None
+    variant_label: str | None
+    properties: tuple[str, ...]
+
+    def presented(self) -> PresentedProject:
+        """The view's page for this package: the locked file alone, under its base filename."""
+        from ..variants.properties import WheelName
+
+        shown = WheelName.parse(self.file.filename).base_filename if self.is_wheel else self.file.filename
+        link = FileLink(self.file.filename, self.file.url, self.index or "", (("sha256", self.file.sha256),))
+        return PresentedProject(self.name, (PresentedFile(shown, link),))
+
+
+@dataclass(frozen=True)
+class Lock:
+    path: str
+    packages: tuple[LockedPackage, ...]
+    supported_from: str | None
+
+    def presented(self, project: str) -> PresentedProject | None:
+        """The selector ``sync`` gives the view: locked projects only."""
+        return next((p.presented() for p in self.packages if p.name == project), None)
+
+
+# --------------------------------------------------------------------------------------------------
+# Writing
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)  # a JSON string is a valid TOML basic string
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Mapping):
+        return "{ " + ", ".join(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in value.items()) + " }"
+    if isinstance(value, Sequence):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    raise TypeError(f"cannot write {type(value).__name__} to TOML")
+
+
+def _toml_key(key: str) -> str:
+    return key if key.replace("-", "").replace("_", "").isalnum() else json.dumps(key)
+
+
+def _table(header: str, values: Mapping[str, Any]) -> list[str]:
+    lines = [header]
+    lines += [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in values.items() if v is not None]
+    return [*lines, ""]
+
+
+def lock_text(plan: Plan, requires_python: str | None = None) -> str:
+    """The ``pylock.toml`` text for a plan (every package it installs, with hashes)."""
+    lines = [
+        f"# Written by {TOOL}: the files chosen for {plan.supported_from}.",
+        f"lock-version = {_toml_value(LOCK_VERSION)}",
+        f"created-by = {_toml_value(TOOL)}",
+    ]
+    if requires_python:
+        lines.append(f"requires-python = {_toml_value(requires_python)}")
+    lines.append("")
+    for package in plan.packages:
+        if package.filename is None or package.url is None or package.sha256 is None:
+            raise LockError(
+                f"{package.name} {package.version}: no file with a sha256 to lock ({package.summary})"
+            )
+        lines += _table(
+            "[[packages]]",
+            {"name": package.name, "version": package.version, "index": _clean(package.index)},
+        )
+        file = {"name": package.filename, "url": _clean(package.url), "hashes": {"sha256": package.sha256}}
+        lines += _table(
+            "[[packages.wheels]]" if package.filename.endswith(".whl") else "[packages.sdist]", file
+        )
+        variants = package.variants_json
+        if variants is not None and variants.sha256:
+            lines += _table(
+                "[packages.variants-json]",
+                {"url": _clean(variants.url), "hashes": {"sha256": variants.sha256}},
+            )
+        if package.variant_label is not None:
+            tool = {"variant-label": package.variant_label, "properties": list(package.properties)}
+            lines += _table(f"[packages.tool.{TOOL}]", tool)
+    lines += _table(f"[tool.{TOOL}]", {"supported-from": plan.supported_from, "installer": plan.installer})
+    return "\n".join(lines)
+
+
+def _clean(url: str | None) -> str | None:
+    return None if url is None else strip_credentials(url)[0]
+
+
+def write_lock(plan: Plan, path: str | os.PathLike[str], requires_python: str | None = None) -> Path:
+    """Write the lock atomically (a reader never sees half a file)."""
+    target = Path(path)
+    text = lock_text(plan, requires_python)
+    fd, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return target
+
+
+# --------------------------------------------------------------------------------------------------
+# Reading
+
+
+def _file(raw: Any, where: str) -> LockedFile:
+    if not isinstance(raw, Mapping):
+        raise LockError(f"{where}: must be a table")
+    url, sha256 = raw.get("url"), (raw.get("hashes") or {}).get("sha256")
+    if not isinstance(url, str) or not isinstance(sha256, str):
+        raise LockError(f"{where}: needs a url and hashes.sha256")
+    filename = raw.get("name") or url.rstrip("/").rsplit("/", 1)[-1]
+    return LockedFile(str(filename), url, sha256.lower())
+
+
+def read_lock(path: str | os.PathLike[str]) -> Lock:
+    """A lock written by :func:`lock_text` (or any PEP 751 lock listing one wheel per package)."""
+    import sys
+
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - Python 3.10
+        import tomli as tomllib
+
+    name = os.fspath(path)
+    try:
+        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise LockError(f"cannot read lock {name}: {exc}") from None
+    version = str(data.get("lock-version", ""))
+    if version.split(".")[0] != "1":
+        raise LockError(f"{name}: lock-version {version!r} is not supported (expected 1.x)")
+    packages = []
+    for position, raw in enumerate(data.get("packages", []), 1):
+        where = f"{name}: package {raw.get('name', position)}"
+        wheels = raw.get("wheels") or []
+        if len(wheels) > 1:
+            raise LockError(
+                f"{where}: lists {len(wheels)} wheels; sync needs the one chosen file per package"
+            )
+        if wheels:
+            file, is_wheel = _file(wheels[0], f"{where} wheel"), True
+        elif "sdist" in raw:
+            file, is_wheel = _file(raw["sdist"], f"{where} sdist"), False
+        else:
+            raise LockError(f"{where}: has neither a wheel nor an sdist")
+        if not isinstance(raw.get("name"), str) or not isinstance(raw.get("version"), str):
+            raise LockError(f"{where}: needs name and version")
+        tool = raw.get("tool", {}).get(TOOL, {})
+        variants = raw.get("variants-json")
+        packages.append(
+            LockedPackage(
+                name=raw["name"],
+                version=raw["version"],
+                index=raw.get("index"),
+                file=file,
+                is_wheel=is_wheel,
+                variants_json=_file(variants, f"{where} variants-json") if variants else None,
+                variant_label=tool.get("variant-label"),
+                properties=tuple(tool.get("properties", ())),
+            )
+        )
+    return Lock(name, tuple(packages), data.get("tool", {}).get(TOOL, {}).get("supported-from"))
+
+
+# --------------------------------------------------------------------------------------------------
+# Syncing
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    changes: tuple[tuple[str, str], ...]
+    """(name, version) the installer installs (or would, in a dry run)."""
+    reinstall: tuple[str, ...]
+    """Locked packages installed at the locked version but as another variant."""
+
+
+def sync(
+    session: Session, lock: Lock, *, dry_run: bool = False, progress: Progress | None = None
+) -> SyncResult:
+    """Make the target hold exactly the locked files: pinned, without dependencies, through the view."""
+    from packaging.version import Version
+
+    session.view.selector = lock.presented
+    reinstall = []
+    for package in lock.packages:
+        installed = session.target.installed(package.name)
+        same_version = installed is not None and Version(installed.version) == Version(package.version)
+        if installed is not None and same_version and installed_label(installed) != package.variant_label:
+            reinstall.append(package.name)
+    pins = [f"{p.name}=={p.version}" for p in lock.packages]
+    problems = session.view.problems
+    changes = runner.resolve(
+        session.installer, session.view.url, pins, problems, reinstall=reinstall, no_deps=True
+    )
+    if not dry_run and changes:
+        runner.install(
+            session.installer,
+            session.view.url,
+            pins,
+            problems,
+            reinstall=reinstall,
+            no_deps=True,
+            progress=progress,
+        )
+    return SyncResult(tuple(changes), tuple(reinstall))

@@ -1,0 +1,605 @@
+"""From requested packages to chosen files: recipes, indexes, variant selection, the installer's resolution.
+
+A :class:`Session` owns everything one ``install`` / ``plan`` / ``lock`` / ``sync`` needs: the
+target interpreter, the supported properties (this host's, or a profile's), the index clients and
+the loopback view. Its :class:`VariantChooser` decides, per project and version, which wheel the
+installer may see, and remembers why; the installer's own dry run against the view then says what
+would be installed, dependencies included. Nothing in the environment changes before the plan is
+complete.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from ..index.simple import FileLink, IndexSettings, ProjectPage, SimpleClient, normalize, redact
+from ..index.view import IndexView, PresentedFile, PresentedProject
+from . import recipes, runner
+
+if TYPE_CHECKING:
+    from ..display import Progress
+    from ..variants.metadata import VariantMetadata
+    from ..variants.properties import WheelName
+    from ..variants.providers import Overrides, SupportedProperties
+
+
+class PlanError(Exception):
+    """The plan cannot be made; the message names the package, the file and the source."""
+
+
+# --------------------------------------------------------------------------------------------------
+# Requirements
+
+
+def read_requirement_files(paths: Iterable[str], _seen: frozenset[Path] = frozenset()) -> list[str]:
+    """Requirement lines of pip-style files: comments, continuations and nested ``-r`` are handled."""
+    found: list[str] = []
+    for name in paths:
+        path = Path(name).resolve()
+        if path in _seen:
+            raise PlanError(f"{name}: requirement files include each other")
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise PlanError(f"cannot read requirement file {name}: {exc.strerror or exc}") from None
+        for number, raw in enumerate(text.replace("\\\n", "").splitlines(), 1):
+            line = raw.split(" #", 1)[0].strip()
+            if not line or line.startswith("#"):
+                continue
+            if line.startswith(("-r ", "--requirement ")):
+                nested = line.split(None, 1)[1].strip()
+                found += read_requirement_files([str(path.parent / nested)], _seen | {path})
+            elif line.startswith("-"):
+                raise PlanError(
+                    f"{name}:{number}: option lines are not supported here ({line}); pass it as a flag"
+                )
+            else:
+                found.append(line)
+    return found
+
+
+def _check_requirements(requirements: Sequence[str]) -> None:
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    for text in requirements:
+        try:
+            Requirement(text)
+        except InvalidRequirement as exc:
+            raise PlanError(f"invalid requirement {text!r}: {exc}") from None
+
+
+# --------------------------------------------------------------------------------------------------
+# Choices
+
+
+@dataclass(frozen=True)
+class VersionChoice:
+    """For one project version: the label whose wheels the installer may see, and why."""
+
+    project: str
+    version: str
+    label: str | None
+    properties: tuple[str, ...]
+    wheels: tuple[FileLink, ...]
+    """The presented wheels (upstream names and hashes), best tag first."""
+    has_variants: bool
+    why: tuple[str, ...] = ()
+    rejected: Mapping[str, str] = field(default_factory=dict)
+    variants_json: FileLink | None = None
+    ranked: tuple[str | None, ...] = ()
+    """Every compatible label, best first (None: the plain wheel)."""
+
+    @property
+    def summary(self) -> str:
+        if not self.has_variants:
+            return "no variant wheels"
+        if not self.wheels:
+            return "nothing fits: no compatible variant and no plain wheel"
+        if self.label is None:
+            return "plain wheel: no variant fits"
+        if self.label == "null":
+            return "null variant: no other variant fits"
+        return f"best of {len(self.ranked)} compatible, {len(self.rejected)} rejected"
+
+
+@dataclass(frozen=True)
+class ProjectChoice:
+    """Every version of one project as the view presents it."""
+
+    page: ProjectPage
+    versions: Mapping[str, VersionChoice]
+    others: tuple[FileLink, ...]
+    """Files that are not wheels (sdists), presented unchanged."""
+
+    def presented(self) -> PresentedProject:
+        from ..variants.properties import WheelName
+
+        files = [
+            PresentedFile(WheelName.parse(link.filename).base_filename, link)
+            for choice in self.versions.values()
+            for link in choice.wheels
+        ]
+        files += [PresentedFile(link.filename, link) for link in self.others]
+        return PresentedProject(self.page.name, tuple(files))
+
+    def version(self, version: str) -> VersionChoice | None:
+        return self.versions.get(_canonical_version(version))
+
+
+def _canonical_version(text: str) -> str:
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        return str(Version(text))
+    except InvalidVersion:
+        return text
+
+
+SupportedFor = Callable[["VariantMetadata"], "SupportedProperties"]
+
+
+@dataclass
+class VariantChooser:
+    """Chooses, per project and version, the best-fit variant among the wheels the target can run.
+
+    ``target_tags`` are the target's compatibility tags best first (None: do not filter by tag).
+    Thread-safe: the view asks from its request threads.
+    """
+
+    clients: Callable[[str], SimpleClient]
+    supported_for: SupportedFor
+    target_tags: Sequence[str] | None
+    _tag_rank: dict[str, int] | None = field(init=False)
+    _pages: dict[str, ProjectPage | None] = field(default_factory=dict, init=False)
+    _choices: dict[str, ProjectChoice | None] = field(default_factory=dict, init=False)
+    _lock: threading.RLock = field(default_factory=threading.RLock, init=False)
+
+    def __post_init__(self) -> None:
+        self._tag_rank = None if self.target_tags is None else {t: i for i, t in enumerate(self.target_tags)}
+
+    def prefetch(self, projects: Iterable[str]) -> None:
+        """Fetch the pages of these projects concurrently (grouped by the client that serves each)."""
+        groups: dict[int, tuple[SimpleClient, list[str]]] = {}
+        for name in projects:
+            client = self.clients(normalize(name))
+            groups.setdefault(id(client), (client, []))[1].append(normalize(name))
+        for client, names in groups.values():
+            pages = client.projects(names)
+            with self._lock:
+                self._pages.update(pages)
+
+    def choose(self, project: str) -> ProjectChoice | None:
+        name = normalize(project)
+        with self._lock:
+            if name in self._choices:
+                return self._choices[name]
+            if name not in self._pages:
+                self._pages[name] = self.clients(name).project(name)
+            page = self._pages[name]
+            choice = None if page is None else self.choose_page(page, self.clients(name))
+            self._choices[name] = choice
+            return choice
+
+    def presented(self, project: str) -> PresentedProject | None:
+        """The view's selector."""
+        choice = self.choose(project)
+        return None if choice is None else choice.presented()
+
+    def choose_page(self, page: ProjectPage, client: SimpleClient) -> ProjectChoice:
+        """Group a page's wheels by version and choose within each (no network unless variants)."""
+        from ..variants.properties import VariantFormatError, WheelName
+
+        by_version: dict[str, list[tuple[WheelName, FileLink]]] = {}
+        others: list[FileLink] = []
+        for link in page.files:
+            if link.filename.endswith("-variants.json"):
+                continue
+            if not link.is_wheel:
+                others.append(link)
+                continue
+            try:
+                wheel = WheelName.parse(link.filename)
+            except VariantFormatError:
+                continue  # not installable by any installer; leaving it out changes nothing
+            by_version.setdefault(_canonical_version(wheel.version), []).append((wheel, link))
+        versions = {
+            version: self._choose_version(page, client, version, wheels)
+            for version, wheels in by_version.items()
+        }
+        return ProjectChoice(page, versions, tuple(others))
+
+    def _tag_position(self, wheel: WheelName) -> int | None:
+        if self._tag_rank is None:
+            return 0
+        positions = [self._tag_rank[str(tag)] for tag in wheel.tags if str(tag) in self._tag_rank]
+        return min(positions) if positions else None
+
+    def _choose_version(
+        self, page: ProjectPage, client: SimpleClient, version: str, wheels: list[tuple[WheelName, FileLink]]
+    ) -> VersionChoice:
+        if all(wheel.label is None for wheel, _ in wheels):
+            links = tuple(link for _, link in self._by_tag(wheels))
+            return VersionChoice(page.name, version, None, (), links, has_variants=False)
+        compatible = [(w, link) for w, link in wheels if self._tag_position(w) is not None]
+        labels = list(dict.fromkeys(w.label for w, _ in compatible))
+        variants_link = page.variants_json(version)
+        metadata = None
+        rejected: dict[str, str] = {}
+        if variants_link is None:
+            for label in labels:
+                if label is not None:
+                    rejected[label] = f"{page.name}-{version}-variants.json is not on {page.index}"
+            labels = [label for label in labels if label is None]
+        else:
+            metadata = self._metadata(page, client, variants_link)
+        from ..variants.ordering import rank
+
+        supported = self.supported_for(metadata) if metadata is not None else _empty_supported()
+        ranking = rank(labels, supported, metadata)
+        rejected.update({str(label): reason for label, reason in ranking.rejected.items()})
+        for wheel, _ in wheels:
+            if self._tag_position(wheel) is None and wheel.label is not None and wheel.label not in labels:
+                rejected.setdefault(
+                    wheel.label, "no wheel of this label has a tag the target interpreter runs"
+                )
+        if not ranking.candidates:
+            why = (*ranking.explain(), "nothing fits: only source distributions are offered for this version")
+            return VersionChoice(page.name, version, None, (), (), True, why, rejected, variants_link)
+        best = ranking.best
+        chosen = self._by_tag([(w, link) for w, link in wheels if w.label == best])
+        properties = tuple(sorted(str(p) for p in ranking.candidate(best).properties))
+        links = tuple(link for _, link in chosen)
+        why = tuple(ranking.explain())
+        ranked = tuple(None if label is None else str(label) for label in ranking.order)
+        return VersionChoice(
+            page.name, version, best, properties, links, True, why, rejected, variants_link, ranked
+        )
+
+    def _by_tag(self, wheels: list[tuple[WheelName, FileLink]]) -> list[tuple[WheelName, FileLink]]:
+        """Runnable wheels first, best tag first (the installer would take the first)."""
+        never = 1 << 30
+        return sorted(wheels, key=lambda item: p if (p := self._tag_position(item[0])) is not None else never)
+
+    def _metadata(self, page: ProjectPage, client: SimpleClient, link: FileLink) -> VariantMetadata:
+        from ..variants.metadata import parse_variants_json
+
+        data = client.read(link, page.name)
+        return parse_variants_json(data, redact(link.url), package=page.name, file=link.filename)
+
+
+def _empty_supported() -> SupportedProperties:
+    from ..variants.providers import SupportedProperties
+
+    return SupportedProperties()
+
+
+# --------------------------------------------------------------------------------------------------
+# The plan
+
+
+@dataclass(frozen=True)
+class PlannedPackage:
+    """One file the installer will install, and how it was chosen."""
+
+    name: str
+    version: str
+    filename: str | None
+    """The upstream filename (with its variant label); None when the view had no file to show."""
+    presented_filename: str | None
+    url: str | None
+    index: str | None
+    sha256: str | None
+    variant_label: str | None
+    properties: tuple[str, ...]
+    summary: str
+    why: tuple[str, ...]
+    rejected: Mapping[str, str]
+    recipe: str | None
+    variants_json: FileLink | None
+
+    def to_json(self) -> dict[str, Any]:
+        variants = self.variants_json
+        return {
+            "name": self.name,
+            "version": self.version,
+            "filename": self.filename,
+            "presented_filename": self.presented_filename,
+            "variant_label": self.variant_label,
+            "properties": list(self.properties),
+            "summary": self.summary,
+            "why": list(self.why),
+            "rejected": dict(self.rejected),
+            "recipe": self.recipe,
+            "index": self.index,
+            "url": self.url,
+            "sha256": self.sha256,
+            "variants_json": None if variants is None else {"url": variants.url, "sha256": variants.sha256},
+        }
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything an install would do, decided before anything changes."""
+
+    target: str
+    installer: str
+    indexes: tuple[str, ...]
+    supported_from: str
+    requests: tuple[recipes.Rewrite, ...]
+    packages: tuple[PlannedPackage, ...]
+    reinstall: tuple[str, ...]
+
+    @property
+    def requirements(self) -> tuple[str, ...]:
+        return tuple(r.requirement for r in self.requests)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "target": self.target,
+            "installer": self.installer,
+            "indexes": list(self.indexes),
+            "supported_from": self.supported_from,
+            "requests": [
+                {"requested": r.original, "requirement": r.requirement, "recipe": r.rule, "note": r.note}
+                for r in self.requests
+            ],
+            "reinstall": list(self.reinstall),
+            "packages": [p.to_json() for p in self.packages],
+        }
+
+
+@dataclass(frozen=True)
+class Options:
+    """What the user asked for; the verbs fill it from flags."""
+
+    requirements: tuple[str, ...] = ()
+    requirement_files: tuple[str, ...] = ()
+    index_url: str | None = None
+    extra_index_urls: tuple[str, ...] = ()
+    python: str | None = None
+    profile: str | None = None
+    recipes: bool = True
+    installer: runner.InstallerKind | None = None
+    trusted_plugins: tuple[str, ...] = ()
+    timeout: float = 30.0
+    cache_dir: Path | None = None
+    report: Mapping[str, Any] | None = None
+    """A host report dict standing in for this host's (tests, remote kernels); None: probe this host."""
+
+
+class Session:
+    """One planning and installing session: target, supported properties, index clients, the view."""
+
+    def __init__(self, options: Options, *, target: runner.Target | None = None) -> None:
+        from ..variants.providers import Overrides, ProfileError, host_profile
+
+        self.options = options
+        self.target = target or runner.inspect_target(options.python)
+        self.installer = runner.Installer.choose(self.target, options.installer)
+        self.report = dict(options.report) if options.report is not None else _host_report()
+        try:
+            self.overrides: Overrides = Overrides.parse(profile=options.profile)
+        except (ProfileError, ValueError) as exc:
+            raise PlanError(str(exc)) from None
+        whole: SupportedProperties = self.overrides.profile or host_profile(self.report)
+        self.supported_from = (
+            f"profile {options.profile}" if options.profile else "this host (built-in providers)"
+        )
+        self.machine = whole.to_dict()
+        self.settings = IndexSettings.from_options(options.index_url, options.extra_index_urls)
+        self._clients: dict[tuple[str, ...], SimpleClient] = {}
+        self.routes: dict[str, tuple[str, ...]] = {}
+        self._supported: dict[str, SupportedProperties] = {}
+        self.chooser = VariantChooser(self._client_for, self._supported_for, self.target.tags)
+        self.view = IndexView(self._client_for(""), self.chooser.presented)
+
+    # -- plumbing ----------------------------------------------------------------------------------
+
+    def _client(self, urls: tuple[str, ...]) -> SimpleClient:
+        if urls not in self._clients:
+            settings = (
+                self.settings if urls == self.settings.urls else IndexSettings(urls, ("recipe",) * len(urls))
+            )
+            kwargs: dict[str, Any] = {"timeout": self.options.timeout}
+            if self.options.cache_dir is not None:
+                kwargs["cache_dir"] = self.options.cache_dir
+            self._clients[urls] = SimpleClient(settings, **kwargs)
+        return self._clients[urls]
+
+    def _client_for(self, project: str) -> SimpleClient:
+        return self._client(self.routes.get(project, self.settings.urls))
+
+    def _supported_for(self, metadata: VariantMetadata) -> SupportedProperties:
+        from ..variants.providers import host_supported
+
+        key = repr((metadata.priorities.namespaces, sorted(metadata.providers.items())))
+        if key not in self._supported:
+            self._supported[key] = host_supported(
+                self.report, metadata, trusted_plugins=self.options.trusted_plugins, overrides=self.overrides
+            )
+        return self._supported[key]
+
+    def __enter__(self) -> Session:
+        self.view.__enter__()
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, value: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        self.view.__exit__(kind, value, traceback)
+        for client in self._clients.values():
+            client.close()
+
+    # -- planning ----------------------------------------------------------------------------------
+
+    def rewrites(self) -> list[recipes.Rewrite]:
+        """The requested requirements after the recipes (when enabled), with index routes recorded."""
+        requested = [*self.options.requirements, *read_requirement_files(self.options.requirement_files)]
+        if not requested:
+            raise PlanError("nothing to install: name packages or pass -r requirements.txt")
+        _check_requirements(requested)
+        rewrites = [
+            recipes.apply(r, self.machine) if self.options.recipes else recipes.Rewrite(r, r)
+            for r in requested
+        ]
+        for rewrite in rewrites:
+            if rewrite.indexes:
+                extra = () if rewrite.exclusive else self.settings.urls
+                self.routes[rewrite.project] = tuple(dict.fromkeys((*rewrite.indexes, *extra)))
+        return rewrites
+
+    def _installed_closure(self, projects: Iterable[str]) -> list[str]:
+        """These projects and their installed dependencies, transitively, as far as they are installed.
+
+        An installed dependency satisfies the installer as it is, whatever its variant; these are the
+        projects whose installed variant the plan must compare with the best fit.
+        """
+        from packaging.requirements import InvalidRequirement, Requirement
+
+        seen: dict[str, None] = {}
+        pending = [normalize(p) for p in projects]
+        while pending:
+            name = pending.pop()
+            installed = self.target.installed(name)
+            if name in seen or installed is None:
+                continue
+            seen[name] = None
+            for text in installed.requires:
+                try:
+                    pending.append(normalize(Requirement(text).name))
+                except InvalidRequirement:
+                    continue
+        return list(seen)
+
+    def _stale(self, projects: Iterable[str]) -> list[str]:
+        """Installed projects whose installed variant is not the one the view would now present."""
+        stale = []
+        for name in projects:
+            installed = self.target.installed(name)
+            if installed is None:
+                continue
+            choice = self.chooser.choose(name)
+            version = choice.version(installed.version) if choice else None
+            if (
+                version
+                and version.has_variants
+                and version.wheels
+                and installed_label(installed) != version.label
+            ):
+                stale.append(name)
+        return stale
+
+    def plan(self, progress: Progress | None = None, *, fresh: bool = False) -> Plan:
+        """Resolve with the installer's dry run against the view; the environment is untouched.
+
+        ``fresh`` lists everything the requirements need, as for an empty environment (locks).
+        """
+        rewrites = self.rewrites()
+        projects = [r.project for r in rewrites]
+        if progress:
+            progress.update(0, "reading indexes")
+        self.chooser.prefetch(projects)
+        installed = [] if fresh else self._installed_closure(projects)
+        self.chooser.prefetch(installed)
+        reinstall = self._stale(installed)
+        if progress:
+            progress.update(0, f"resolving with {self.installer.kind}")
+        requirements = [r.requirement for r in rewrites]
+        resolved = runner.resolve(
+            self.installer, self.view.url, requirements, self.view.problems, reinstall=reinstall
+        )
+        by_project = {r.project: r for r in rewrites}
+        packages = tuple(
+            self._planned(name, version, by_project.get(normalize(name))) for name, version in resolved
+        )
+        return Plan(
+            target=self.target.executable,
+            installer=self.installer.kind,
+            indexes=tuple(self.settings.describe()),
+            supported_from=self.supported_from,
+            requests=tuple(rewrites),
+            packages=packages,
+            reinstall=tuple(reinstall),
+        )
+
+    def _planned(self, name: str, version: str, rewrite: recipes.Rewrite | None) -> PlannedPackage:
+        from ..variants.properties import WheelName
+
+        choice = self.chooser.choose(name)
+        chosen = choice.version(version) if choice else None
+        link: FileLink | None = None
+        presented: str | None = None
+        if chosen is not None and chosen.wheels:
+            link = chosen.wheels[0]
+            presented = WheelName.parse(link.filename).base_filename
+            summary = chosen.summary
+        elif choice is not None:
+            link = next((other for other in choice.others if _sdist_version(other) == version), None)
+            presented = link.filename if link else None
+            summary = "source distribution" if link else "not found on the indexes"
+        else:
+            summary = "not found on the indexes"
+        return PlannedPackage(
+            name=normalize(name),
+            version=version,
+            filename=link.filename if link else None,
+            presented_filename=presented,
+            url=link.url if link else None,
+            index=link.index if link else None,
+            sha256=link.sha256 if link else None,
+            variant_label=chosen.label if chosen and link in chosen.wheels else None,
+            properties=chosen.properties if chosen and link in chosen.wheels else (),
+            summary=summary,
+            why=chosen.why if chosen else (),
+            rejected=dict(chosen.rejected) if chosen else {},
+            recipe=rewrite.rule if rewrite else None,
+            variants_json=chosen.variants_json if chosen else None,
+        )
+
+    # -- acting ------------------------------------------------------------------------------------
+
+    def install(self, plan: Plan, progress: Progress | None = None) -> runner.RunResult:
+        """Install what ``plan`` says, pinned to its versions, through the same view."""
+        pins = [f"{p.name}=={p.version}" for p in plan.packages]
+        requirements = [*plan.requirements, *pins]
+        return runner.install(
+            self.installer,
+            self.view.url,
+            requirements,
+            self.view.problems,
+            reinstall=plan.reinstall,
+            progress=progress,
+        )
+
+
+def _sdist_version(link: FileLink) -> str | None:
+    from packaging.utils import InvalidSdistFilename, parse_sdist_filename
+
+    try:
+        return str(parse_sdist_filename(link.filename)[1])
+    except InvalidSdistFilename:
+        return None
+
+
+def installed_label(installed: runner.Installed) -> str | None:
+    """The label recorded in an installed distribution's ``variant.json`` (None: a plain wheel)."""
+    if installed.variant_json is None:
+        return None
+    from ..variants.metadata import MetadataError, parse_variants_json
+
+    try:
+        metadata = parse_variants_json(installed.variant_json, f"{installed.name}.dist-info/variant.json")
+    except MetadataError:
+        return None
+    return str(next(iter(metadata.variants), "")) or None
+
+
+def _host_report() -> dict[str, Any]:
+    from ..host import report
+
+    return report().to_dict()

@@ -1,0 +1,172 @@
+"""Today's GPU packaging conventions (``recipes.toml``) applied to requested packages.
+
+Until projects ship variants, CUDA builds hide behind other project names (``cupy-cuda12x``),
+extras (``jax[cuda12]``) or index URLs (``download.pytorch.org/whl/cu128``). The rules are data;
+this module only evaluates them against what the target supports, so a profile for another
+machine gets that machine's recipes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any
+
+Supported = Mapping[str, Mapping[str, Sequence[str]]]
+"""namespace -> feature -> supported values (the host's or a profile's)."""
+
+
+class RecipeError(ValueError):
+    """A malformed recipes file."""
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One convention: which packages, under which condition, rewritten how."""
+
+    name: str
+    packages: frozenset[str]
+    when: Mapping[str, Any]
+    index: str | None = None
+    extra_index: str | None = None
+    rename: str | None = None
+    extras: tuple[str, ...] = ()
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class GpuFacts:
+    """What the rules' conditions test: the driver's CUDA version and the ROCm version, if any."""
+
+    cuda: str | None
+    rocm: str | None
+
+    @classmethod
+    def from_supported(cls, supported: Supported) -> GpuFacts:
+        return cls(
+            _highest(supported.get("nvidia", {}).get("cuda_version_lower_bound", ())),
+            _highest(supported.get("amd", {}).get("rocm_version", ())),
+        )
+
+    def describe(self) -> str:
+        parts = [f"CUDA {self.cuda}" if self.cuda else "", f"ROCm {self.rocm}" if self.rocm else ""]
+        return ", ".join(p for p in parts if p) or "no usable GPU"
+
+
+@dataclass(frozen=True)
+class Rewrite:
+    """A requested requirement after the recipes: what to install, from where, and why."""
+
+    original: str
+    requirement: str
+    rule: str | None = None
+    indexes: tuple[str, ...] = ()
+    """Indexes for this project ahead of (``exclusive`` False) or instead of the usual ones."""
+    exclusive: bool = False
+    note: str | None = None
+
+    @property
+    def project(self) -> str:
+        from packaging.requirements import Requirement
+        from packaging.utils import canonicalize_name
+
+        return str(canonicalize_name(Requirement(self.requirement).name))
+
+
+def _highest(values: Sequence[str]) -> str | None:
+    from packaging.version import InvalidVersion, Version
+
+    versions = []
+    for value in values:
+        try:
+            versions.append((Version(value), value))
+        except InvalidVersion:
+            continue
+    return max(versions)[1] if versions else None
+
+
+def _holds(when: Mapping[str, Any], facts: GpuFacts) -> bool:
+    from packaging.specifiers import SpecifierSet
+
+    for key, expected in when.items():
+        if key == "gpu":
+            if bool(facts.cuda or facts.rocm) != bool(expected):
+                return False
+        elif key in ("cuda", "rocm"):
+            found = getattr(facts, key)
+            if found is None or not SpecifierSet(str(expected)).contains(found, prereleases=True):
+                return False
+        else:
+            raise RecipeError(f"unknown condition {key!r}")
+    return True
+
+
+@cache
+def load_rules(text: str | None = None) -> tuple[Rule, ...]:
+    """The rules of ``text`` (TOML), or of the packaged ``recipes.toml``."""
+    import sys
+
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - Python 3.10
+        import tomli as tomllib
+
+    from packaging.utils import canonicalize_name
+
+    if text is None:
+        text = resources.files(__package__).joinpath("recipes.toml").read_text(encoding="utf-8")
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise RecipeError(f"recipes: not valid TOML: {exc}") from None
+    rules = []
+    for position, raw in enumerate(data.get("rule", []), 1):
+        try:
+            rule = Rule(
+                name=str(raw["name"]),
+                packages=frozenset(canonicalize_name(p) for p in raw["packages"]),
+                when=dict(raw.get("when", {})),
+                index=raw.get("index"),
+                extra_index=raw.get("extra-index"),
+                rename=raw.get("rename"),
+                extras=tuple(raw.get("extras", ())),
+                note=raw.get("note"),
+            )
+        except (KeyError, TypeError) as exc:
+            raise RecipeError(f"recipes: rule {position} lacks or misspells {exc}") from None
+        _holds(rule.when, GpuFacts(None, None))  # refuses unknown conditions early
+        rules.append(rule)
+    return tuple(rules)
+
+
+def apply(requirement: str, supported: Supported, rules: Sequence[Rule] | None = None) -> Rewrite:
+    """``requirement`` rewritten by the first rule that fires for its project (or unchanged)."""
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    parsed = Requirement(requirement)
+    project = canonicalize_name(parsed.name)
+    facts = GpuFacts.from_supported(supported)
+    for rule in load_rules() if rules is None else rules:
+        if project not in rule.packages or not _holds(rule.when, facts):
+            continue
+        if rule.rename:
+            parsed.name = rule.rename.format(name=project)
+        parsed.extras = set(parsed.extras) | set(rule.extras)
+        indexes = tuple(url for url in (rule.index, rule.extra_index) if url)
+        note = rule.note or _describe(rule, facts)
+        return Rewrite(requirement, str(parsed), rule.name, indexes, rule.index is not None, note)
+    return Rewrite(requirement, requirement)
+
+
+def _describe(rule: Rule, facts: GpuFacts) -> str:
+    did = []
+    if rule.rename:
+        did.append("renamed")
+    if rule.extras:
+        did.append("extras " + ",".join(rule.extras))
+    if rule.index or rule.extra_index:
+        did.append("index " + (rule.index or rule.extra_index or ""))
+    return f"{facts.describe()}: " + ("; ".join(did) or "unchanged")

@@ -1,0 +1,334 @@
+"""Run the installer (uv when installed, else pip) in the target interpreter, against the view.
+
+The installer only ever sees the loopback view: the user's own index settings are already folded
+into the view's upstreams, so they are scrubbed from the installer's environment and config. A dry
+run tells the plan exactly what the installer would do; the real run streams its output as progress.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any, Literal
+
+from ..display import Progress
+
+InstallerKind = Literal["uv", "pip"]
+
+_SCRUBBED = (
+    "UV_INDEX",
+    "UV_INDEX_URL",
+    "UV_EXTRA_INDEX_URL",
+    "UV_DEFAULT_INDEX",
+    "UV_FIND_LINKS",
+    "UV_NO_INDEX",
+    "UV_INDEX_STRATEGY",
+    "UV_PYTHON",
+    "UV_SYSTEM_PYTHON",
+    "UV_CONSTRAINT",
+    "UV_OVERRIDE",
+    "VIRTUAL_ENV",
+)
+"""Settings that would point the installer somewhere other than the view or the target."""
+
+_INSPECT = r"""
+import json, sys, sysconfig
+import importlib.metadata as metadata
+dists = []
+for dist in metadata.distributions():
+    try:
+        variant = dist.read_text("variant.json")
+    except Exception:
+        variant = None
+    name = dist.metadata["Name"]
+    if name:
+        dists.append({"name": name, "version": dist.version, "variant_json": variant,
+                      "requires": dist.requires or []})
+sys.path.append(sys.argv[1])
+try:
+    from packaging import tags
+    tag_list = [str(t) for t in tags.sys_tags()]
+except Exception:
+    tag_list = None
+print(json.dumps({"executable": sys.executable, "prefix": sys.prefix,
+                  "version": ".".join(map(str, sys.version_info[:3])), "tags": tag_list,
+                  "has_pip": any(d["name"].lower() == "pip" for d in dists), "distributions": dists}))
+"""
+
+
+class InstallerError(Exception):
+    """The installer (or the target interpreter) failed; the message says what it printed."""
+
+
+@dataclass(frozen=True)
+class Installed:
+    """A distribution in the target environment, with its variant label when it has one."""
+
+    name: str
+    version: str
+    variant_json: str | None
+    requires: tuple[str, ...] = ()
+
+    @property
+    def project(self) -> str:
+        from packaging.utils import canonicalize_name
+
+        return str(canonicalize_name(self.name))
+
+
+@dataclass(frozen=True)
+class Target:
+    """The interpreter whose environment is installed into."""
+
+    executable: str
+    prefix: str
+    version: str
+    tags: tuple[str, ...] | None
+    """``packaging.tags.sys_tags()`` of the target, best first (None if it could not say)."""
+    has_pip: bool
+    distributions: tuple[Installed, ...]
+
+    @property
+    def is_this_process(self) -> bool:
+        return os.path.realpath(self.prefix) == os.path.realpath(sys.prefix)
+
+    def installed(self, project: str) -> Installed | None:
+        return next((d for d in self.distributions if d.project == project), None)
+
+
+def inspect_target(python: str | None = None) -> Target:
+    """Ask the target interpreter about itself (tags, prefix, installed distributions)."""
+    import packaging
+
+    executable = python or sys.executable
+    helper_path = str(Path(packaging.__file__).parent.parent)
+    try:
+        done = subprocess.run(
+            [executable, "-c", _INSPECT, helper_path],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    except OSError as exc:
+        raise InstallerError(f"cannot run the target interpreter {executable}: {exc}") from None
+    if done.returncode != 0:
+        raise InstallerError(f"the target interpreter {executable} failed: {done.stderr.strip()[-2000:]}")
+    data = json.loads(done.stdout)
+    return Target(
+        executable=executable,
+        prefix=data["prefix"],
+        version=data["version"],
+        tags=tuple(data["tags"]) if data["tags"] is not None else None,
+        has_pip=bool(data["has_pip"]),
+        distributions=tuple(
+            Installed(d["name"], d["version"], d["variant_json"], tuple(d["requires"]))
+            for d in data["distributions"]
+        ),
+    )
+
+
+@cache
+def find_uv() -> str | None:
+    """uv on PATH, next to this interpreter, or from the ``uv`` Python package."""
+    found = shutil.which("uv") or shutil.which("uv", path=str(Path(sys.executable).parent))
+    if found:
+        return found
+    try:
+        import uv
+
+        return str(uv.find_uv_bin())
+    except (ImportError, FileNotFoundError):
+        return None
+
+
+@dataclass(frozen=True)
+class Installer:
+    """How to invoke the installer for one target."""
+
+    kind: InstallerKind
+    prefix: tuple[str, ...]
+
+    @classmethod
+    def choose(cls, target: Target, prefer: InstallerKind | None = None) -> Installer:
+        """uv when available (much faster), else pip in the target (or this pip, ``--python``)."""
+        uv = find_uv()
+        if prefer != "pip" and uv is not None:
+            return cls("uv", (uv, "pip", "install", "--python", target.executable, "--no-config"))
+        if prefer == "uv":
+            raise InstallerError("uv was asked for but is not installed (pip install uv)")
+        if target.has_pip:
+            return cls("pip", (target.executable, "-m", "pip", "install"))
+        return cls("pip", (sys.executable, "-m", "pip", "--python", target.executable, "install"))
+
+    def command(
+        self,
+        view_url: str,
+        requirements: Sequence[str],
+        *,
+        dry_run: bool = False,
+        reinstall: Iterable[str] = (),
+        no_deps: bool = False,
+        report: Path | None = None,
+        fresh: bool = False,
+    ) -> list[str]:
+        """The install command; ``fresh`` resolves as if nothing were installed (for locks)."""
+        reinstall = sorted(reinstall)
+        command = [*self.prefix, "--index-url", view_url]
+        command += ["--ignore-installed"] if fresh and self.kind == "pip" else []
+        if self.kind == "uv":
+            command += [arg for name in reinstall for arg in ("--reinstall-package", name)]
+        else:
+            command += ["--isolated", "--disable-pip-version-check", "--no-input", "--progress-bar", "off"]
+            command += ["--force-reinstall"] if reinstall else []
+            command += ["--report", str(report)] if report is not None else []
+        command += ["--dry-run"] if dry_run else []
+        command += ["--no-deps"] if no_deps else []
+        return [*command, "--", *requirements] if self.kind == "uv" else [*command, *requirements]
+
+    def compile_command(self, view_url: str, requirements_file: Path) -> list[str]:
+        """uv's from-scratch resolution (``uv pip compile``), printing ``name==version`` lines."""
+        uv, _, _, *options = self.prefix
+        return [uv, "pip", "compile", *options, "--index-url", view_url, "--no-header", "--no-annotate",
+                str(requirements_file)]  # fmt: skip
+
+
+def installer_environment(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """This process's environment without settings that would bypass the view."""
+    env = dict(os.environ if environ is None else environ)
+    for key in list(env):
+        if key in _SCRUBBED or key.startswith("PIP_"):
+            del env[key]
+    env["PYTHONIOENCODING"] = "utf-8"
+    return env
+
+
+@dataclass(frozen=True)
+class RunResult:
+    returncode: int
+    output: tuple[str, ...]
+
+
+def run(command: Sequence[str], progress: Progress | None = None) -> RunResult:
+    """Run ``command`` streaming its merged output lines to ``progress``."""
+    lines: list[str] = []
+    try:
+        process = subprocess.Popen(
+            command,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            text=True,
+            encoding="utf-8",
+            errors="replace",
+            env=installer_environment(),
+        )
+    except OSError as exc:
+        raise InstallerError(f"cannot start {command[0]}: {exc}") from None
+    assert process.stdout is not None
+    for line in process.stdout:
+        line = line.rstrip()
+        if line:
+            lines.append(line)
+            if progress is not None:
+                progress.update(len(lines), line[:100])
+    return RunResult(process.wait(), tuple(lines))
+
+
+def _failure(installer: Installer, result: RunResult, problems: Sequence[str]) -> InstallerError:
+    tail = "\n".join(result.output[-25:])
+    causes = "".join(f"\n  {p}" for p in problems)
+    lead = f"while serving the index:{causes}\n" if problems else ""
+    return InstallerError(f"{lead}{installer.kind} failed (exit {result.returncode}):\n{tail}")
+
+
+def resolve(
+    installer: Installer,
+    view_url: str,
+    requirements: Sequence[str],
+    problems: Sequence[str],
+    *,
+    reinstall: Iterable[str] = (),
+    no_deps: bool = False,
+    fresh: bool = False,
+) -> list[tuple[str, str]]:
+    """What the installer would install, as (name, version), without changing anything.
+
+    ``fresh``: everything the requirements need, as if the environment were empty (for locks).
+    """
+    with tempfile.TemporaryDirectory(prefix="pyvariant-") as folder:
+        report = Path(folder) / "report.json"
+        if fresh and installer.kind == "uv":
+            listing = Path(folder) / "requirements.in"
+            listing.write_text("\n".join(requirements) + "\n", encoding="utf-8")
+            command = installer.compile_command(view_url, listing)
+        else:
+            command = installer.command(
+                view_url,
+                requirements,
+                dry_run=True,
+                reinstall=reinstall,
+                no_deps=no_deps,
+                report=report if installer.kind == "pip" else None,
+                fresh=fresh,
+            )
+        result = run(command)
+        if result.returncode != 0:
+            raise _failure(installer, result, problems)
+        if installer.kind == "pip":
+            data: dict[str, Any] = json.loads(report.read_text())
+            return [(i["metadata"]["name"], i["metadata"]["version"]) for i in data.get("install", [])]
+    return _pinned_lines(result.output, prefix=r"\s*" if fresh else r"\s*\+\s+")
+
+
+def _pinned_lines(lines: Iterable[str], prefix: str) -> list[tuple[str, str]]:
+    """``name==version`` lines of uv: `` + x==1`` (dry run) or ``x==1`` (compile)."""
+    import re
+
+    pattern = re.compile(prefix + r"([A-Za-z0-9][A-Za-z0-9._-]*)==(\S+)\s*$")
+    return [(m.group(1), m.group(2)) for line in lines if (m := pattern.match(line))]
+
+
+def install(
+    installer: Installer,
+    view_url: str,
+    requirements: Sequence[str],
+    problems: Sequence[str],
+    *,
+    reinstall: Iterable[str] = (),
+    no_deps: bool = False,
+    progress: Progress | None = None,
+) -> RunResult:
+    """Install for real; raises :class:`InstallerError` with the installer's output on failure."""
+    result = run(installer.command(view_url, requirements, reinstall=reinstall, no_deps=no_deps), progress)
+    if result.returncode != 0:
+        raise _failure(installer, result, problems)
+    return result
+
+
+def imported_modules(project_names: Iterable[str]) -> list[str]:
+    """Top-level modules of these distributions that this process already imported."""
+    from importlib import metadata
+
+    modules: set[str] = set()
+    for name in project_names:
+        try:
+            files = metadata.distribution(name).files or []
+        except metadata.PackageNotFoundError:
+            continue
+        for file in files:
+            top = file.parts[0] if file.parts else ""
+            if top.endswith((".dist-info", ".data")) or top in ("..", "__pycache__"):
+                continue
+            module = top.split(".")[0] if top.endswith((".py", ".so", ".pyd")) else top
+            if module in sys.modules:
+                modules.add(module)
+    return sorted(modules)

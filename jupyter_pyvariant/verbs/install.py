@@ -1,0 +1,328 @@
+"""``install``, ``plan``, ``list``, ``lock``, ``sync``: best-fit variant wheels into the environment."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from ..display import Output, table_html, table_text
+from . import Verb
+
+if TYPE_CHECKING:
+    from ..install.plan import Options, Plan
+
+
+def _target_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--python", metavar="PATH", help="install into this interpreter's environment (default: this one)"
+    )
+    parser.add_argument(
+        "--index-url", metavar="URL", help="the main index (default: UV_/PIP_INDEX_URL, else PyPI)"
+    )
+    parser.add_argument(
+        "--extra-index-url",
+        metavar="URL",
+        action="append",
+        default=[],
+        help="another index, tried first (repeatable)",
+    )
+    parser.add_argument(
+        "--installer", choices=("uv", "pip"), help="force the installer (default: uv when installed)"
+    )
+    parser.add_argument(
+        "--timeout", type=float, default=30.0, metavar="S", help="per-request network timeout"
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def _plan_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("packages", nargs="*", metavar="REQUIREMENT", help='e.g. scipy "numpy>=2"')
+    parser.add_argument(
+        "-r", "--requirement", action="append", default=[], metavar="FILE", help="requirements file"
+    )
+    parser.add_argument("--profile", metavar="FILE", help="choose for the machine this profile describes")
+    parser.add_argument(
+        "--no-recipes", action="store_true", help="do not apply the GPU packaging conventions"
+    )
+    parser.add_argument(
+        "--trust-plugin",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="allow this provider plugin to run",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="explain every ranking")
+    _target_options(parser)
+
+
+def _configure_install(parser: argparse.ArgumentParser) -> None:
+    _plan_options(parser)
+    parser.add_argument("--dry-run", action="store_true", help="plan and show, change nothing")
+
+
+def _configure_lock(parser: argparse.ArgumentParser) -> None:
+    _plan_options(parser)
+    parser.add_argument(
+        "-o", "--output", default="pylock.toml", metavar="FILE", help="where to write the lock"
+    )
+
+
+def _configure_sync(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("lock", nargs="?", default="pylock.toml", help="the pylock.toml to reproduce")
+    parser.add_argument("--dry-run", action="store_true", help="show what would change, change nothing")
+    _target_options(parser)
+
+
+def _configure_list(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--python", metavar="PATH", help="list this interpreter's environment (default: this one)"
+    )
+    parser.add_argument(
+        "--variants-only", action="store_true", help="only distributions installed from variant wheels"
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def _options(args: argparse.Namespace) -> Options:
+    from ..install.plan import Options
+
+    return Options(
+        requirements=tuple(getattr(args, "packages", ())),
+        requirement_files=tuple(getattr(args, "requirement", ())),
+        index_url=args.index_url,
+        extra_index_urls=tuple(args.extra_index_url),
+        python=args.python,
+        profile=getattr(args, "profile", None),
+        recipes=not getattr(args, "no_recipes", False),
+        installer=args.installer,
+        trusted_plugins=tuple(getattr(args, "trust_plugin", ())),
+        timeout=args.timeout,
+    )
+
+
+def _guarded(
+    handler: Callable[[argparse.Namespace, Output], int],
+) -> Callable[[argparse.Namespace, Output], int]:
+    """Turn the errors bad input causes into one clear message and exit status 1."""
+
+    def run(args: argparse.Namespace, out: Output) -> int:
+        from ..index.simple import IndexProblem
+        from ..install.lock import LockError
+        from ..install.plan import PlanError
+        from ..install.recipes import RecipeError
+        from ..install.runner import InstallerError
+        from ..variants.metadata import MetadataError
+        from ..variants.properties import VariantFormatError
+
+        try:
+            return handler(args, out)
+        except (
+            IndexProblem,
+            LockError,
+            PlanError,
+            RecipeError,
+            InstallerError,
+            MetadataError,
+            VariantFormatError,
+        ) as exc:
+            out.error(f"pyvariant: {exc}")
+            return 1
+
+    return run
+
+
+# --------------------------------------------------------------------------------------------------
+# Rendering
+
+
+def _plan_rows(plan: Plan) -> list[list[str]]:
+    rows = []
+    for package in plan.packages:
+        rejected = "; ".join(f"{label}: {reason}" for label, reason in package.rejected.items())
+        why = package.summary + (f" (recipe {package.recipe})" if package.recipe else "")
+        label = package.variant_label or ("-" if package.filename else "?")
+        rows.append([package.name, package.version, label, ", ".join(package.properties), why, rejected])
+    return rows
+
+
+def _show_plan(plan: Plan, out: Output, verbose: bool, heading: str) -> None:
+    headers = ("package", "version", "variant", "properties", "why", "rejected")
+    lines = [
+        heading,
+        f"target: {plan.target} ({plan.installer}); supported properties from {plan.supported_from}",
+    ]
+    lines += [f"indexes: {', '.join(plan.indexes)}"]
+    lines += [f"recipe {r.rule}: {r.original} -> {r.requirement} ({r.note})" for r in plan.requests if r.rule]
+    if plan.reinstall:
+        lines.append(f"reinstalled as another variant: {', '.join(plan.reinstall)}")
+    rows = _plan_rows(plan)
+    body = table_text(headers, rows) if rows else "nothing to install: every requirement is already satisfied"
+    details = []
+    if verbose:
+        for package in plan.packages:
+            if package.why:
+                details += [f"{package.name} {package.version}:", *(f"  {line}" for line in package.why)]
+    text = "\n".join([*lines, "", body, *(["", *details] if details else [])])
+    html_rows = table_html(headers, rows) if rows else f"<p>{body}</p>"
+    out.rich(text, "".join(f"<p>{_escape(line)}</p>" for line in lines) + html_rows + _pre(details))
+
+
+def _escape(text: str) -> str:
+    import html
+
+    return html.escape(text)
+
+
+def _pre(lines: list[str]) -> str:
+    return f"<pre>{_escape(chr(10).join(lines))}</pre>" if lines else ""
+
+
+# --------------------------------------------------------------------------------------------------
+# Handlers
+
+
+def _plan(args: argparse.Namespace, out: Output) -> int:
+    from ..install.plan import Session
+
+    with Session(_options(args)) as session:
+        progress = out.progress("pyvariant plan")
+        plan = session.plan(progress)
+        progress.close(f"{len(plan.packages)} to install")
+    if args.json:
+        out.json(plan.to_json())
+    else:
+        _show_plan(plan, out, args.verbose, "plan (nothing was changed):")
+    return 0
+
+
+def _install(args: argparse.Namespace, out: Output) -> int:
+    from ..install import runner
+    from ..install.plan import Session
+
+    with Session(_options(args)) as session:
+        progress = out.progress("pyvariant install")
+        plan = session.plan(progress)
+        if not args.dry_run and plan.packages:
+            session.install(plan, progress)
+        progress.close("dry run: nothing changed" if args.dry_run else f"{len(plan.packages)} installed")
+        imported = (
+            runner.imported_modules(p.name for p in plan.packages) if session.target.is_this_process else []
+        )
+    result: dict[str, Any] = {**plan.to_json(), "dry_run": args.dry_run, "restart_needed_for": imported}
+    if args.json:
+        out.json(result)
+        return 0
+    _show_plan(plan, out, args.verbose, "would install:" if args.dry_run else "installed:")
+    if imported and not args.dry_run:
+        out.text(
+            f"Note: {', '.join(imported)} {'was' if len(imported) == 1 else 'were'} already imported here; "
+            "restart the kernel to use the installed version."
+        )
+    return 0
+
+
+def _lock(args: argparse.Namespace, out: Output) -> int:
+    from ..install.lock import write_lock
+    from ..install.plan import Session
+
+    with Session(_options(args)) as session:
+        progress = out.progress("pyvariant lock")
+        plan = session.plan(progress, fresh=True)
+        path = write_lock(plan, args.output)
+        progress.close(f"{len(plan.packages)} packages locked")
+    if args.json:
+        out.json({**plan.to_json(), "lock": str(path)})
+    else:
+        _show_plan(plan, out, args.verbose, f"locked in {path}:")
+    return 0
+
+
+def _sync(args: argparse.Namespace, out: Output) -> int:
+    from ..install.lock import read_lock, sync
+    from ..install.plan import Session
+
+    lock = read_lock(args.lock)
+    with Session(_options(args)) as session:
+        progress = out.progress("pyvariant sync")
+        result = sync(session, lock, dry_run=args.dry_run, progress=progress)
+        progress.close("dry run: nothing changed" if args.dry_run else f"{len(result.changes)} installed")
+    data = {
+        "lock": lock.path,
+        "dry_run": args.dry_run,
+        "changes": [{"name": n, "version": v} for n, v in result.changes],
+        "reinstall": list(result.reinstall),
+        "packages": [
+            {
+                "name": p.name,
+                "version": p.version,
+                "filename": p.file.filename,
+                "variant_label": p.variant_label,
+            }
+            for p in lock.packages
+        ],
+    }
+    if args.json:
+        out.json(data)
+        return 0
+    rows = [[p.name, p.version, p.variant_label or "-", p.file.filename] for p in lock.packages]
+    headers = ("package", "version", "variant", "file")
+    verb = "would change" if args.dry_run else "changed"
+    changed = ", ".join(f"{n}=={v}" for n, v in result.changes) or "nothing (already in sync)"
+    out.rich(f"{lock.path}: {verb} {changed}\n\n{table_text(headers, rows)}", table_html(headers, rows))
+    return 0
+
+
+def _list(args: argparse.Namespace, out: Output) -> int:
+    from ..install.runner import inspect_target
+    from ..variants.metadata import MetadataError, parse_variants_json
+
+    target = inspect_target(args.python)
+    entries: list[dict[str, Any]] = []
+    for dist in sorted(target.distributions, key=lambda d: d.project):
+        label, properties = None, []
+        if dist.variant_json is not None:
+            try:
+                metadata = parse_variants_json(
+                    dist.variant_json, f"{dist.name}-{dist.version}.dist-info/variant.json"
+                )
+                label = str(next(iter(metadata.variants)))
+                properties = sorted(str(p) for p in metadata.variants[next(iter(metadata.variants))])
+            except (MetadataError, StopIteration) as exc:
+                label = f"unreadable variant.json ({exc})"
+        if label is None and args.variants_only:
+            continue
+        entries.append(
+            {"name": dist.name, "version": dist.version, "variant_label": label, "properties": properties}
+        )
+    if args.json:
+        out.json({"target": target.executable, "distributions": entries})
+        return 0
+    headers = ("package", "version", "variant", "properties")
+    rows = [[e["name"], e["version"], e["variant_label"] or "-", ", ".join(e["properties"])] for e in entries]
+    out.rich(f"{target.executable}\n\n{table_text(headers, rows)}", table_html(headers, rows))
+    return 0
+
+
+VERBS = (
+    Verb(
+        ("install",),
+        "install the best-fit variant wheels (and their dependencies)",
+        _configure_install,
+        _guarded(_install),
+    ),
+    Verb(
+        ("plan",),
+        "show which file each package would get, and why; change nothing",
+        _plan_options,
+        _guarded(_plan),
+    ),
+    Verb(("list",), "installed distributions with their variant", _configure_list, _guarded(_list)),
+    Verb(
+        ("lock",),
+        "write a pylock.toml of the chosen files (for this host or a --profile)",
+        _configure_lock,
+        _guarded(_lock),
+    ),
+    Verb(("sync",), "install exactly the files of a pylock.toml", _configure_sync, _guarded(_sync)),
+)

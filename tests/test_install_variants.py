@@ -1,0 +1,215 @@
+"""Installing real variant wheels (compiled here at four x86-64 levels) into fresh environments.
+
+The installed extension reports the ISA macros it was compiled with, so each test proves which
+binary landed, not just which filename was chosen.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from variant_wheels import IndexServer, build_simdcalc, build_simdinfo, freeze, fresh_venv, probe, serve
+
+from jupyter_pyvariant.cli import main
+from jupyter_pyvariant.install.plan import Options, Session
+from jupyter_pyvariant.install.runner import find_uv
+
+pytestmark = pytest.mark.skipif(
+    not sys.platform.startswith("linux") or "x86_64" not in subprocess.getoutput("uname -m"),
+    reason="the test package is compiled for x86-64 Linux",
+)
+
+V3_PROFILE = "[x86_64]\nlevel = ['v3', 'v2', 'v1']\n"
+EMPTY_PROFILE = "# a machine about which nothing is known\n"
+
+
+def _host_level() -> str:
+    from jupyter_pyvariant.host import report
+
+    return str(report().to_dict()["cpu"]["isa_level"])
+
+
+@pytest.fixture(scope="module")
+def wheels(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("wheels")
+    build_simdinfo(root, tmp_path_factory.mktemp("build"))
+    build_simdcalc(root)
+    return root
+
+
+@pytest.fixture(scope="module")
+def index(wheels: Path) -> Iterator[IndexServer]:
+    yield from serve(wheels)
+
+
+@pytest.fixture
+def venv(tmp_path: Path) -> Path:
+    return fresh_venv(tmp_path / "venv")
+
+
+def _options(index: IndexServer, venv: Path, tmp_path: Path, *requirements: str, **extra: object) -> Options:
+    return Options(
+        requirements=requirements,
+        index_url=index.url,
+        python=str(venv),
+        cache_dir=tmp_path / "cache",
+        **extra,
+    )  # type: ignore[arg-type]
+
+
+def _profile(tmp_path: Path, text: str) -> str:
+    path = tmp_path / "profile.toml"
+    path.write_text(text)
+    return str(path)
+
+
+def _install(options: Options) -> dict[str, str | None]:
+    with Session(options) as session:
+        plan = session.plan()
+        session.install(plan)
+    return {p.name: p.variant_label for p in plan.packages}
+
+
+@pytest.mark.skipif(_host_level() != "x86-64-v4", reason="needs an AVX-512 (x86-64-v4) host")
+def test_this_avx512_host_gets_v4_and_the_dependency_its_best_fit(
+    index: IndexServer, venv: Path, tmp_path: Path
+) -> None:
+    chosen = _install(_options(index, venv, tmp_path, "simdcalc"))
+    assert chosen == {"simdcalc": "x86_64_v3", "simdinfo": "x86_64_v4"}
+    assert probe(venv, "simdinfo.build()") == "x86_64_v4"
+    assert "__AVX512F__" in probe(venv, "simdinfo.isa_macros()")
+    dist_info = next((venv.parent.parent / "lib").glob("python3*/site-packages/simdinfo-1.0.0.dist-info"))
+    recorded = json.loads((dist_info / "variant.json").read_text())
+    assert list(recorded["variants"]) == ["x86_64_v4"]
+
+
+def test_a_profile_without_avx512_gets_v3(index: IndexServer, venv: Path, tmp_path: Path) -> None:
+    chosen = _install(_options(index, venv, tmp_path, "simdinfo", profile=_profile(tmp_path, V3_PROFILE)))
+    assert chosen == {"simdinfo": "x86_64_v3"}
+    macros = probe(venv, "simdinfo.isa_macros()")
+    assert "__AVX2__" in macros and "__FMA__" in macros and "__AVX512F__" not in macros
+
+
+def test_nothing_fits_gives_the_null_variant(index: IndexServer, venv: Path, tmp_path: Path) -> None:
+    chosen = _install(_options(index, venv, tmp_path, "simdcalc", profile=_profile(tmp_path, EMPTY_PROFILE)))
+    assert chosen == {"simdcalc": "null", "simdinfo": "null"}
+    assert probe(venv, "[simdinfo.build(), simdinfo.isa_macros()]") == ["null", ["__SSE2__"]]
+
+
+def test_pip_installs_the_chosen_variant_too(index: IndexServer, venv: Path, tmp_path: Path) -> None:
+    profile = _profile(tmp_path, V3_PROFILE)
+    chosen = _install(_options(index, venv, tmp_path, "simdinfo", profile=profile, installer="pip"))
+    assert chosen == {"simdinfo": "x86_64_v3"}
+    assert probe(venv, "simdinfo.build()") == "x86_64_v3"
+
+
+def test_an_installed_other_variant_is_replaced(index: IndexServer, venv: Path, tmp_path: Path) -> None:
+    _install(_options(index, venv, tmp_path, "simdcalc", profile=_profile(tmp_path, EMPTY_PROFILE)))
+    with Session(
+        _options(index, venv, tmp_path, "simdcalc", profile=_profile(tmp_path, V3_PROFILE))
+    ) as session:
+        plan = session.plan()
+        session.install(plan)
+    assert set(plan.reinstall) == {"simdcalc", "simdinfo"}
+    assert probe(venv, "simdinfo.build()") == "x86_64_v3"
+
+
+def test_dry_run_changes_nothing_and_plan_json_names_the_files(
+    index: IndexServer, venv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = freeze(venv)
+    profile = _profile(tmp_path, V3_PROFILE)
+    common = ["--index-url", index.url, "--python", str(venv), "--profile", profile, "--json"]
+    assert main(["install", "simdcalc", "--dry-run", *common]) == 0
+    installed = json.loads(capsys.readouterr().out)
+    assert main(["plan", *common, "simdcalc"]) == 0
+    planned = json.loads(capsys.readouterr().out)
+    assert freeze(venv) == before
+    assert installed["dry_run"] is True
+    for data in (installed, planned):
+        files = {p["name"]: p for p in data["packages"]}
+        assert files["simdinfo"][
+            "filename"
+        ] == "simdinfo-1.0.0-cp311-cp311-linux_x86_64-x86_64_v3.whl".replace(
+            "cp311", f"cp{sys.version_info[0]}{sys.version_info[1]}"
+        )
+        assert files["simdinfo"]["variant_label"] == "x86_64_v3"
+        assert files["simdinfo"]["properties"] == ["x86_64 :: level :: v3"]
+        assert files["simdinfo"]["version"] == "1.0.0"
+        assert "x86_64_v4" in files["simdinfo"]["rejected"]
+
+
+def test_list_shows_installed_variants(
+    index: IndexServer, venv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _install(_options(index, venv, tmp_path, "simdinfo", profile=_profile(tmp_path, V3_PROFILE)))
+    assert main(["list", "--python", str(venv), "--variants-only", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)["distributions"]
+    assert listed == [
+        {
+            "name": "simdinfo",
+            "version": "1.0.0",
+            "variant_label": "x86_64_v3",
+            "properties": ["x86_64 :: level :: v3"],
+        }
+    ]
+
+
+@pytest.fixture(scope="module")
+def pep850_index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IndexServer]:
+    root = tmp_path_factory.mktemp("wheels850")
+    build_simdinfo(root, tmp_path_factory.mktemp("build850"), dialect="pep850")
+    build_simdcalc(root, dialect="pep850")
+    yield from serve(root)
+
+
+def _uv_version() -> tuple[int, ...]:
+    uv = find_uv()
+    if uv is None:
+        return ()
+    text = subprocess.run([uv, "--version"], capture_output=True, text=True, check=False).stdout.split()
+    return tuple(int(p) for p in text[1].split(".")[:2]) if len(text) > 1 else ()
+
+
+def _builtin_answers_for(package: str) -> bool:
+    from importlib import resources
+
+    table = json.loads(
+        resources.files("jupyter_pyvariant.variants").joinpath("data/builtin_providers.json").read_text()
+    )
+    return any(package in entry["packages"] for entry in table["namespaces"].values())
+
+
+@pytest.mark.skipif(_uv_version() < (0, 13), reason="needs uv >= 0.13 (wheel-variants preview)")
+@pytest.mark.xfail(
+    not _builtin_answers_for("x86-64-variant-provider"),
+    reason="uv's built-in x86_64 provider answers to 'x86-64-variant-provider', not in our built-in table",
+    strict=True,
+)
+def test_same_choice_as_uv_with_its_variant_preview(pep850_index: IndexServer, tmp_path: Path) -> None:
+    ours = fresh_venv(tmp_path / "ours")
+    theirs = fresh_venv(tmp_path / "theirs")
+    chosen = _install(_options(pep850_index, ours, tmp_path, "simdcalc"))
+    uv = find_uv()
+    assert uv is not None
+    done = subprocess.run(
+        [uv, "pip", "install", "--python", str(theirs), "--no-config", "--index-url", pep850_index.url,
+         "--preview-features", "wheel-variants", "--no-cache", "simdcalc"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    if done.returncode != 0:
+        pytest.skip(f"uv rejects this metadata dialect: {done.stderr.strip()[-300:]}")
+    script = "import json, simdinfo, simdcalc; print(json.dumps([simdcalc.BUILD, simdinfo.build()]))"
+    runs = [
+        subprocess.run([str(py), "-c", script], capture_output=True, text=True, check=True)
+        for py in (ours, theirs)
+    ]
+    read = [json.loads(done.stdout) for done in runs]
+    if read[1] == ["null", "null"] and chosen["simdinfo"] != "null":
+        pytest.skip("this uv has no built-in x86_64 provider: it supports none of the namespaces")
+    assert read[0] == read[1] == [chosen["simdcalc"], chosen["simdinfo"]]
