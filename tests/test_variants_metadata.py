@@ -325,3 +325,11 @@ def test_wheel_without_or_with_two_variant_json_is_refused(tmp_path: Path) -> No
     (tmp_path / "broken.whl").write_bytes(b"not a zip")
     with pytest.raises(MetadataError, match="cannot read the wheel"):
         read_wheel_variant_json(tmp_path / "broken.whl")
+
+
+def test_a_label_written_twice_in_one_file_is_refused() -> None:
+    raw = b"""{"default-priorities": {"namespace": ["x86_64"]},
+               "variants": {"fast": {"x86_64": {"level": ["v3"]}}, "fast": {"x86_64": {"level": ["v4"]}}}}"""
+    with pytest.raises(MetadataError, match="key 'fast' appears twice in one object") as error:
+        parse_variants_json(raw, "https://idx.example/demo/demo-2.0-variants.json")
+    assert error.value.package == "demo" and error.value.file == "demo-2.0-variants.json"

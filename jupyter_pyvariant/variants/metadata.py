@@ -20,7 +20,7 @@ import re
 import zipfile
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from functools import partial
+from functools import lru_cache, partial
 from os import PathLike
 from pathlib import PurePosixPath
 from types import MappingProxyType
@@ -232,7 +232,9 @@ def parse_variants_json(
     reader = _Reader(package or _package_from_filename(file), file, source)
     if isinstance(data, bytes | str):
         try:
-            data = json.loads(data)
+            data = json.loads(data, object_pairs_hook=_unique_keys)
+        except _DuplicateKey as exc:
+            reader.fail(f"key {exc} appears twice in one object (a label may map to one property set only)")
         except (ValueError, UnicodeDecodeError) as exc:
             reader.fail(f"not valid JSON: {exc}")
     return reader.read(reader.mapping(data, "the document"))
@@ -277,6 +279,19 @@ def read_wheel_variant_json(
 
 
 # --- reading ---------------------------------------------------------------------------------------
+
+
+class _DuplicateKey(Exception):
+    """A JSON object repeating a key, which ``json`` would otherwise resolve silently (last wins)."""
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    table: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in table:
+            raise _DuplicateKey(repr(key))
+        table[key] = value
+    return table
 
 
 @dataclass(frozen=True)
@@ -404,12 +419,15 @@ class _Reader:
             except VariantFormatError as exc:
                 return self.fail(f"variants: {exc}")  # type: ignore[no-any-return]
             where = f"variants.{label}"
-            properties = frozenset(
-                VariantProperty(self.checked(_NAMESPACE, ns, where), feature, v)
-                for ns, feats in self.mapping(namespaces, where).items()
-                for feature, values in self.feature_values(feats, f"{where}.{ns}").items()
-                for v in values
-            )
+            found: list[VariantProperty] = []
+            for ns, feats in self.mapping(namespaces, where).items():
+                for feature, values in self.mapping(feats, f"{where}.{ns}").items():
+                    texts = self.strings(values, f"{where}.{ns}.{feature}")
+                    try:
+                        found += [_property(ns, feature, text) for text in texts]
+                    except (VariantFormatError, TypeError) as exc:
+                        self.fail(f"{where}.{ns}.{feature}: {exc}")
+            properties = frozenset(found)
             if label.is_null and properties:
                 self.fail(
                     f"label 'null' is reserved for the variant without properties, got {_show(properties)}"
@@ -509,6 +527,12 @@ class _Reader:
             self.fail(f"providers has no entry for namespaces {missing}")
         if extra := sorted(set(providers) - set(priorities.namespaces)):
             self.fail(f"default-priorities.namespace does not list provider namespaces {extra}")
+
+
+@lru_cache(maxsize=1 << 16)
+def _property(namespace: str, feature: str, value: str) -> VariantProperty:
+    """Validated once per distinct triple: a plan reads the same properties in many packages."""
+    return VariantProperty(namespace, feature, value)
 
 
 def _guess_version(data: Mapping[str, Any]) -> tuple[int, int, int]:

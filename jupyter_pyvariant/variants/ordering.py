@@ -57,12 +57,14 @@ class Orders:
                 values[(ns, feature)] = tuple(v for v in ordered if v in own)
         return cls(namespaces, features, values)
 
-    def key(self, prop: VariantProperty) -> Key:
-        return (
-            self.namespaces.index(prop.namespace),
-            self.features[prop.namespace].index(prop.feature),
-            self.values[(prop.namespace, prop.feature)].index(prop.value),
-        )
+    def keys(self) -> dict[tuple[str, str, str], Key]:
+        """(namespace, feature, value) -> sort key, for every supported property."""
+        return {
+            (ns, feature, value): (ns_index, feature_index, value_index)
+            for ns_index, ns in enumerate(self.namespaces)
+            for feature_index, feature in enumerate(self.features.get(ns, ()))
+            for value_index, value in enumerate(self.values[(ns, feature)])
+        }
 
 
 @dataclass(frozen=True)
@@ -155,21 +157,20 @@ def _why(winner: Candidate, loser: Candidate, orders: Orders) -> str:
     return f"equal properties; label {winner.name!r} sorts before {loser.name!r}"
 
 
-def _rejection(properties: frozenset[VariantProperty], supported: SupportedProperties) -> str | None:
-    """None when every feature has a supported value, else what is missing and why."""
+def _rejection(
+    missing: Mapping[tuple[str, str], list[VariantProperty]], supported: SupportedProperties
+) -> str:
+    """What an incompatible label misses, feature by feature, and why."""
     problems: dict[str, str] = {}
-    by_feature: dict[tuple[str, str], list[VariantProperty]] = {}
-    for prop in sorted(properties):
-        by_feature.setdefault((prop.namespace, prop.feature), []).append(prop)
-    for (namespace, feature), props in by_feature.items():
-        if any(p in supported for p in props):
-            continue
-        if namespace not in supported:
+    for (namespace, feature), props in sorted(missing.items()):
+        if namespace not in supported.table:
             note = supported.notes.get(namespace, "nothing says this host supports it")
             problems.setdefault(namespace, f"namespace {namespace}: {note}")
             continue
-        wanted = ", ".join(p.value for p in props)
-        reasons = sorted({r for p in props if (r := supported.why_not(p)) is not None})
+        wanted = ", ".join(sorted(p.value for p in props))
+        reasons = (
+            sorted({r for p in props if (r := supported.why_not(p)) is not None}) if supported.notes else []
+        )
         offered = supported.values(namespace, feature)
         if reasons:
             why = "; ".join(reasons)
@@ -178,7 +179,7 @@ def _rejection(properties: frozenset[VariantProperty], supported: SupportedPrope
         else:
             why = f"this host does not support {feature}"
         problems[f"{namespace} :: {feature}"] = f"{namespace} :: {feature} needs {wanted}: {why}"
-    return "; ".join(problems.values()) or None
+    return "; ".join(problems.values())
 
 
 def rank(
@@ -205,22 +206,30 @@ def rank(
             else:
                 rejected_unknown[VariantLabel(label)] = "the label is not described by the variant metadata"
     orders = Orders.compose(supported, metadata)
+    keys = orders.keys()
     candidates: list[Candidate] = []
     rejected: dict[VariantLabel, str] = (
         {} if isinstance(labels_with_properties, Mapping) else rejected_unknown
     )
     for label_text, properties in given.items():
         label = None if label_text is None else VariantLabel(label_text)
-        if label is not None and (reason := _rejection(properties, supported)) is not None:
-            rejected[label] = reason
+        best: dict[tuple[str, str], tuple[Key, VariantProperty]] = {}
+        by_feature: dict[tuple[str, str], list[VariantProperty]] = {}
+        for prop in properties:
+            feature = (prop.namespace, prop.feature)
+            by_feature.setdefault(feature, []).append(prop)
+            key = keys.get((prop.namespace, prop.feature, prop.value))
+            current = best.get(feature)
+            if key is not None and (current is None or key < current[0]):
+                best[feature] = (key, prop)
+        if label is not None and len(best) != len(by_feature):
+            missing = {feature: props for feature, props in by_feature.items() if feature not in best}
+            rejected[label] = _rejection(missing, supported)
             continue
-        matched = frozenset(p for p in properties if p in supported)
-        best: dict[tuple[str, str], VariantProperty] = {}
-        for prop in matched:
-            current = best.get((prop.namespace, prop.feature))
-            if current is None or orders.key(prop) < orders.key(current):
-                best[(prop.namespace, prop.feature)] = prop
-        ordered = tuple(sorted(best.values(), key=orders.key))
-        candidates.append(Candidate(label, properties, ordered, matched, tuple(map(orders.key, ordered))))
+        ordered = sorted(best.values(), key=lambda pair: pair[0])
+        matched = frozenset(p for p in properties if (p.namespace, p.feature, p.value) in keys)
+        candidates.append(
+            Candidate(label, properties, tuple(p for _, p in ordered), matched, tuple(k for k, _ in ordered))
+        )
     candidates.sort(key=lambda c: c.sort_key)
     return Ranking(tuple(candidates), MappingProxyType(rejected), orders, supported)
