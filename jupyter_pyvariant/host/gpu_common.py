@@ -6,27 +6,23 @@ Each vendor entry is a named tuple whose ``to_dict()`` is one item of the host r
 
 from __future__ import annotations
 
-import functools
-import json
 import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal, NamedTuple, TypeVar
 
 from ._probe import Recorder
-from ._values import shaped
+from ._values import data_table, shaped
 
 T = TypeVar("T")
 
 Status = Literal["ok", "absent", "hardware-no-driver", "driver-no-devices", "error", "unknown"]
 
 
-@functools.cache
 def knowledge() -> dict[str, Any]:
     """PCI ids, driver names and product families, kept as data so that new hardware is a data change."""
-    with open(Path(__file__).parent / "data" / "gpu.json", encoding="utf-8") as handle:
-        loaded: dict[str, Any] = json.load(handle)
-    return loaded
+    table: dict[str, Any] = data_table("gpu.json")
+    return table
 
 
 def attempt(rec: Recorder, probe: str, source: str, fn: Callable[[], T], fallback: T) -> T:

@@ -9,21 +9,19 @@ matches here without running the plugin.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, Mapping
-from functools import cache
-from importlib import resources
 from typing import Any
+
+from ._values import data_table
 
 Supported = dict[str, dict[str, list[str]]]
 """namespace -> feature -> supported values, most preferred first."""
 
 
-@cache
 def _table() -> dict[str, Any]:
-    text = resources.files(__package__).joinpath("data", "variant_providers.json").read_text("utf-8")
-    return json.loads(text)  # type: ignore[no-any-return]
+    table: dict[str, Any] = data_table("variant_providers.json")
+    return table
 
 
 def _present(features: Iterable[str], table: Mapping[str, Any]) -> list[str]:

@@ -6,21 +6,19 @@ architecture, libc and ISA level.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from functools import cache
-from importlib import resources
 from typing import Any, NamedTuple
+
+from ._values import data_table
 
 # x86-64 psABI levels, best first.
 LEVEL_ORDER = ("x86-64-v4", "x86-64-v3", "x86-64-v2", "x86-64-v1")
 
 
-@cache
 def _table() -> dict[str, Any]:
-    text = resources.files(__package__).joinpath("data", "triples.json").read_text(encoding="utf-8")
-    data: dict[str, Any] = json.loads(text)
-    return data
+    table: dict[str, Any] = data_table("triples.json")
+    return table
 
 
 class Target(NamedTuple):
