@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from jupyter_pyvariant.variants.metadata import VariantMetadata, parse_variants_json
+from jupyter_pyvariant.variants.metadata import MetadataError, VariantMetadata, parse_variants_json
 from jupyter_pyvariant.variants.ordering import rank
 from jupyter_pyvariant.variants.properties import VariantProperty
 from jupyter_pyvariant.variants.providers import Overrides, SupportedProperties, host_supported
@@ -248,3 +248,58 @@ def _our_order(case: dict[str, Any]) -> list[str]:
 @given(cases())
 def test_ordering_equals_variantlib(case: dict[str, Any]) -> None:
     assert _our_order(case) == _variantlib_order(case), json.dumps(case)
+
+
+def test_abi_dependency_from_the_installed_versions_equals_variantlib(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    variants = {
+        "null": {},
+        "torch29": {"abi_dependency": {"torch": ["2.9"]}},
+        "torch28": {"abi_dependency": {"torch": ["2.8"]}},
+        "torch2": {"abi_dependency": {"torch": ["2"]}},
+        "torch291_v3": {"abi_dependency": {"torch": ["2.9.1"]}, "x86_64": {"level": ["v3"]}},
+        "torch290": {"abi_dependency": {"torch": ["2.9.0"]}},
+    }
+    # abi_dependency needs no provider and no place in default-priorities: it is reserved
+    meta = metadata(["x86_64"], variants)
+    assert meta.namespaces == ("x86_64", "abi_dependency")
+    x86_v3 = {"cpu": {"arch": "x86_64", "isa_level": "x86-64-v3"}}
+    host = host_supported(x86_v3, meta, installed={"Torch": "2.9.1"})
+    assert host.to_dict()["abi_dependency"] == {"torch": ["2", "2.9", "2.9.1"]}
+    ranking = rank(list(meta.labels), host, meta)
+    assert ranking.rejected.keys() == {"torch28", "torch290"}
+    unknown = host_supported(x86_v3, meta)
+    assert rank(list(meta.labels), unknown, meta).rejected["torch29"] == (
+        "namespace abi_dependency: the target environment's installed versions are unknown"
+    )
+
+    from variantlib.models.variant import VariantDescription
+    from variantlib.models.variant import VariantProperty as LibProperty
+    from variantlib.resolver.lib import sort_and_filter_supported_variants
+
+    monkeypatch.setenv("VARIANT_ABI_DEPENDENCY", "torch==2.9.1")
+    descriptions = [
+        VariantDescription(
+            [LibProperty(str(p.namespace), p.feature, p.value) for p in meta.properties(label)], label=label
+        )
+        for label in meta.labels
+        if label != "null"
+    ]
+    theirs = sort_and_filter_supported_variants(
+        [*descriptions, VariantDescription()],
+        [LibProperty("x86_64", "level", v) for v in ("v3", "v2", "v1")],
+        namespace_priorities=["x86_64"],
+    )
+    assert [str(label) for label in ranking.order] == [d.label for d in theirs]
+
+
+def test_abi_dependency_cannot_have_a_provider() -> None:
+    document = {
+        "$schema": "https://variants-schema.wheelnext.dev/v0.2.0.json",
+        "default-priorities": {"namespace": ["abi_dependency"]},
+        "providers": {"abi_dependency": {"requires": ["something"]}},
+        "variants": {"t": {"abi_dependency": {"torch": ["2"]}}},
+    }
+    with pytest.raises(MetadataError, match="reserved and has no provider"):
+        parse_variants_json(document, "demo-1.0-variants.json")

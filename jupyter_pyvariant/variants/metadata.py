@@ -29,6 +29,10 @@ from urllib.parse import urlsplit
 
 from .properties import VariantFormatError, VariantLabel, VariantProperty, WheelName, check_name, check_value
 
+ABI_DEPENDENCY = "abi_dependency"
+"""The reserved namespace for builds against different versions of a dependency; it has no provider,
+its supported values come from the versions installed in the target environment."""
+
 PEP817 = "pep817"
 PEP825 = "pep825"
 PEP850 = "pep850"
@@ -140,6 +144,13 @@ class VariantMetadata:
     @property
     def labels(self) -> tuple[VariantLabel, ...]:
         return tuple(self.variants)
+
+    @property
+    def namespaces(self) -> tuple[str, ...]:
+        """Namespaces in priority order, with ``abi_dependency`` last when a variant uses it."""
+        used = any(p.namespace == ABI_DEPENDENCY for props in self.variants.values() for p in props)
+        extra = (ABI_DEPENDENCY,) if used and ABI_DEPENDENCY not in self.priorities.namespaces else ()
+        return self.priorities.namespaces + extra
 
     def properties(self, label: str) -> frozenset[VariantProperty]:
         """The properties a label stands for; ``null`` always stands for none."""
@@ -369,7 +380,7 @@ class _Reader:
         priorities = self.priorities(data.get("default-priorities"))
         variants = self.variants(data.get("variants"))
         used = {prop.namespace for props in variants.values() for prop in props}
-        if missing := sorted(used - set(priorities.namespaces)):
+        if missing := sorted(used - set(priorities.namespaces) - {ABI_DEPENDENCY}):
             self.fail(f"default-priorities.namespace does not list namespaces used by variants: {missing}")
         if dialect == PEP817:
             providers = self.providers_817(data, priorities)
@@ -523,8 +534,10 @@ class _Reader:
     def every_namespace_has_provider(
         self, priorities: DefaultPriorities, providers: Mapping[str, Provider]
     ) -> None:
-        if missing := [ns for ns in priorities.namespaces if ns not in providers]:
+        if missing := [ns for ns in priorities.namespaces if ns not in providers and ns != ABI_DEPENDENCY]:
             self.fail(f"providers has no entry for namespaces {missing}")
+        if ABI_DEPENDENCY in providers:
+            self.fail(f"providers.{ABI_DEPENDENCY}: that namespace is reserved and has no provider")
         if extra := sorted(set(providers) - set(priorities.namespaces)):
             self.fail(f"default-priorities.namespace does not list provider namespaces {extra}")
 

@@ -21,25 +21,24 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from .metadata import Provider, VariantMetadata
+from .metadata import MetadataError, Provider, VariantMetadata
 from .properties import VariantFormatError, check_name, check_value
 
 _ANSWERS: dict[tuple[str, tuple[str, ...], str], dict[str, list[str]]] = {}
 """Plugin answers per process: a host does not change while a plan is made."""
 
 
-class ProviderError(Exception):
+class ProviderError(MetadataError):
     """A trusted provider plugin that could not be installed or did not answer."""
 
     def __init__(self, message: str, *, provider: Provider, metadata: VariantMetadata) -> None:
         self.provider = provider
-        self.package = metadata.package
-        self.source = ", ".join(metadata.sources)
-        self.file = ", ".join(Path(s).name for s in metadata.sources)
         plugin = provider.package or provider.object_reference
         super().__init__(
-            f"{self.package or 'unknown package'}: {self.file or 'variant metadata'} from {self.source}: "
-            f"provider plugin {plugin} for namespace {provider.namespace!r}: {message}"
+            f"provider plugin {plugin} for namespace {provider.namespace!r}: {message}",
+            package=metadata.package,
+            file=", ".join(Path(s).name for s in metadata.sources),
+            source=", ".join(metadata.sources),
         )
 
 

@@ -26,7 +26,7 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .metadata import Provider, VariantMetadata
+from .metadata import ABI_DEPENDENCY, Provider, VariantMetadata
 from .properties import VariantFeature, VariantFormatError, VariantProperty, check_name, check_value
 
 if TYPE_CHECKING:
@@ -293,11 +293,13 @@ def host_supported(
     trusted_plugins: Iterable[str] = (),
     overrides: Overrides | None = None,
     plugin_options: PluginOptions | None = None,
+    installed: Mapping[str, str] | None = None,
 ) -> SupportedProperties:
     """What the reported host (or the override profile) supports for the namespaces of one package.
 
     ``trusted_plugins`` names provider packages (or namespaces, or plugin APIs) the user allows to
     run; ``plugin_options`` (a :class:`.plugins.PluginOptions`) says where and how to install them.
+    ``installed`` maps the target environment's distributions to their versions, for ``abi_dependency``.
     """
     from ..host.properties import supported_properties
 
@@ -306,7 +308,7 @@ def host_supported(
     trusted = tuple(trusted_plugins)
     builtin = supported_properties(report) if overrides.profile is None else {}
     supported = SupportedProperties()
-    for namespace in metadata.priorities.namespaces:
+    for namespace in metadata.namespaces:
         provider = metadata.providers.get(namespace)
         optional_enabled = namespace in overrides.enable_optional or (
             provider is not None and _trusted(provider, trusted)
@@ -315,6 +317,16 @@ def host_supported(
             supported = supported.with_note(
                 namespace, f"the {namespace} provider is optional and not enabled"
             )
+        elif namespace == ABI_DEPENDENCY:
+            if installed is None:
+                supported = supported.with_note(
+                    namespace, "the target environment's installed versions are unknown"
+                )
+            else:
+                answer = _abi_dependency(installed, metadata)
+                supported = supported.with_namespace(
+                    namespace, answer, "versions installed in the target environment"
+                )
         elif (reason := _enabled(provider, report)) is not None:
             supported = supported.with_note(namespace, reason)
         elif provider is not None and provider.static_properties is not None:
@@ -339,8 +351,11 @@ def host_supported(
         elif provider is not None and provider.kind == "plugin" and _trusted(provider, trusted):
             from .plugins import run_provider
 
-            answer = run_provider(provider, metadata, plugin_options)
-            supported = supported.with_namespace(namespace, answer, f"plugin {provider.package} (trusted)")
+            supported = supported.with_namespace(
+                namespace,
+                run_provider(provider, metadata, plugin_options),
+                f"plugin {provider.package} (trusted)",
+            )
         elif provider is not None and provider.kind == "plugin":
             supported = supported.with_note(
                 namespace,
@@ -350,6 +365,29 @@ def host_supported(
         else:
             supported = supported.with_note(namespace, f"no provider is known for namespace {namespace!r}")
     return overrides.apply(supported)
+
+
+def _abi_dependency(installed: Mapping[str, str], metadata: VariantMetadata) -> dict[str, list[str]]:
+    """``abi_dependency`` values an installed version matches (``==2.*``, ``==2.9.*``, ``==2.9.1.*``).
+
+    Listed major first, as variantlib lists them; only the dependencies the package's variants name.
+    """
+    from packaging.utils import canonicalize_name
+    from packaging.version import InvalidVersion, Version
+
+    wanted = {
+        p.feature for props in metadata.variants.values() for p in props if p.namespace == ABI_DEPENDENCY
+    }
+    table: dict[str, list[str]] = {}
+    for name, text in sorted((canonicalize_name(n).replace("-", "_"), v) for n, v in installed.items()):
+        try:
+            version = Version(text)
+        except InvalidVersion:
+            continue
+        if name in wanted and version.epoch == 0:
+            release = (version.major, version.minor, version.micro)
+            table[name] = list(dict.fromkeys(".".join(map(str, release[:n])) for n in (1, 2, 3)))
+    return table
 
 
 def host_profile(report: Mapping[str, Any]) -> SupportedProperties:
