@@ -140,6 +140,25 @@ def test_pep817_fixture_on_a_cuda_host() -> None:
     ranking = rank([*torch.labels, None], without_gpu, torch)
     assert ranking.order == ("cpu_v3_mkl", "cpu_v1_openblas", "null", None)
     assert ranking.rejected["cu128"] == "namespace nvidia: the host report lists no nvidia accelerator"
+    assert "nvidia: not supported: the host report lists no nvidia accelerator" in ranking.explain()
+
+
+def test_marker_environment_holds_only_the_supported_properties() -> None:
+    ranking = rank([*LEVELS.labels, None], V3_HOST, LEVELS)
+    assert ranking.candidate("v1_or_v2").marker_environment() == {
+        "variant_label": "v1_or_v2",
+        "variant_properties": frozenset({"x86_64 :: level :: v1", "x86_64 :: level :: v2"}),
+        "variant_features": frozenset({"x86_64 :: level"}),
+        "variant_namespaces": frozenset({"x86_64"}),
+    }
+    narrowed = rank(["v1_or_v2"], supported({"x86_64": {"level": ["v2"]}}), LEVELS).candidate("v1_or_v2")
+    assert narrowed.marker_environment()["variant_properties"] == frozenset({"x86_64 :: level :: v2"})
+    assert ranking.candidate(None).marker_environment() == {
+        "variant_label": "",
+        "variant_properties": frozenset(),
+        "variant_features": frozenset(),
+        "variant_namespaces": frozenset(),
+    }
 
 
 # --- differential: the same order as variantlib 0.2.2 -----------------------------------------------

@@ -88,6 +88,15 @@ class Candidate:
     def name(self) -> str:
         return "plain wheel" if self.label is None else str(self.label)
 
+    def marker_environment(self) -> dict[str, str | frozenset[str]]:
+        """Values of PEP 825's variant markers for this wheel's dependencies (empty for a plain wheel)."""
+        return {
+            "variant_label": "" if self.label is None else str(self.label),
+            "variant_properties": frozenset(str(p) for p in self.supported),
+            "variant_features": frozenset(str(p.key) for p in self.supported),
+            "variant_namespaces": frozenset(p.namespace for p in self.supported),
+        }
+
 
 @dataclass(frozen=True)
 class Ranking:
@@ -118,6 +127,8 @@ class Ranking:
         for ns in self.orders.namespaces:
             if ns in self.supported_by.origins:
                 lines.append(f"{ns}: answered by {self.supported_by.origins[ns]}")
+            elif ns in self.supported_by.notes:
+                lines.append(f"{ns}: not supported: {self.supported_by.notes[ns]}")
         for position, candidate in enumerate(self.candidates, 1):
             lines.append(f"{position}. {candidate.name}: {_describe(candidate)}")
             if position < len(self.candidates):

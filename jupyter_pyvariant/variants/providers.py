@@ -9,6 +9,9 @@ Each namespace a package uses is answered by the first source that applies:
 4. a third-party provider plugin, only when the user trusts it by name, run in an isolated
    environment in a subprocess (:mod:`.plugins`), never imported here.
 
+The reserved ``abi_dependency`` namespace is answered from the versions installed in the target
+environment, when the caller gives them.
+
 User overrides then force, forbid or reorder properties. Every namespace left without support gets
 a note saying why, which the ordering quotes when it rejects a variant.
 """
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping
@@ -24,6 +28,7 @@ from dataclasses import dataclass, field, replace
 from functools import cache
 from importlib import resources
 from pathlib import Path
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from .metadata import ABI_DEPENDENCY, Provider, VariantMetadata
@@ -37,8 +42,6 @@ Table = Mapping[str, Mapping[str, tuple[str, ...]]]
 
 
 def _freeze(table: Mapping[str, Mapping[str, Iterable[str]]]) -> Table:
-    from types import MappingProxyType
-
     return MappingProxyType(
         {
             ns: MappingProxyType({f: tuple(v) for f, v in feats.items() if v})
@@ -131,8 +134,6 @@ class SupportedProperties:
 
 def _selector(text: str) -> tuple[str, ...]:
     """``ns``, ``ns :: feature`` or ``ns :: feature :: value``, validated, as a tuple of 1-3 parts."""
-    import re
-
     parts = tuple(re.split(r"\s*::\s*", text.strip()))
     if not 1 <= len(parts) <= 3:
         raise VariantFormatError(f"invalid selector {text!r}: expected 'namespace[ :: feature[ :: value]]'")
