@@ -23,6 +23,8 @@ import contextlib
 import json
 import os
 import re
+import sys
+import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -178,42 +180,80 @@ def _own_session(
     return None
 
 
-def switch_over_rest(
-    kernel_name: str, connection: Path, env: Mapping[str, str], *, timeout: float = 120.0
-) -> SwitchResult:
-    """``PATCH /api/sessions/{id}`` on the server that owns the kernel of ``connection``."""
+def locate_session(
+    connection: Path, env: Mapping[str, str], *, timeout: float = 30.0
+) -> tuple[ServerInfo, str]:
+    """The server that owns the kernel of ``connection`` and that kernel's session id."""
     import httpx
 
     kernel_id, notebook = kernel_id_of(connection), env.get("JPY_SESSION_NAME")
-    servers = candidate_servers(connection, env)
     tried = []
-    for server in servers:
-        with httpx.Client(headers=server.headers(), timeout=timeout, trust_env=False) as client:
-            try:
+    for server in candidate_servers(connection, env):
+        try:
+            with httpx.Client(headers=server.headers(), timeout=timeout, trust_env=False) as client:
                 response = client.get(f"{server.url}api/sessions")
                 response.raise_for_status()
-            except httpx.HTTPError as exc:
-                tried.append(f"{server.url} ({server.source}): {exc.__class__.__name__} {exc}")
-                continue
-            session = _own_session(response.json(), server, kernel_id, notebook)
-            if session is None:
-                tried.append(f"{server.url} ({server.source}): no session for this kernel")
-                continue
-            patched = client.patch(
-                f"{server.url}api/sessions/{session['id']}", json={"kernel": {"name": kernel_name}}
-            )
-            if patched.status_code >= 400:
-                raise KernelError(
-                    f"the server refused to switch to {kernel_name!r}: {_server_message(patched)}"
-                )
-            return SwitchResult(
-                kernel_name, "rest", f"session {session['id']} on {server.url} now uses {kernel_name}"
-            )
+                sessions = response.json()
+        except (httpx.HTTPError, ValueError) as exc:
+            tried.append(f"{server.url} ({server.source}): {exc.__class__.__name__} {exc}")
+            continue
+        session = _own_session(sessions, server, kernel_id, notebook)
+        if session is not None:
+            return server, str(session["id"])
+        tried.append(f"{server.url} ({server.source}): no session for this kernel")
     where = (
-        "; ".join(tried)
-        or "no running server found (no jpserver-*.json runtime file, no JupyterHub variables)"
+        "; ".join(tried) or "no running server found (no jpserver-*.json runtime file, no JupyterHub token)"
     )
     raise KernelError(f"cannot switch: no Jupyter server knows this kernel ({where})")
+
+
+def _check_kernelspec(server: ServerInfo, kernel_name: str, timeout: float) -> None:
+    """The server, not this kernel's environment, decides which kernels exist: ask it."""
+    import httpx
+
+    with httpx.Client(headers=server.headers(), timeout=timeout, trust_env=False) as client:
+        response = client.get(f"{server.url}api/kernelspecs")
+    if response.is_success and kernel_name not in response.json().get("kernelspecs", {}):
+        raise KernelError(f"the server at {server.url} has no kernel named {kernel_name!r}")
+
+
+def _patch_session(server: ServerInfo, session_url: str, kernel_name: str, timeout: float) -> None:
+    """Runs after the cell has finished: the server shuts this kernel down once the new one runs."""
+    import httpx
+
+    try:
+        with httpx.Client(headers=server.headers(), timeout=timeout, trust_env=False) as client:
+            response = client.patch(session_url, json={"kernel": {"name": kernel_name}})
+        if response.status_code >= 400:
+            print(
+                f"pyvariant: the server refused to switch to {kernel_name!r}: {_server_message(response)}",
+                file=sys.stderr,
+            )
+    except httpx.HTTPError as exc:
+        print(f"pyvariant: switching to {kernel_name!r} failed: {exc}", file=sys.stderr)
+
+
+def switch_over_rest(
+    kernel_name: str, connection: Path, env: Mapping[str, str], *, timeout: float = 120.0
+) -> SwitchResult:
+    """``PATCH /api/sessions/{id}`` on the server that owns the kernel of ``connection``.
+
+    Finding the session and checking the kernel name happen now, so their errors reach the cell;
+    the PATCH itself is sent from a thread, because the server answers it only after shutting this
+    kernel down, which it cannot do cleanly while the cell is still waiting for the answer.
+    """
+    server, session_id = locate_session(connection, env)
+    _check_kernelspec(server, kernel_name, timeout)
+    session_url = f"{server.url}api/sessions/{session_id}"
+    threading.Thread(
+        target=_patch_session,
+        args=(server, session_url, kernel_name, timeout),
+        name="pyvariant-switch",
+        daemon=True,
+    ).start()
+    return SwitchResult(
+        kernel_name, "rest", f"asked {session_url} to start {kernel_name}; this kernel then stops"
+    )
 
 
 def _server_message(response: Any) -> str:
