@@ -43,6 +43,12 @@ pytestmark = pytest.mark.skipif(
 )
 
 
+@pytest.fixture(autouse=True)
+def private_catalog_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Loopback ports are reused between tests: a catalog cached for one must not serve the next."""
+    monkeypatch.setenv("PYVARIANT_CACHE_DIR", str(tmp_path_factory.mktemp("catalog-cache")))
+
+
 @pytest.fixture
 def mirror() -> Iterator[Mirror]:
     with Mirror() as server:
@@ -329,3 +335,30 @@ def test_full_disk_is_a_clear_error(mirror: Mirror, tmp_path: Path) -> None:
     with pytest.raises(Exception, match="no space left on the device while downloading"):
         provision(build, store, policy=QUICK)
     assert store.installed() == []
+
+
+def test_file_mirror_replaces_the_public_prefix(mirror: Mirror, tmp_path: Path) -> None:
+    archive = make_archive("3.13.5", RELEASE, TRIPLE)
+    mirror.publish([archive])
+    folder = tmp_path / "pbs" / RELEASE
+    folder.mkdir(parents=True)
+    (folder / archive.filename).write_bytes(archive.data)
+    index = tmp_path / "index.ndjson"
+    index.write_bytes(mirror.files["/index.ndjson"])
+    mirror.stop()
+    for setting in ((tmp_path / "pbs").as_uri(), str(tmp_path / "pbs")):
+        build = load_catalog(str(index), mirror=setting).builds[0]
+        assert build.url.startswith((tmp_path / "pbs").as_uri())
+        store = Store(tmp_path / f"store-{len(setting)}")
+        assert provision(build, store).build.sha256 == archive.sha256
+
+
+def test_complete_partial_file_is_not_downloaded_again(mirror: Mirror, tmp_path: Path) -> None:
+    archive = make_archive("3.13.5", RELEASE, TRIPLE)
+    mirror.publish([archive])
+    build = build_of(archive, mirror)
+    store = Store(tmp_path)
+    store.download_path(build).parent.mkdir(parents=True)
+    store.download_path(build).write_bytes(archive.data)  # a run killed after its download finished
+    provision(build, store)
+    assert [r.range for r in mirror.requests_for(archive.path)] == [f"bytes={len(archive.data)}-"]

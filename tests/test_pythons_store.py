@@ -23,6 +23,12 @@ pytestmark = pytest.mark.skipif(
 )
 
 
+@pytest.fixture(autouse=True)
+def private_catalog_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Loopback ports are reused between tests: a catalog cached for one must not serve the next."""
+    monkeypatch.setenv("PYVARIANT_CACHE_DIR", str(tmp_path_factory.mktemp("catalog-cache")))
+
+
 @pytest.fixture
 def builds() -> Iterator[tuple[Mirror, list[Build]]]:
     archives = [
