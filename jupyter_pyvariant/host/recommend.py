@@ -98,9 +98,11 @@ def _warnings(report: Mapping[str, Any], environ: Mapping[str, str]) -> list[str
             "the OS may not enable a feature (e.g. AVX state in XSAVE)."
         )
     for refusal in (cpu.get("archspec") or {}).get("refused", [])[:1]:
-        missing = ", ".join(refusal.get("missing", []))
+        missing = refusal.get("missing", [])
+        verb = "is" if len(missing) == 1 else "are"
         warnings.append(
-            f"archspec refused {refusal.get('target')} because {missing} is hidden; a VM may mask it."
+            f"archspec refused {refusal.get('target')} because {', '.join(missing)} {verb} hidden; "
+            "a VM may mask CPU flags."
         )
     for accelerator in report.get("accelerators", []):
         status, vendor = accelerator.get("status"), accelerator.get("vendor")
