@@ -13,7 +13,19 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from variant_wheels import IndexServer, build_simdcalc, build_simdinfo, freeze, fresh_venv, probe, serve
+import variant_wheels
+from variant_wheels import (
+    EMPTY_PROFILE,
+    V3_PROFILE,
+    IndexServer,
+    build_simdcalc,
+    build_simdinfo,
+    freeze,
+    fresh_venv,
+    probe,
+    serve,
+    write_profile,
+)
 
 from jupyter_pyvariant.cli import main
 from jupyter_pyvariant.install.plan import Options, Session
@@ -24,8 +36,7 @@ pytestmark = pytest.mark.skipif(
     reason="the test package is compiled for x86-64 Linux",
 )
 
-V3_PROFILE = "[x86_64]\nlevel = ['v3', 'v2', 'v1']\n"
-EMPTY_PROFILE = "# a machine about which nothing is known\n"
+simd_wheels, simd_index, venv = variant_wheels.simd_wheels, variant_wheels.simd_index, variant_wheels.venv
 
 
 def _host_level() -> str:
@@ -34,38 +45,16 @@ def _host_level() -> str:
     return str(report().to_dict()["cpu"]["isa_level"])
 
 
-@pytest.fixture(scope="module")
-def wheels(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("wheels")
-    build_simdinfo(root, tmp_path_factory.mktemp("build"))
-    build_simdcalc(root)
-    return root
-
-
-@pytest.fixture(scope="module")
-def index(wheels: Path) -> Iterator[IndexServer]:
-    yield from serve(wheels)
-
-
-@pytest.fixture
-def venv(tmp_path: Path) -> Path:
-    return fresh_venv(tmp_path / "venv")
-
-
-def _options(index: IndexServer, venv: Path, tmp_path: Path, *requirements: str, **extra: object) -> Options:
+def _options(
+    simd_index: IndexServer, venv: Path, tmp_path: Path, *requirements: str, **extra: object
+) -> Options:
     return Options(
         requirements=requirements,
-        index_url=index.url,
+        index_url=simd_index.url,
         python=str(venv),
         cache_dir=tmp_path / "cache",
         **extra,
     )  # type: ignore[arg-type]
-
-
-def _profile(tmp_path: Path, text: str) -> str:
-    path = tmp_path / "profile.toml"
-    path.write_text(text)
-    return str(path)
 
 
 def _install(options: Options) -> dict[str, str | None]:
@@ -77,9 +66,9 @@ def _install(options: Options) -> dict[str, str | None]:
 
 @pytest.mark.skipif(_host_level() != "x86-64-v4", reason="needs an AVX-512 (x86-64-v4) host")
 def test_this_avx512_host_gets_v4_and_the_dependency_its_best_fit(
-    index: IndexServer, venv: Path, tmp_path: Path
+    simd_index: IndexServer, venv: Path, tmp_path: Path
 ) -> None:
-    chosen = _install(_options(index, venv, tmp_path, "simdcalc"))
+    chosen = _install(_options(simd_index, venv, tmp_path, "simdcalc"))
     assert chosen == {"simdcalc": "x86_64_v3", "simdinfo": "x86_64_v4"}
     assert probe(venv, "simdinfo.build()") == "x86_64_v4"
     assert "__AVX512F__" in probe(venv, "simdinfo.isa_macros()")
@@ -88,30 +77,34 @@ def test_this_avx512_host_gets_v4_and_the_dependency_its_best_fit(
     assert list(recorded["variants"]) == ["x86_64_v4"]
 
 
-def test_a_profile_without_avx512_gets_v3(index: IndexServer, venv: Path, tmp_path: Path) -> None:
-    chosen = _install(_options(index, venv, tmp_path, "simdinfo", profile=_profile(tmp_path, V3_PROFILE)))
+def test_a_profile_without_avx512_gets_v3(simd_index: IndexServer, venv: Path, tmp_path: Path) -> None:
+    chosen = _install(
+        _options(simd_index, venv, tmp_path, "simdinfo", profile=write_profile(tmp_path, V3_PROFILE))
+    )
     assert chosen == {"simdinfo": "x86_64_v3"}
     macros = probe(venv, "simdinfo.isa_macros()")
     assert "__AVX2__" in macros and "__FMA__" in macros and "__AVX512F__" not in macros
 
 
-def test_nothing_fits_gives_the_null_variant(index: IndexServer, venv: Path, tmp_path: Path) -> None:
-    chosen = _install(_options(index, venv, tmp_path, "simdcalc", profile=_profile(tmp_path, EMPTY_PROFILE)))
+def test_nothing_fits_gives_the_null_variant(simd_index: IndexServer, venv: Path, tmp_path: Path) -> None:
+    chosen = _install(
+        _options(simd_index, venv, tmp_path, "simdcalc", profile=write_profile(tmp_path, EMPTY_PROFILE))
+    )
     assert chosen == {"simdcalc": "null", "simdinfo": "null"}
     assert probe(venv, "[simdinfo.build(), simdinfo.isa_macros()]") == ["null", ["__SSE2__"]]
 
 
-def test_pip_installs_the_chosen_variant_too(index: IndexServer, venv: Path, tmp_path: Path) -> None:
-    profile = _profile(tmp_path, V3_PROFILE)
-    chosen = _install(_options(index, venv, tmp_path, "simdinfo", profile=profile, installer="pip"))
+def test_pip_installs_the_chosen_variant_too(simd_index: IndexServer, venv: Path, tmp_path: Path) -> None:
+    profile = write_profile(tmp_path, V3_PROFILE)
+    chosen = _install(_options(simd_index, venv, tmp_path, "simdinfo", profile=profile, installer="pip"))
     assert chosen == {"simdinfo": "x86_64_v3"}
     assert probe(venv, "simdinfo.build()") == "x86_64_v3"
 
 
-def test_an_installed_other_variant_is_replaced(index: IndexServer, venv: Path, tmp_path: Path) -> None:
-    _install(_options(index, venv, tmp_path, "simdcalc", profile=_profile(tmp_path, EMPTY_PROFILE)))
+def test_an_installed_other_variant_is_replaced(simd_index: IndexServer, venv: Path, tmp_path: Path) -> None:
+    _install(_options(simd_index, venv, tmp_path, "simdcalc", profile=write_profile(tmp_path, EMPTY_PROFILE)))
     with Session(
-        _options(index, venv, tmp_path, "simdcalc", profile=_profile(tmp_path, V3_PROFILE))
+        _options(simd_index, venv, tmp_path, "simdcalc", profile=write_profile(tmp_path, V3_PROFILE))
     ) as session:
         plan = session.plan()
         session.install(plan)
@@ -120,11 +113,11 @@ def test_an_installed_other_variant_is_replaced(index: IndexServer, venv: Path, 
 
 
 def test_dry_run_changes_nothing_and_plan_json_names_the_files(
-    index: IndexServer, venv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    simd_index: IndexServer, venv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     before = freeze(venv)
-    profile = _profile(tmp_path, V3_PROFILE)
-    common = ["--index-url", index.url, "--python", str(venv), "--profile", profile, "--json"]
+    profile = write_profile(tmp_path, V3_PROFILE)
+    common = ["--index-url", simd_index.url, "--python", str(venv), "--profile", profile, "--json"]
     assert main(["install", "simdcalc", "--dry-run", *common]) == 0
     installed = json.loads(capsys.readouterr().out)
     assert main(["plan", *common, "simdcalc"]) == 0
@@ -145,9 +138,9 @@ def test_dry_run_changes_nothing_and_plan_json_names_the_files(
 
 
 def test_list_shows_installed_variants(
-    index: IndexServer, venv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    simd_index: IndexServer, venv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    _install(_options(index, venv, tmp_path, "simdinfo", profile=_profile(tmp_path, V3_PROFILE)))
+    _install(_options(simd_index, venv, tmp_path, "simdinfo", profile=write_profile(tmp_path, V3_PROFILE)))
     assert main(["list", "--python", str(venv), "--variants-only", "--json"]) == 0
     listed = json.loads(capsys.readouterr().out)["distributions"]
     assert listed == [

@@ -24,6 +24,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 SCHEMA_URLS = {
     "pep825": "https://variants-schema.wheelnext.dev/peps/825/v0.1.1.json",
     "pep850": "https://variants-schema.wheelnext.dev/peps/850/v0.2.0.json",
@@ -164,6 +166,17 @@ def variant_metadata(
         for label, props in labels.items()
     }
     return data
+
+
+V3_PROFILE = "[x86_64]\nlevel = ['v3', 'v2', 'v1']\n"
+"""A machine without AVX-512 (``--profile``)."""
+EMPTY_PROFILE = "# a machine about which nothing is known\n"
+
+
+def write_profile(folder: Path, text: str) -> str:
+    path = folder / "profile.toml"
+    path.write_text(text)
+    return str(path)
 
 
 def level_properties(label: str) -> dict[str, dict[str, list[str]]]:
@@ -482,3 +495,26 @@ def probe(python: Path, expression: str) -> Any:
     script = f"import json, simdinfo\nprint(json.dumps({expression}))"
     done = subprocess.run([str(python), "-c", script], check=True, capture_output=True, text=True)
     return json.loads(done.stdout)
+
+
+# --------------------------------------------------------------------------------------------------
+# Fixtures (import them into a test module by name)
+
+
+@pytest.fixture(scope="session")
+def simd_wheels(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """simdinfo (v1..v4, null, plain) and simdcalc (v3, null), built once per test run."""
+    root = tmp_path_factory.mktemp("wheels")
+    build_simdinfo(root, tmp_path_factory.mktemp("build"))
+    build_simdcalc(root)
+    return root
+
+
+@pytest.fixture(scope="module")
+def simd_index(simd_wheels: Path) -> Iterator[IndexServer]:
+    yield from serve(simd_wheels)
+
+
+@pytest.fixture
+def venv(tmp_path: Path) -> Path:
+    return fresh_venv(tmp_path / "venv")

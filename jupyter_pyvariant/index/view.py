@@ -181,6 +181,7 @@ def _handler(view: IndexView) -> type[BaseHTTPRequestHandler]:
 
         def do_GET(self) -> None:
             path = unquote(self.path.split("?", 1)[0])
+            self._started = False  # one handler serves every request of a kept-alive connection
             try:
                 if match := _PAGE.fullmatch(path):
                     self._page(match.group(1))

@@ -504,6 +504,8 @@ class Session:
         if progress:
             progress.update(0, "reading indexes")
         self.chooser.prefetch(projects)
+        for project in projects:
+            self.chooser.choose(project)  # bad metadata of a requested package fails here, by name
         installed = [] if fresh else self._installed_closure(projects)
         self.chooser.prefetch(installed)
         reinstall = self._stale(installed)

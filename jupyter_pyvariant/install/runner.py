@@ -188,6 +188,7 @@ class Installer:
             command += [arg for name in reinstall for arg in ("--reinstall-package", name)]
         else:
             command += ["--isolated", "--disable-pip-version-check", "--no-input", "--progress-bar", "off"]
+            command += ["--retries", "0"]
             command += ["--force-reinstall"] if reinstall else []
             command += ["--report", str(report)] if report is not None else []
         command += ["--dry-run"] if dry_run else []
@@ -208,6 +209,8 @@ def installer_environment(environ: Mapping[str, str] | None = None) -> dict[str,
         if key in _SCRUBBED or key.startswith("PIP_"):
             del env[key]
     env["PYTHONIOENCODING"] = "utf-8"
+    # The view is on loopback: a failure there (a hash mismatch, an upstream error) is not transient.
+    env["UV_HTTP_RETRIES"] = "0"
     return env
 
 

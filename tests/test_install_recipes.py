@@ -1,0 +1,104 @@
+"""Today's GPU conventions (recipes.toml) chosen for simulated drivers, given as host report dicts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from jupyter_pyvariant.host.properties import supported_properties
+from jupyter_pyvariant.install import recipes
+from jupyter_pyvariant.install.plan import Options, Session
+
+
+def _report(*accelerators: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "cpu": {"arch": "x86_64", "isa_level": "x86-64-v3", "features": []},
+        "accelerators": list(accelerators),
+    }
+
+
+def _nvidia(cuda: str) -> dict[str, Any]:
+    return {"vendor": "nvidia", "status": "ok", "cuda_driver_version": cuda, "devices": [{"sm": "sm_90"}]}
+
+
+AMD = {"vendor": "amd", "status": "ok", "rocm_version": "6.4.1", "devices": [{"gfx_target": "gfx90a"}]}
+NO_DRIVER = {"vendor": "nvidia", "status": "hardware-no-driver", "cuda_driver_version": None, "devices": []}
+
+CASES = {
+    "cuda-12.8": (
+        _report(_nvidia("12.8")),
+        {
+            "torch": ("torch", "pytorch-cuda12.8", "https://download.pytorch.org/whl/cu128"),
+            "cupy": ("cupy-cuda12x", "cupy-cuda12", None),
+            "jax": ("jax[cuda12]", "jax-cuda12", None),
+            "cudf==25.8": ("cudf-cu12==25.8", "rapids-cuda12", "https://pypi.nvidia.com"),
+            "onnxruntime": ("onnxruntime-gpu", "onnxruntime-gpu", None),
+            "numpy": ("numpy", None, None),
+        },
+    ),
+    "cuda-13.0": (
+        _report(_nvidia("13.0")),
+        {
+            "torchvision": ("torchvision", "pytorch-cuda13.0", "https://download.pytorch.org/whl/cu130"),
+            "cupy": ("cupy-cuda13x", "cupy-cuda13", None),
+            "jax>=0.7": ("jax[cuda13]>=0.7", "jax-cuda13", None),
+            "cuml": ("cuml-cu13", "rapids-cuda13", "https://pypi.nvidia.com"),
+        },
+    ),
+    "rocm-6.4": (
+        _report(AMD),
+        {
+            "torchaudio": ("torchaudio", "pytorch-rocm6.4", "https://download.pytorch.org/whl/rocm6.4"),
+            "cupy": ("cupy", None, None),
+        },
+    ),
+    "gpu-without-driver": (
+        _report(NO_DRIVER),
+        {
+            "torch": ("torch", "pytorch-cpu", "https://download.pytorch.org/whl/cpu"),
+            "jax": ("jax", "jax-cpu", None),
+            "onnxruntime": ("onnxruntime", "onnxruntime-cpu", None),
+            "cupy": ("cupy", None, None),
+        },
+    ),
+}
+
+
+@pytest.mark.parametrize("case", CASES, ids=list(CASES))
+def test_recipes_for_simulated_drivers(case: str) -> None:
+    report, expected = CASES[case]
+    supported = supported_properties(report)
+    for requested, (requirement, rule, index) in expected.items():
+        rewrite = recipes.apply(requested, supported)
+        assert (rewrite.requirement, rewrite.rule) == (requirement, rule), requested
+        assert rewrite.indexes == ((index,) if index else ())
+
+
+def test_plan_records_the_recipe_and_routes_the_index(tmp_path: Path) -> None:
+    options = Options(requirements=("torch>=2", "cupy"), report=_report(_nvidia("12.8")), cache_dir=tmp_path)
+    session = Session(options)
+    rewrites = session.rewrites()
+    assert [(r.rule, r.requirement) for r in rewrites] == [
+        ("pytorch-cuda12.8", "torch>=2"),
+        ("cupy-cuda12", "cupy-cuda12x"),
+    ]
+    assert session.routes == {"torch": ("https://download.pytorch.org/whl/cu128",)}
+    assert Session(
+        Options(requirements=("cupy",), report=_report(_nvidia("12.8")), recipes=False)
+    ).rewrites() == [recipes.Rewrite("cupy", "cupy")]
+
+
+def test_a_profile_for_another_machine_picks_that_machines_recipe(tmp_path: Path) -> None:
+    profile = tmp_path / "gpu-node.toml"
+    profile.write_text('[nvidia]\ncuda_version_lower_bound = ["13.0", "12.9"]\nsm_arch = ["100"]\n')
+    options = Options(requirements=("cupy",), report=_report(), profile=str(profile), cache_dir=tmp_path)
+    assert Session(options).rewrites()[0].requirement == "cupy-cuda13x"
+
+
+def test_a_malformed_recipes_file_is_refused() -> None:
+    with pytest.raises(recipes.RecipeError, match="unknown condition 'driver'"):
+        recipes.load_rules('[[rule]]\nname = "x"\npackages = ["a"]\nwhen = { driver = ">=1" }\n')
+    with pytest.raises(recipes.RecipeError, match="rule 1 lacks or misspells 'packages'"):
+        recipes.load_rules('[[rule]]\nname = "x"\n')
