@@ -167,9 +167,13 @@ def _list(args: argparse.Namespace, out: Output) -> int:
     )
     html = table_html(_LIST_HEADERS, rows)
     if installed:
-        own = [(p.build.describe(), str(p.root), "shared" if p.read_only else "") for p in installed]
-        text += "\n\ninstalled:\n" + table_text(("interpreter", "path", ""), own)
-        html += "<h4>installed</h4>" + table_html(("interpreter", "path", ""), own)
+        headers = ("interpreter", "store", "path")
+        own = [
+            (p.build.describe(), "shared, read-only" if p.read_only else "own", str(p.root))
+            for p in installed
+        ]
+        text += "\n\ninstalled:\n" + table_text(headers, own)
+        html += "<h4>installed</h4>" + table_html(headers, own)
     out.rich(text, html)
     return 0
 
