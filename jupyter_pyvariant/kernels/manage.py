@@ -125,13 +125,14 @@ def plan_kernel(options: KernelOptions, report: Mapping[str, Any] | None = None)
     """The build ``install_kernel`` would use, with its explanation (``--explain``)."""
     from ..pythons.select import select
 
+    request = options.request()  # a bad version fails here, before any network
     host = _host_report(report)
     if options.per_node:
-        return select([p.build for p in _store(options).installed()], host, options.request())
+        return select([p.build for p in _store(options).installed()], host, request)
     from ..pythons.catalog import load_catalog
 
     catalog = load_catalog(options.catalog, mirror=options.mirror)
-    return select(catalog, host, options.request(), level=options.level)
+    return select(catalog, host, request, level=options.level)
 
 
 def _check_free(location: SpecLocation, name: str) -> None:

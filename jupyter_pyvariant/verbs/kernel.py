@@ -6,32 +6,12 @@ import argparse
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from ..display import Output, Progress, table_html, table_text
+from ..display import Output, table_html, table_text
 from . import UsageError, Verb
+from .python import PhaseProgress
 
 if TYPE_CHECKING:
     from ..kernels.manage import KernelInfo, KernelOptions
-
-
-class _PhaseProgress:
-    """One progress bar per phase of a download (download, extract, smoke-test)."""
-
-    def __init__(self, out: Output) -> None:
-        self._out = out
-        self._phase = ""
-        self._bar: Progress | None = None
-
-    def __call__(self, phase: str, done: int, total: int | None) -> None:
-        if phase != self._phase:
-            self.close()
-            self._phase, self._bar = phase, self._out.progress(phase, total)
-        assert self._bar is not None
-        self._bar.update(done)
-
-    def close(self) -> None:
-        if self._bar is not None:
-            self._bar.close("done")
-            self._bar = None
 
 
 def _failures() -> tuple[type[Exception], ...]:
@@ -45,9 +25,15 @@ def _failures() -> tuple[type[Exception], ...]:
 def _reported(
     run: Callable[[argparse.Namespace, Output], int],
 ) -> Callable[[argparse.Namespace, Output], int]:
+    """Failures become one clear line and exit status 1; a bad version request is a usage error."""
+
     def handler(args: argparse.Namespace, out: Output) -> int:
+        from ..pythons.select import InvalidRequest
+
         try:
             return run(args, out)
+        except InvalidRequest as exc:
+            raise UsageError(str(exc)) from None
         except _failures() as exc:
             out.error(f"error: {exc}")
             return 1
@@ -140,7 +126,7 @@ def _install(args: argparse.Namespace, out: Output) -> int:
             out.text("\n".join(selection.explain()))
         return 0
     steps = out.progress("kernel", None)
-    download = _PhaseProgress(out)
+    download = PhaseProgress(out)
 
     def step(message: str) -> None:
         download.close()  # the interpreter is in place once the kernel's own steps begin
