@@ -304,68 +304,81 @@ def host_supported(
     """
     from ..host.properties import supported_properties
 
-    report = report or {}
     overrides = overrides or Overrides()
-    trusted = tuple(trusted_plugins)
-    builtin = supported_properties(report) if overrides.profile is None else {}
+    context = _Context(
+        metadata=metadata,
+        report=report or {},
+        builtin=supported_properties(report or {}) if overrides.profile is None else {},
+        profile=overrides.profile,
+        enabled_optional=overrides.enable_optional,
+        trusted=tuple(trusted_plugins),
+        plugin_options=plugin_options,
+        installed=installed,
+    )
     supported = SupportedProperties()
     for namespace in metadata.namespaces:
-        provider = metadata.providers.get(namespace)
-        optional_enabled = namespace in overrides.enable_optional or (
-            provider is not None and _trusted(provider, trusted)
-        )
-        if provider is not None and provider.optional and not optional_enabled:
-            supported = supported.with_note(
-                namespace, f"the {namespace} provider is optional and not enabled"
-            )
-        elif namespace == ABI_DEPENDENCY:
-            if installed is None:
-                supported = supported.with_note(
-                    namespace, "the target environment's installed versions are unknown"
-                )
-            else:
-                answer = _abi_dependency(installed, metadata)
-                supported = supported.with_namespace(
-                    namespace, answer, "versions installed in the target environment"
-                )
-        elif (reason := _enabled(provider, report)) is not None:
-            supported = supported.with_note(namespace, reason)
-        elif provider is not None and provider.static_properties is not None:
-            supported = supported.with_namespace(
-                namespace, provider.static_properties, "static properties in the metadata"
-            )
-        elif overrides.profile is not None:
-            profile = overrides.profile
-            if namespace in profile.table:
-                supported = supported.with_namespace(
-                    namespace, profile.table[namespace], profile.origins.get(namespace, "profile")
-                )
-            else:
-                supported = supported.with_note(namespace, f"the profile has no [{namespace}] table")
-        elif _builtin_serves(namespace, provider):
-            if builtin.get(namespace):
-                supported = supported.with_namespace(
-                    namespace, builtin[namespace], f"built-in {namespace} provider (host report)"
-                )
-            else:
-                supported = supported.with_note(namespace, _absent_reason(namespace, report))
-        elif provider is not None and provider.kind == "plugin" and _trusted(provider, trusted):
-            from .plugins import run_provider
-
-            supported = supported.with_namespace(
-                namespace,
-                run_provider(provider, metadata, plugin_options),
-                f"plugin {provider.package} (trusted)",
-            )
-        elif provider is not None and provider.kind == "plugin":
-            supported = supported.with_note(
-                namespace,
-                f"provider plugin {provider.package or provider.object_reference} is third-party code; "
-                f"trust it by name to run it (--trust-plugin {provider.package or namespace})",
-            )
+        features, text = _answer(namespace, metadata.providers.get(namespace), context)
+        if features is None:
+            supported = supported.with_note(namespace, text)
         else:
-            supported = supported.with_note(namespace, f"no provider is known for namespace {namespace!r}")
+            supported = supported.with_namespace(namespace, features, text)
     return overrides.apply(supported)
+
+
+@dataclass(frozen=True)
+class _Context:
+    """Everything that decides how one package's namespaces are answered."""
+
+    metadata: VariantMetadata
+    report: Mapping[str, Any]
+    builtin: Mapping[str, Mapping[str, list[str]]]
+    profile: SupportedProperties | None
+    enabled_optional: tuple[str, ...]
+    trusted: tuple[str, ...]
+    plugin_options: PluginOptions | None
+    installed: Mapping[str, str] | None
+
+
+Answer = tuple[Mapping[str, Iterable[str]] | None, str]
+"""(features, where they came from) when supported, (None, why not) when not."""
+
+
+def _answer(namespace: str, provider: Provider | None, context: _Context) -> Answer:
+    """The first source that applies to a namespace, in the order the module docstring gives."""
+    wanted = namespace in context.enabled_optional or (
+        provider is not None and _trusted(provider, context.trusted)
+    )
+    if provider is not None and provider.optional and not wanted:
+        return None, f"the {namespace} provider is optional and not enabled"
+    if namespace == ABI_DEPENDENCY:
+        if context.installed is None:
+            return None, "the target environment's installed versions are unknown"
+        return _abi_dependency(
+            context.installed, context.metadata
+        ), "versions installed in the target environment"
+    if (reason := _enabled(provider, context.report)) is not None:
+        return None, reason
+    if provider is not None and provider.static_properties is not None:
+        return provider.static_properties, "static properties in the metadata"
+    if context.profile is not None:
+        if namespace in context.profile.table:
+            return context.profile.table[namespace], context.profile.origins.get(namespace, "profile")
+        return None, f"the profile has no [{namespace}] table"
+    if _builtin_serves(namespace, provider):
+        if context.builtin.get(namespace):
+            return context.builtin[namespace], f"built-in {namespace} provider (host report)"
+        return None, _absent_reason(namespace, context.report)
+    if provider is None or provider.kind != "plugin":
+        return None, f"no provider is known for namespace {namespace!r}"
+    name = provider.package or provider.object_reference
+    if not _trusted(provider, context.trusted):
+        return None, (
+            f"provider plugin {name} is third-party code; "
+            f"trust it by name to run it (--trust-plugin {provider.package or namespace})"
+        )
+    from .plugins import run_provider
+
+    return run_provider(provider, context.metadata, context.plugin_options), f"plugin {name} (trusted)"
 
 
 def _abi_dependency(installed: Mapping[str, str], metadata: VariantMetadata) -> dict[str, list[str]]:
