@@ -263,7 +263,7 @@ def _our_order(case: dict[str, Any]) -> list[str]:
     return [str(label) for label in rank(list(meta.labels), host, meta).order]
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(cases())
 def test_ordering_equals_variantlib(case: dict[str, Any]) -> None:
     assert _our_order(case) == _variantlib_order(case), json.dumps(case)
