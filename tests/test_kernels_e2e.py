@@ -8,6 +8,7 @@ environment. Nothing here needs the network once the fixture is cached.
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -170,6 +171,21 @@ def test_a_missing_interpreter_is_a_clear_error_and_writes_nothing(tmp_path: Pat
     with pytest.raises(KernelError, match="does not exist"):
         write_kernelspec(location, "ghost", kernel_json(tmp_path / "nowhere" / "python", "Ghost", {}))
     assert not location.kernels_dir.exists() or not any(location.kernels_dir.iterdir())
+
+
+def test_pip_makes_a_working_kernel_venv_where_uv_is_not_used(
+    world: World, installed: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The fixture has no ensurepip: the venv is made --without-pip and filled by this env's pip."""
+    monkeypatch.setenv("PYVARIANT_INSTALLER", "pip")
+    env = create_kernel_env(installed["pyvariant"]["interpreter"], tmp_path / "venv", kernel_name="pip-made")
+    assert env.installer == "pip"
+    assert not (env.site_packages / "pip").exists()
+    probe = "import ipykernel, jupyter_pyvariant, archspec; print(ipykernel.__file__)"
+    result = subprocess.run(
+        [str(env.python), "-c", probe], cwd=tmp_path, capture_output=True, text=True, check=True
+    )
+    assert result.stdout.startswith(str(env.site_packages))
 
 
 def test_remove_takes_spec_and_venv_and_keeps_the_shared_interpreter(

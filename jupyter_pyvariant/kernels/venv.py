@@ -34,6 +34,7 @@ StepCallback = Callable[[str], None]
 VENV_MARKER = "pyvariant-venv.json"
 """Written last into a finished kernel venv: a folder without it is debris of an interrupted run."""
 
+INSTALLER_ENV = "PYVARIANT_INSTALLER"
 EXTENSION_FOLDER = "pyvariant-extension"
 EXTENSION_PTH = "jupyter_pyvariant_extension.pth"
 _PIP_PYTHON_OPTION = (22, 3)
@@ -98,17 +99,24 @@ def _pip_version() -> tuple[int, ...] | None:
     return tuple(int(part) for part in version.split(".")[:2] if part.isdigit())
 
 
-def find_installer() -> Installer:
-    """uv when installed (fast, no pip needed in the venv), else this environment's pip."""
-    uv = _uv_binary()
+def find_installer(choice: str | None = None) -> Installer:
+    """uv when installed (fast, no pip needed in the venv), else this environment's pip.
+
+    ``choice`` (default: ``$PYVARIANT_INSTALLER``) forces ``uv`` or ``pip``.
+    """
+    choice = (choice or os.environ.get(INSTALLER_ENV) or "auto").lower()
+    if choice not in ("auto", "uv", "pip"):
+        raise KernelError(f"{INSTALLER_ENV}={choice!r}: use uv, pip or auto")
+    uv = _uv_binary() if choice in ("auto", "uv") else None
     if uv:
         return Installer("uv", (uv,))
-    pip = _pip_version()
+    pip = _pip_version() if choice in ("auto", "pip") else None
     if pip is not None and pip >= _PIP_PYTHON_OPTION:
         return Installer("pip", (sys.executable, "-m", "pip"))
+    found = ".".join(map(str, pip)) if pip else "none"
     raise KernelError(
-        "no installer for the kernel's packages: install uv, or pip >= 22.3 in "
-        f"{sys.prefix} (found pip {'.'.join(map(str, pip)) if pip else 'none'})"
+        f"no installer for the kernel's packages ({INSTALLER_ENV}={choice}): install uv, or pip >= 22.3 "
+        f"in {sys.prefix} (found pip {found})"
     )
 
 

@@ -1,0 +1,183 @@
+"""The kernels wing's parts, without an interpreter: names, kernelspec files, installers, servers."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from jupyter_pyvariant.kernels import KernelError
+from jupyter_pyvariant.kernels.manage import KernelInfo, remove_kernel
+from jupyter_pyvariant.kernels.spec import (
+    SpecLocation,
+    check_name,
+    default_kernel_name,
+    display_name,
+    kernel_json,
+    write_kernelspec,
+)
+from jupyter_pyvariant.kernels.switch import candidate_servers, kernel_id_of
+from jupyter_pyvariant.kernels.venv import Installer, extension_requirements, find_installer
+from jupyter_pyvariant.pythons.catalog import Build
+from jupyter_pyvariant.pythons.names import parse_archive_name
+
+
+def build(filename: str) -> Build:
+    return Build.from_name(parse_archive_name(filename), f"https://example.org/{filename}", "0" * 64)
+
+
+@pytest.mark.parametrize(
+    ("filename", "display", "name"),
+    [
+        (
+            "cpython-3.13.5+20250612-x86_64_v4-unknown-linux-gnu-install_only_stripped.tar.gz",
+            "Python 3.13 · x86-64-v4 · PGO+LTO",
+            "pyvariant-3.13-v4",
+        ),
+        (
+            "cpython-3.14.0+20251014-x86_64_v3-unknown-linux-gnu-freethreaded+pgo+lto-full.tar.zst",
+            "Python 3.14t · x86-64-v3 · PGO+LTO · free-threaded",
+            "pyvariant-3.14t-v3",
+        ),
+        (
+            "cpython-3.13.5+20250612-x86_64_v2-unknown-linux-gnu-debug-full.tar.zst",
+            "Python 3.13 · x86-64-v2 · debug",
+            "pyvariant-3.13-v2-debug",
+        ),
+        (
+            "cpython-3.12.11+20250612-aarch64-apple-darwin-install_only_stripped.tar.gz",
+            "Python 3.12 · PGO+LTO",
+            "pyvariant-3.12",
+        ),
+    ],
+)
+def test_display_and_default_names_say_version_level_and_flavour(
+    filename: str, display: str, name: str
+) -> None:
+    assert display_name(build(filename)) == display
+    assert default_kernel_name(build(filename)) == name
+
+
+@pytest.mark.parametrize("bad", ["has space", "slash/name", "ünïcode", ""])
+def test_invalid_kernel_names_are_refused(bad: str) -> None:
+    with pytest.raises(KernelError, match="invalid kernel name"):
+        check_name(bad)
+
+
+def test_kernel_names_are_lower_cased_as_jupyter_client_does() -> None:
+    assert check_name("My-Kernel_3.13") == "my-kernel_3.13"
+
+
+def test_kernelspec_is_written_whole_and_never_over_another(tmp_path: Path) -> None:
+    location = SpecLocation(tmp_path / "data")
+    spec = kernel_json(Path(sys.executable), "Python here", {"level": "x86-64-v3"})
+    spec_dir = write_kernelspec(location, "here", spec)
+    assert json.loads((spec_dir / "kernel.json").read_text()) == spec
+    assert spec_dir == location.kernels_dir / "here"
+    assert list((location.data_dir / "pyvariant" / "partial").iterdir()) == []
+    with pytest.raises(KernelError, match="already exists"):
+        write_kernelspec(location, "here", spec)
+    relative = kernel_json(Path("python3"), "Relative", {})
+    with pytest.raises(KernelError, match="does not exist"):
+        write_kernelspec(location, "relative", relative)
+    assert sorted(p.name for p in location.kernels_dir.iterdir()) == ["here"]
+
+
+def test_user_and_prefix_locations_follow_jupyter_paths(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("JUPYTER_DATA_DIR", str(tmp_path / "jd"))
+    assert SpecLocation.user().kernels_dir == tmp_path / "jd" / "kernels"
+    assert SpecLocation.user().venv_dir("k") == tmp_path / "jd" / "pyvariant" / "venvs" / "k"
+    assert (
+        SpecLocation.prefix(tmp_path / "env").kernels_dir
+        == tmp_path / "env" / "share" / "jupyter" / "kernels"
+    )
+    assert SpecLocation.sys_prefix().data_dir == Path(sys.prefix).absolute() / "share" / "jupyter"
+
+
+def test_foreign_kernelspecs_are_neither_listed_nor_removed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("JUPYTER_DATA_DIR", str(tmp_path / "jd"))
+    foreign = tmp_path / "jd" / "kernels" / "other"
+    foreign.mkdir(parents=True)
+    (foreign / "kernel.json").write_text(json.dumps({"argv": [sys.executable], "display_name": "Other"}))
+    assert KernelInfo.from_spec_dir(foreign) is None
+    with pytest.raises(KernelError, match="was not made by pyvariant"):
+        remove_kernel("other")
+    assert foreign.exists()
+
+
+def test_remove_never_deletes_a_folder_that_is_not_its_venv(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """metadata.venvs is data anyone can edit: only folders carrying the venv marker go."""
+    monkeypatch.setenv("JUPYTER_DATA_DIR", str(tmp_path / "jd"))
+    precious = tmp_path / "precious"
+    precious.mkdir()
+    (precious / "thesis.tex").write_text("years of work")
+    spec = kernel_json(Path(sys.executable), "Edited", {"venvs": [str(precious)]})
+    write_kernelspec(SpecLocation.user(), "edited", spec)
+    removed = remove_kernel("edited")
+    assert not removed.spec_dir.exists()
+    assert (precious / "thesis.tex").read_text() == "years of work"
+
+
+def test_extension_requirements_leave_out_server_and_extras() -> None:
+    names = [
+        line.split(">")[0].split("=")[0].split(";")[0].strip().lower() for line in extension_requirements()
+    ]
+    assert "archspec" in names and "httpx" in names
+    assert "jupyter-server" not in names and "jupyter_server" not in names
+    assert "pytest" not in names
+
+
+def test_installers_target_another_interpreter(monkeypatch: pytest.MonkeyPatch) -> None:
+    target = Path("/envs/k/bin/python")
+    assert Installer("uv", ("uv",)).install_argv(target, ["ipykernel"]) == [
+        "uv", "pip", "install", "--python", str(target), "ipykernel"
+    ]  # fmt: skip
+    assert Installer("pip", ("py", "-m", "pip")).install_argv(target, ["ipykernel"])[:5] == [
+        "py", "-m", "pip", "--python", str(target)
+    ]  # fmt: skip
+    monkeypatch.setenv("PYVARIANT_INSTALLER", "pip")
+    assert find_installer().name == "pip"
+    with pytest.raises(KernelError, match="use uv, pip or auto"):
+        find_installer("conda")
+
+
+def test_kernel_id_comes_from_the_connection_file_name() -> None:
+    kernel_id = "0b5f4c1e-8d3a-4b6e-9a51-7f3c2d1e0a9b"
+    assert kernel_id_of(Path(f"/run/jupyter/kernel-{kernel_id}.json")) == kernel_id
+    assert kernel_id_of(Path("/tmp/tmpab12cd.json")) is None
+
+
+def test_candidate_servers_put_the_parent_first_and_read_hub_variables(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runtime = tmp_path / "runtime"
+    runtime.mkdir()
+    monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(runtime))
+    for pid, port in ((111, 8888), (222, 9999)):
+        info = {"url": f"http://127.0.0.1:{port}/", "token": f"t{pid}", "pid": pid, "root_dir": "/home/u"}
+        (runtime / f"jpserver-{pid}.json").write_text(json.dumps(info))
+    (runtime / "jpserver-333.json").write_text("{not json")
+    connection = runtime / "kernel-0b5f4c1e-8d3a.json"
+    env = {
+        "JPY_PARENT_PID": "222",
+        "JUPYTERHUB_SERVICE_URL": "http://0.0.0.0:8890/user/ada",
+        "JUPYTERHUB_API_TOKEN": "hub",
+    }
+    servers = candidate_servers(connection, env)
+    assert [s.url for s in servers] == [
+        "http://127.0.0.1:9999/",
+        "http://127.0.0.1:8890/user/ada/",
+        "http://127.0.0.1:8888/",
+    ]
+    assert servers[0].headers() == {"Authorization": "token t222"}
+    assert servers[1].headers() == {"Authorization": "token hub"}
+    assert os.fspath(servers[2].root_dir or "") == "/home/u"
