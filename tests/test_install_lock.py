@@ -36,6 +36,8 @@ def _sync(index: IndexServer, venv: Path, lock: Path, *extra: str) -> int:
 def test_lock_for_another_machine_round_trips_and_syncs_exactly(
     simd_index: IndexServer, venv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    install = ["install", "simdinfo", "--index-url", simd_index.url, "--python", str(venv)]
+    assert main([*install, "--profile", write_profile(tmp_path, "")]) == 0  # a lock lists installed ones too
     path = _lock(simd_index, venv, tmp_path, "--profile", write_profile(tmp_path, V3_PROFILE))
     capsys.readouterr()
     data = tomllib.loads(path.read_text())

@@ -59,8 +59,7 @@ def _options(
 
 def _install(options: Options) -> dict[str, str | None]:
     with Session(options) as session:
-        plan = session.plan()
-        session.install(plan)
+        plan = session.install()
     return {p.name: p.variant_label for p in plan.packages}
 
 
@@ -106,8 +105,7 @@ def test_an_installed_other_variant_is_replaced(simd_index: IndexServer, venv: P
     with Session(
         _options(simd_index, venv, tmp_path, "simdcalc", profile=write_profile(tmp_path, V3_PROFILE))
     ) as session:
-        plan = session.plan()
-        session.install(plan)
+        plan = session.install()
     assert set(plan.reinstall) == {"simdcalc", "simdinfo"}
     assert probe(venv, "simdinfo.build()") == "x86_64_v3"
 

@@ -13,6 +13,7 @@ import hashlib
 import html
 import json
 import re
+import secrets
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -61,13 +62,15 @@ class IndexView:
     _pages: dict[str, tuple[PresentedProject, list[int]]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _server: ThreadingHTTPServer | None = None
+    _token: str = field(default_factory=lambda: secrets.token_hex(8))
+    """In every URL: a later view on the same port never answers from an installer's cache of this one."""
     _thread: threading.Thread | None = None
 
     @property
     def url(self) -> str:
         if self._server is None:
             raise RuntimeError("the index view is not running")
-        return f"http://127.0.0.1:{self._server.server_address[1]}/simple"
+        return f"http://127.0.0.1:{self._server.server_address[1]}/{self._token}/simple"
 
     def __enter__(self) -> IndexView:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
@@ -158,8 +161,11 @@ def _html_page(project: PresentedProject, ids: list[int]) -> bytes:
     )
 
 
-_FILE = re.compile(r"/files/(\d+)/([^/]+?)(\.metadata)?")
-_PAGE = re.compile(r"/simple/([^/]+)/?")
+_IMMUTABLE = "max-age=3600, immutable"
+"""A file URL carries the view's token and a file id: its bytes never change, so the installer's dry
+run and real run may share one download."""
+_FILE = re.compile(r"/(\w+)/files/(\d+)/([^/]+?)(\.metadata)?")
+_PAGE = re.compile(r"/(\w+)/simple/([^/]+)/?")
 
 
 def _handler(view: IndexView) -> type[BaseHTTPRequestHandler]:
@@ -183,10 +189,10 @@ def _handler(view: IndexView) -> type[BaseHTTPRequestHandler]:
             path = unquote(self.path.split("?", 1)[0])
             self._started = False  # one handler serves every request of a kept-alive connection
             try:
-                if match := _PAGE.fullmatch(path):
-                    self._page(match.group(1))
-                elif match := _FILE.fullmatch(path):
-                    self._file(int(match.group(1)), bool(match.group(3)))
+                if (match := _PAGE.fullmatch(path)) and match.group(1) == view._token:
+                    self._page(match.group(2))
+                elif (match := _FILE.fullmatch(path)) and match.group(1) == view._token:
+                    self._file(int(match.group(2)), bool(match.group(4)))
                 else:
                     self._reply(404, b"not found")
             except Exception as exc:  # a selector or upstream failure: tell the installer and the caller
@@ -227,12 +233,12 @@ def _handler(view: IndexView) -> type[BaseHTTPRequestHandler]:
             """Installers probe files before fetching (range support); answer without a body."""
             path = unquote(self.path.split("?", 1)[0])
             match = _FILE.fullmatch(path)
-            if match is None or view.file(int(match.group(1))) is None:
+            if match is None or match.group(1) != view._token or view.file(int(match.group(2))) is None:
                 self.do_GET()
                 return
             self.send_response(200)
             self.send_header("Content-Type", "application/octet-stream")
-            self.send_header("Cache-Control", "no-store")
+            self.send_header("Cache-Control", _IMMUTABLE)
             self.end_headers()
 
         def _stream(self, project: str, presented: PresentedFile) -> None:
@@ -243,7 +249,7 @@ def _handler(view: IndexView) -> type[BaseHTTPRequestHandler]:
                 self.send_response(200)
                 self.send_header("Content-Type", "application/octet-stream")
                 self.send_header("Transfer-Encoding", "chunked")
-                self.send_header("Cache-Control", "no-store")
+                self.send_header("Cache-Control", _IMMUTABLE)
                 self.end_headers()
                 self._started = True
                 held = b""

@@ -14,6 +14,7 @@ import os
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -245,17 +246,6 @@ def sync(
             reinstall.append(package.name)
     pins = [f"{p.name}=={p.version}" for p in lock.packages]
     problems = session.view.problems
-    changes = runner.resolve(
-        session.installer, session.view.url, pins, problems, reinstall=reinstall, no_deps=True
-    )
-    if not dry_run and changes:
-        runner.install(
-            session.installer,
-            session.view.url,
-            pins,
-            problems,
-            reinstall=reinstall,
-            no_deps=True,
-            progress=progress,
-        )
+    act = runner.resolve if dry_run else partial(runner.install, progress=progress)
+    changes = act(session.installer, session.view.url, pins, problems, reinstall=reinstall, no_deps=True)
     return SyncResult(tuple(changes), tuple(reinstall))

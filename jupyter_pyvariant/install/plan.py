@@ -13,6 +13,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -24,6 +25,7 @@ from . import recipes, runner
 if TYPE_CHECKING:
     from ..display import Progress
     from ..variants.metadata import VariantMetadata
+    from ..variants.ordering import Ranking
     from ..variants.properties import WheelName
     from ..variants.providers import Overrides, SupportedProperties
 
@@ -85,14 +87,31 @@ class VersionChoice:
     version: str
     label: str | None
     properties: tuple[str, ...]
-    wheels: tuple[FileLink, ...]
-    """The presented wheels (upstream names and hashes), best tag first."""
+    wheels: tuple[PresentedFile, ...]
+    """The presented wheels (base filename, upstream link), best tag first."""
     has_variants: bool
-    why: tuple[str, ...] = ()
+    ranking: Ranking | None = None
     rejected: Mapping[str, str] = field(default_factory=dict)
     variants_json: FileLink | None = None
-    ranked: tuple[str | None, ...] = ()
-    """Every compatible label, best first (None: the plain wheel)."""
+
+    @property
+    def ranked(self) -> tuple[str | None, ...]:
+        """Every compatible label, best first (None: the plain wheel)."""
+        return (
+            () if self.ranking is None else tuple(None if x is None else str(x) for x in self.ranking.order)
+        )
+
+    @property
+    def why(self) -> tuple[str, ...]:
+        """The ranking's explanation (composed only when someone reads it: choosing must stay cheap)."""
+        if self.ranking is None:
+            return ()
+        if not self.wheels:
+            return (
+                *self.ranking.explain(),
+                "nothing fits: only source distributions are offered for this version",
+            )
+        return tuple(self.ranking.explain())
 
     @property
     def summary(self) -> str:
@@ -117,13 +136,7 @@ class ProjectChoice:
     """Files that are not wheels (sdists), presented unchanged."""
 
     def presented(self) -> PresentedProject:
-        from ..variants.properties import WheelName
-
-        files = [
-            PresentedFile(WheelName.parse(link.filename).base_filename, link)
-            for choice in self.versions.values()
-            for link in choice.wheels
-        ]
+        files = [presented for choice in self.versions.values() for presented in choice.wheels]
         files += [PresentedFile(link.filename, link) for link in self.others]
         return PresentedProject(self.page.name, tuple(files))
 
@@ -131,6 +144,7 @@ class ProjectChoice:
         return self.versions.get(_canonical_version(version))
 
 
+@lru_cache(maxsize=4096)
 def _canonical_version(text: str) -> str:
     from packaging.version import InvalidVersion, Version
 
@@ -155,6 +169,8 @@ class VariantChooser:
     supported_for: SupportedFor
     target_tags: Sequence[str] | None
     _tag_rank: dict[str, int] | None = field(init=False)
+    _tag_positions: dict[tuple[str, str, str], int | None] = field(default_factory=dict, init=False)
+    _documents: dict[tuple[str, bytes], VariantMetadata] = field(default_factory=dict, init=False)
     _pages: dict[str, ProjectPage | None] = field(default_factory=dict, init=False)
     _choices: dict[str, ProjectChoice | None] = field(default_factory=dict, init=False)
     _lock: threading.RLock = field(default_factory=threading.RLock, init=False)
@@ -214,16 +230,29 @@ class VariantChooser:
         return ProjectChoice(page, versions, tuple(others))
 
     def _tag_position(self, wheel: WheelName) -> int | None:
+        """The best position of the wheel's tags among the target's (None: the target cannot run it).
+
+        Computed once per tag triple: every wheel of a release usually shares it.
+        """
         if self._tag_rank is None:
             return 0
-        positions = [self._tag_rank[str(tag)] for tag in wheel.tags if str(tag) in self._tag_rank]
-        return min(positions) if positions else None
+        triple = (wheel.python_tag, wheel.abi_tag, wheel.platform_tag)
+        if triple not in self._tag_positions:
+            positions = [
+                self._tag_rank[tag]
+                for python in triple[0].split(".")
+                for abi in triple[1].split(".")
+                for platform in triple[2].split(".")
+                if (tag := f"{python}-{abi}-{platform}") in self._tag_rank
+            ]
+            self._tag_positions[triple] = min(positions) if positions else None
+        return self._tag_positions[triple]
 
     def _choose_version(
         self, page: ProjectPage, client: SimpleClient, version: str, wheels: list[tuple[WheelName, FileLink]]
     ) -> VersionChoice:
         if all(wheel.label is None for wheel, _ in wheels):
-            links = tuple(link for _, link in self._by_tag(wheels))
+            links = _presented(self._by_tag(wheels))
             return VersionChoice(page.name, version, None, (), links, has_variants=False)
         compatible = [(w, link) for w, link in wheels if self._tag_position(w) is not None]
         labels = list(dict.fromkeys(w.label for w, _ in compatible))
@@ -248,16 +277,13 @@ class VariantChooser:
                     wheel.label, "no wheel of this label has a tag the target interpreter runs"
                 )
         if not ranking.candidates:
-            why = (*ranking.explain(), "nothing fits: only source distributions are offered for this version")
-            return VersionChoice(page.name, version, None, (), (), True, why, rejected, variants_link)
+            return VersionChoice(page.name, version, None, (), (), True, ranking, rejected, variants_link)
         best = ranking.best
         chosen = self._by_tag([(w, link) for w, link in wheels if w.label == best])
         properties = tuple(sorted(str(p) for p in ranking.candidate(best).properties))
-        links = tuple(link for _, link in chosen)
-        why = tuple(ranking.explain())
-        ranked = tuple(None if label is None else str(label) for label in ranking.order)
+        links = _presented(chosen)
         return VersionChoice(
-            page.name, version, best, properties, links, True, why, rejected, variants_link, ranked
+            page.name, version, best, properties, links, True, ranking, rejected, variants_link
         )
 
     def _by_tag(self, wheels: list[tuple[WheelName, FileLink]]) -> list[tuple[WheelName, FileLink]]:
@@ -266,10 +292,21 @@ class VariantChooser:
         return sorted(wheels, key=lambda item: p if (p := self._tag_position(item[0])) is not None else never)
 
     def _metadata(self, page: ProjectPage, client: SimpleClient, link: FileLink) -> VariantMetadata:
+        """The release's variants.json, read once per distinct document of a project (releases share them)."""
         from ..variants.metadata import parse_variants_json
 
         data = client.read(link, page.name)
-        return parse_variants_json(data, redact(link.url), package=page.name, file=link.filename)
+        key = (page.name, data)
+        if key not in self._documents:
+            self._documents[key] = parse_variants_json(
+                data, redact(link.url), package=page.name, file=link.filename
+            )
+        return self._documents[key]
+
+
+def _presented(wheels: Iterable[tuple[WheelName, FileLink]]) -> tuple[PresentedFile, ...]:
+    """Wheels under their base filenames: what an installer that knows nothing of variants accepts."""
+    return tuple(PresentedFile(wheel.base_filename, link) for wheel, link in wheels)
 
 
 def _empty_supported() -> SupportedProperties:
@@ -494,11 +531,8 @@ class Session:
                 stale.append(name)
         return stale
 
-    def plan(self, progress: Progress | None = None, *, fresh: bool = False) -> Plan:
-        """Resolve with the installer's dry run against the view; the environment is untouched.
-
-        ``fresh`` lists everything the requirements need, as for an empty environment (locks).
-        """
+    def _prepare(self, progress: Progress | None, fresh: bool) -> tuple[list[recipes.Rewrite], list[str]]:
+        """Recipes applied, requested pages read and checked, and the installed variants to replace."""
         rewrites = self.rewrites()
         projects = [r.project for r in rewrites]
         if progress:
@@ -508,13 +542,16 @@ class Session:
             self.chooser.choose(project)  # bad metadata of a requested package fails here, by name
         installed = [] if fresh else self._installed_closure(projects)
         self.chooser.prefetch(installed)
-        reinstall = self._stale(installed)
         if progress:
             progress.update(0, f"resolving with {self.installer.kind}")
-        requirements = [r.requirement for r in rewrites]
-        resolved = runner.resolve(
-            self.installer, self.view.url, requirements, self.view.problems, reinstall=reinstall
-        )
+        return rewrites, self._stale(installed)
+
+    def _plan_from(
+        self,
+        rewrites: Sequence[recipes.Rewrite],
+        resolved: Iterable[tuple[str, str]],
+        reinstall: Sequence[str],
+    ) -> Plan:
         by_project = {r.project: r for r in rewrites}
         packages = tuple(
             self._planned(name, version, by_project.get(normalize(name))) for name, version in resolved
@@ -529,16 +566,46 @@ class Session:
             reinstall=tuple(reinstall),
         )
 
+    def plan(self, progress: Progress | None = None, *, fresh: bool = False) -> Plan:
+        """Resolve with the installer's dry run against the view; the environment is untouched.
+
+        ``fresh`` lists everything the requirements need, as for an empty environment (locks).
+        """
+        rewrites, reinstall = self._prepare(progress, fresh)
+        requirements = [r.requirement for r in rewrites]
+        problems = self.view.problems
+        resolved = runner.resolve(
+            self.installer, self.view.url, requirements, problems, reinstall=reinstall, fresh=fresh
+        )
+        return self._plan_from(rewrites, resolved, reinstall)
+
+    def install(self, progress: Progress | None = None) -> Plan:
+        """Install in one installer run, and return the plan it carried out.
+
+        The installer resolves everything against the view, and fetches every file, before it
+        changes anything; every variant choice is made by then. A separate dry run first would
+        only double the work (``--dry-run`` / ``plan`` show it without installing).
+        """
+        rewrites, reinstall = self._prepare(progress, False)
+        requirements = [r.requirement for r in rewrites]
+        installed = runner.install(
+            self.installer,
+            self.view.url,
+            requirements,
+            self.view.problems,
+            reinstall=reinstall,
+            progress=progress,
+        )
+        return self._plan_from(rewrites, installed, reinstall)
+
     def _planned(self, name: str, version: str, rewrite: recipes.Rewrite | None) -> PlannedPackage:
-        from ..variants.properties import WheelName
 
         choice = self.chooser.choose(name)
         chosen = choice.version(version) if choice else None
         link: FileLink | None = None
         presented: str | None = None
         if chosen is not None and chosen.wheels:
-            link = chosen.wheels[0]
-            presented = WheelName.parse(link.filename).base_filename
+            link, presented = chosen.wheels[0].link, chosen.wheels[0].filename
             summary = chosen.summary
         elif choice is not None:
             link = next((other for other in choice.others if _sdist_version(other) == version), None)
@@ -554,28 +621,13 @@ class Session:
             url=link.url if link else None,
             index=link.index if link else None,
             sha256=link.sha256 if link else None,
-            variant_label=chosen.label if chosen and link in chosen.wheels else None,
-            properties=chosen.properties if chosen and link in chosen.wheels else (),
+            variant_label=chosen.label if chosen and chosen.wheels else None,
+            properties=chosen.properties if chosen and chosen.wheels else (),
             summary=summary,
             why=chosen.why if chosen else (),
             rejected=dict(chosen.rejected) if chosen else {},
             recipe=rewrite.rule if rewrite else None,
             variants_json=chosen.variants_json if chosen else None,
-        )
-
-    # -- acting ------------------------------------------------------------------------------------
-
-    def install(self, plan: Plan, progress: Progress | None = None) -> runner.RunResult:
-        """Install what ``plan`` says, pinned to its versions, through the same view."""
-        pins = [f"{p.name}=={p.version}" for p in plan.packages]
-        requirements = [*plan.requirements, *pins]
-        return runner.install(
-            self.installer,
-            self.view.url,
-            requirements,
-            self.view.problems,
-            reinstall=plan.reinstall,
-            progress=progress,
         )
 
 

@@ -267,37 +267,24 @@ def resolve(
 
     ``fresh``: everything the requirements need, as if the environment were empty (for locks).
     """
-    with tempfile.TemporaryDirectory(prefix="pyvariant-") as folder:
-        report = Path(folder) / "report.json"
-        if fresh and installer.kind == "uv":
+    if fresh and installer.kind == "uv":
+        with tempfile.TemporaryDirectory(prefix="pyvariant-") as folder:
             listing = Path(folder) / "requirements.in"
             listing.write_text("\n".join(requirements) + "\n", encoding="utf-8")
-            command = installer.compile_command(view_url, listing)
-        else:
-            command = installer.command(
-                view_url,
-                requirements,
-                dry_run=True,
-                reinstall=reinstall,
-                no_deps=no_deps,
-                report=report if installer.kind == "pip" else None,
-                fresh=fresh,
-            )
-        result = run(command)
+            result = run(installer.compile_command(view_url, listing))
         if result.returncode != 0:
             raise _failure(installer, result, problems)
-        if installer.kind == "pip":
-            data: dict[str, Any] = json.loads(report.read_text())
-            return [(i["metadata"]["name"], i["metadata"]["version"]) for i in data.get("install", [])]
-    return _pinned_lines(result.output, prefix=r"\s*" if fresh else r"\s*\+\s+")
-
-
-def _pinned_lines(lines: Iterable[str], prefix: str) -> list[tuple[str, str]]:
-    """``name==version`` lines of uv: `` + x==1`` (dry run) or ``x==1`` (compile)."""
-    import re
-
-    pattern = re.compile(prefix + r"([A-Za-z0-9][A-Za-z0-9._-]*)==(\S+)\s*$")
-    return [(m.group(1), m.group(2)) for line in lines if (m := pattern.match(line))]
+        return _pinned_lines(result.output, prefix=r"\s*")
+    return _run_installer(
+        installer,
+        view_url,
+        requirements,
+        problems,
+        dry_run=True,
+        reinstall=reinstall,
+        no_deps=no_deps,
+        fresh=fresh,
+    )
 
 
 def install(
@@ -309,12 +296,56 @@ def install(
     reinstall: Iterable[str] = (),
     no_deps: bool = False,
     progress: Progress | None = None,
-) -> RunResult:
-    """Install for real; raises :class:`InstallerError` with the installer's output on failure."""
-    result = run(installer.command(view_url, requirements, reinstall=reinstall, no_deps=no_deps), progress)
-    if result.returncode != 0:
-        raise _failure(installer, result, problems)
-    return result
+) -> list[tuple[str, str]]:
+    """Install for real; what was installed, as (name, version).
+
+    Both installers resolve everything, and fetch every file, before they change the environment,
+    so a failure anywhere (a hash mismatch, an index error) leaves it as it was.
+    """
+    return _run_installer(
+        installer, view_url, requirements, problems, reinstall=reinstall, no_deps=no_deps, progress=progress
+    )
+
+
+def _run_installer(
+    installer: Installer,
+    view_url: str,
+    requirements: Sequence[str],
+    problems: Sequence[str],
+    *,
+    dry_run: bool = False,
+    reinstall: Iterable[str] = (),
+    no_deps: bool = False,
+    fresh: bool = False,
+    progress: Progress | None = None,
+) -> list[tuple[str, str]]:
+    """Run ``uv pip install`` / ``pip install``; (name, version) of what it installs (or would)."""
+    with tempfile.TemporaryDirectory(prefix="pyvariant-") as folder:
+        report = Path(folder) / "report.json" if installer.kind == "pip" else None
+        command = installer.command(
+            view_url,
+            requirements,
+            dry_run=dry_run,
+            reinstall=reinstall,
+            no_deps=no_deps,
+            report=report,
+            fresh=fresh,
+        )
+        result = run(command, progress)
+        if result.returncode != 0:
+            raise _failure(installer, result, problems)
+        if report is not None:
+            data: dict[str, Any] = json.loads(report.read_text()) if report.exists() else {}
+            return [(i["metadata"]["name"], i["metadata"]["version"]) for i in data.get("install", [])]
+    return _pinned_lines(result.output, prefix=r"\s*\+\s+")
+
+
+def _pinned_lines(lines: Iterable[str], prefix: str) -> list[tuple[str, str]]:
+    """``name==version`` lines of uv: `` + x==1`` (dry run, install) or ``x==1`` (compile)."""
+    import re
+
+    pattern = re.compile(prefix + r"([A-Za-z0-9][A-Za-z0-9._-]*)==(\S+)\s*$")
+    return [(m.group(1), m.group(2)) for line in lines if (m := pattern.match(line))]
 
 
 def imported_modules(project_names: Iterable[str]) -> list[str]:

@@ -202,9 +202,7 @@ def _install(args: argparse.Namespace, out: Output) -> int:
 
     with Session(_options(args)) as session:
         progress = out.progress("pyvariant install")
-        plan = session.plan(progress)
-        if not args.dry_run and plan.packages:
-            session.install(plan, progress)
+        plan = session.plan(progress) if args.dry_run else session.install(progress)
         progress.close("dry run: nothing changed" if args.dry_run else f"{len(plan.packages)} installed")
         imported = (
             runner.imported_modules(p.name for p in plan.packages) if session.target.is_this_process else []

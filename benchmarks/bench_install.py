@@ -1,0 +1,149 @@
+"""End to end: ``pyvariant install`` against plain ``uv pip install`` / ``pip install`` of the same wheels.
+
+In one run and on this machine:
+- builds the test package ``simdinfo`` (a C extension at x86-64 v1..v4, null, plain), ``simdcalc`` (a
+  variant package depending on it), ten 2 MB filler wheels and ``bundle`` requiring them all;
+- serves the variant index and, beside it, a plain index holding exactly the wheels ``pyvariant``
+  resolved (under their base filenames): the same bytes a variant-unaware installer would fetch;
+- times (wall, median of --runs, fresh venv and a cold installer cache each time) ``pyvariant install
+  bundle`` and the plain installer on the plain index, for uv and for pip;
+- the payoff: ``simdinfo.workload`` (a vectorizable float loop) from the variant chosen for this host
+  against the plain wheel (built at -march=x86-64).
+
+Usage: python benchmarks/bench_install.py [--runs 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+
+import variant_wheels as vw  # the test helpers build the wheels
+
+BIN = Path(sys.executable).parent
+WORKLOAD = """
+import json, time, simdinfo
+simdinfo.workload(1000)
+best = []
+for _ in range(5):
+    start = time.perf_counter()
+    simdinfo.workload(100000)
+    best.append(time.perf_counter() - start)
+print(json.dumps([simdinfo.build(), min(best)]))
+"""
+
+
+def build(root: Path, work: Path) -> None:
+    vw.build_simdinfo(root, work)
+    vw.build_simdcalc(root)
+    fillers = []
+    for i in range(10):
+        payload = {
+            f"filler{i}/__init__.py": b"",
+            f"filler{i}/data.bin": random.Random(i).randbytes(2_000_000),
+        }
+        vw.write_wheel(root, f"filler{i}", "1.0", "py3-none-any", payload)
+        fillers.append(f"filler{i}")
+    vw.build_plain(root, "bundle", "1.0", requires=["simdcalc", *fillers])
+
+
+def timed(command: list[str], env: dict[str, str] | None = None) -> float:
+    start = time.perf_counter()
+    subprocess.run(command, check=True, capture_output=True, env=env)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    uv = shutil.which("uv", path=str(BIN)) or shutil.which("uv")
+    with tempfile.TemporaryDirectory(prefix="bench-install-") as folder:
+        tmp = Path(folder)
+        upstream, plain = tmp / "upstream", tmp / "plain"
+        upstream.mkdir()
+        plain.mkdir()
+        build(upstream, tmp / "build")
+        env = {**os.environ, "PYVARIANT_CACHE_DIR": str(tmp / "cache")}
+        for index in vw.serve(upstream):
+            venv = vw.fresh_venv(tmp / "plan-venv")
+            command = [
+                str(BIN / "pyvariant"),
+                "plan",
+                "bundle",
+                "--index-url",
+                index.url,
+                "--python",
+                str(venv),
+            ]
+            plan = subprocess.run([*command, "--json"], check=True, capture_output=True, text=True, env=env)
+            packages = json.loads(plan.stdout)["packages"]
+            for package in packages:
+                shutil.copy(upstream / package["filename"], plain / package["presented_filename"])
+            chosen = {p["name"]: p["variant_label"] for p in packages if p["variant_label"]}
+            print(f"resolved {len(packages)} wheels; variants chosen for this host: {chosen}")
+            for baseline in vw.serve(plain):
+                rows = []
+                for installer in [name for name in ("uv", "pip") if name == "pip" or uv]:
+                    ours, theirs = [], []
+                    for run in range(args.runs):
+                        cold = {**env, "UV_CACHE_DIR": str(tmp / f"uv-cache-{installer}-{run}")}
+                        target = vw.fresh_venv(tmp / f"ours-{installer}-{run}")
+                        command = [str(BIN / "pyvariant"), "install", "bundle", "--index-url", index.url]
+                        ours.append(
+                            timed([*command, "--python", str(target), "--installer", installer], cold)
+                        )
+                        cold = {**env, "UV_CACHE_DIR": str(tmp / f"uv-cache-plain-{installer}-{run}")}
+                        target = vw.fresh_venv(tmp / f"plain-{installer}-{run}")
+                        if installer == "uv":
+                            command = [str(uv), "pip", "install", "--python", str(target), "--no-config"]
+                        else:
+                            command = [
+                                sys.executable,
+                                "-m",
+                                "pip",
+                                "--python",
+                                str(target),
+                                "install",
+                                "--no-cache-dir",
+                            ]
+                        theirs.append(timed([*command, "--index-url", baseline.url, "bundle"], cold))
+                    rows.append((installer, statistics.median(ours), statistics.median(theirs)))
+                print(f"{'installer':<10} {'pyvariant s':>12} {'plain s':>8} {'ratio':>6}")
+                for installer, mine, base in rows:
+                    print(f"{installer:<10} {mine:>12.2f} {base:>8.2f} {mine / base:>6.2f}x")
+                print("goal: <= 1.15x")
+                payoff(tmp, upstream)
+
+
+def payoff(tmp: Path, upstream: Path) -> None:
+    """The auto-chosen build (installed above) against the plain wheel, same workload."""
+    baseline = vw.fresh_venv(tmp / "baseline")
+    plain_wheel = next(p for p in upstream.glob("simdinfo-*.whl") if p.name.endswith("linux_x86_64.whl"))
+    subprocess.run(
+        [sys.executable, "-m", "pip", "--python", str(baseline), "install", "-q", str(plain_wheel)],
+        check=True,
+    )
+    results = [
+        json.loads(subprocess.check_output([str(python), "-c", WORKLOAD]))
+        for python in (tmp / "ours-pip-0" / "bin" / "python", baseline)
+    ]
+    (chosen, fast), (_, slow) = results
+    print("payoff: simdinfo.workload(100000), y = 0.999 y + 0.5 x over 4096 float32, best of 5:")
+    print(f"  auto-chosen {chosen}: {fast * 1000:.1f} ms; plain wheel (-march=x86-64): {slow * 1000:.1f} ms")
+    print(f"  speed-up {slow / fast:.2f}x (goal >= 2x)")
+
+
+if __name__ == "__main__":
+    main()
