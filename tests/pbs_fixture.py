@@ -3,8 +3,9 @@
 - A relocatable CPython in the python-build-standalone ``install_only`` layout, made from Debian's
   python3.11 packages (``apt-get download``, ``dpkg-deb -x``, ``usr/bin`` → ``python/bin``,
   ``usr/lib`` → ``python/lib``) and packed under a real-looking archive name.
-- A loopback mirror (``pbs_mirror.Mirror``) serving that archive, with the environment that keeps
-  a test's kernels, interpreter store and package installs inside its temporary folder.
+- A loopback mirror (``pbs_mirror.Mirror``) serving that archive and a loopback package index
+  (``variant_wheels.IndexServer``) for ``--with`` packages, with the environment that keeps a
+  test's kernels, interpreter store and package installs inside its temporary folder.
 - A wheelhouse holding ipykernel and jupyter_pyvariant's kernel-side requirements, repacked as
   real wheels from the distributions installed in the test environment, so that uv or pip can
   install them into the kernel venv with ``--no-index --find-links`` and no network.
@@ -35,9 +36,12 @@ from packaging.markers import default_environment
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from pbs_mirror import Archive, Mirror
+from variant_wheels import IndexServer, build_plain
 
 DEBIAN_PACKAGES = ("python3.11-minimal", "libpython3.11-minimal", "libpython3.11-stdlib")
 RELEASE = "20260101"
+EXTRA_PACKAGE = "kernelextra"
+"""A plain wheel on the world's loopback package index, for ``kernel install --with``."""
 _DEB_ARCH_TO_TRIPLE = {"amd64": "x86_64-unknown-linux-gnu", "arm64": "aarch64-unknown-linux-gnu"}
 
 
@@ -261,16 +265,23 @@ def offline_world(cache: Path, root: Path, levels: Iterable[str] = ("v1",)) -> I
 
     archive = debian_python_archive(cache)
     wheels = wheelhouse(cache, [*kernel_facts()["base_requirements"], *extension_requirements()])
-    with Mirror() as mirror, pytest.MonkeyPatch.context() as patch:
-        mirror.publish(level_archives(archive, levels))
-        env = {
-            **offline_install_env(wheels),
-            "JUPYTER_DATA_DIR": str(root / "data"),
-            "JUPYTER_RUNTIME_DIR": str(root / "runtime"),
-            "PYVARIANT_PYTHON_STORE": str(root / "store"),
-            "PYVARIANT_CACHE_DIR": str(root / "cache"),
-            "PYVARIANT_PYTHON_MIRROR": mirror.url,
-        }
-        for key, value in env.items():
-            patch.setenv(key, value)
-        yield World(mirror, archive, root, dict(os.environ))
+    (root / "index").mkdir()
+    build_plain(root / "index", EXTRA_PACKAGE, "1.0")
+    index = IndexServer(root / "index").start()
+    try:
+        with Mirror() as mirror, pytest.MonkeyPatch.context() as patch:
+            mirror.publish(level_archives(archive, levels))
+            env = {
+                **offline_install_env(wheels),
+                "UV_INDEX_URL": index.url,  # what ``--with`` packages are planned from
+                "JUPYTER_DATA_DIR": str(root / "data"),
+                "JUPYTER_RUNTIME_DIR": str(root / "runtime"),
+                "PYVARIANT_PYTHON_STORE": str(root / "store"),
+                "PYVARIANT_CACHE_DIR": str(root / "cache"),
+                "PYVARIANT_PYTHON_MIRROR": mirror.url,
+            }
+            for key, value in env.items():
+                patch.setenv(key, value)
+            yield World(mirror, archive, root, dict(os.environ))
+    finally:
+        index.close()

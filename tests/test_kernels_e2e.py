@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pbs_fixture import FixtureUnavailable, World, offline_world, sha256_of
+from pbs_fixture import EXTRA_PACKAGE, FixtureUnavailable, World, offline_world, sha256_of
 
 from jupyter_pyvariant.kernels import KernelError
-from jupyter_pyvariant.kernels.manage import KernelOptions, install_kernel, list_kernels
+from jupyter_pyvariant.kernels.manage import KernelOptions, install_kernel, list_kernels, remove_kernel
 from jupyter_pyvariant.kernels.spec import SpecLocation, kernel_json, write_kernelspec
 from jupyter_pyvariant.kernels.venv import VENV_MARKER, create_kernel_env
 from jupyter_pyvariant.pythons.store import MARKER_NAME
@@ -150,6 +150,21 @@ def test_a_taken_name_fails_before_any_download(world: World, installed: dict[st
         install_kernel(KernelOptions(version="3.11", catalog=world.catalog, name=NAME))
     archive_requests = [r for r in world.mirror.requests[requests_before:] if r.path.endswith(".tar.gz")]
     assert archive_requests == []
+
+
+def test_with_packages_come_through_the_variant_aware_install(
+    world: World, installed: dict[str, Any]
+) -> None:
+    info = install_kernel(
+        KernelOptions(version="3.11", catalog=world.catalog, name="extra", packages=(EXTRA_PACKAGE,))
+    )
+    probe = "import kernelextra; print(kernelextra.VALUE)"
+    result = subprocess.run(
+        [str(info.python), "-c", probe], cwd=world.root, capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "1"
+    assert info.metadata["packages"] == [EXTRA_PACKAGE]
+    remove_kernel("extra")
 
 
 def test_a_failed_package_install_leaves_no_half_made_kernel(world: World, installed: dict[str, Any]) -> None:

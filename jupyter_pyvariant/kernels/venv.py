@@ -10,7 +10,8 @@ jupyter_pyvariant itself reaches the kernel through a ``.pth`` file naming a fol
 that links to the package the server runs. That works alike for a wheel and an editable install,
 needs no build backend and no network, and keeps the kernel's side of the comm protocol and the
 host report in step with the server's. Its runtime requirements (except the server-only ones) are
-installed into the venv from the distribution's own metadata.
+installed into the venv from the distribution's own metadata. Packages asked for with ``--with``
+go through the variant-aware install (``jupyter_pyvariant.install``), like ``%pyvariant install``.
 """
 
 from __future__ import annotations
@@ -188,6 +189,22 @@ def install_packages(python: Path, requirements: Sequence[str], installer: Insta
     _run(chosen.install_argv(python, requirements), f"installing {' '.join(requirements)} with {chosen.name}")
 
 
+def install_requested(python: Path, packages: Sequence[str]) -> None:
+    """``--with`` packages, through the variant-aware install: each gets the build made for this
+    host's CPU and GPUs, from the indexes the user configured for uv or pip."""
+    from ..index.simple import IndexProblem
+    from ..install.plan import Options, PlanError, Session
+    from ..install.recipes import RecipeError
+    from ..install.runner import InstallerError
+    from ..variants.metadata import MetadataError
+
+    try:
+        with Session(Options(requirements=tuple(packages), python=str(python))) as session:
+            session.install()
+    except (IndexProblem, PlanError, RecipeError, InstallerError, MetadataError) as exc:
+        raise KernelError(f"installing {' '.join(packages)} into the kernel failed: {exc}") from None
+
+
 def _write_marker(venv: Path, facts: dict[str, object]) -> None:
     with tempfile.NamedTemporaryFile("w", dir=venv, delete=False, suffix=".tmp", encoding="utf-8") as handle:
         json.dump(facts, handle, indent=2)
@@ -228,7 +245,7 @@ def create_kernel_env(
         install_packages(python, base, installer=installer)
         if packages:
             step(f"installing {' '.join(packages)}")
-            install_packages(python, packages, installer=installer)
+            install_requested(python, packages)
         env = KernelEnv(path, python, real, str(info["version"]), site_packages, installer.name)
         _write_marker(path, {"kernel": kernel_name, "interpreter": str(real), "version": env.version})
     except BaseException:
