@@ -167,6 +167,17 @@ def test_with_packages_come_through_the_variant_aware_install(
     remove_kernel("extra")
 
 
+def test_debris_of_a_killed_install_is_replaced_not_reused(world: World, installed: dict[str, Any]) -> None:
+    """A venv folder without the finished-venv marker (the run was killed) is no kernel's: start over."""
+    debris = world.data_dir / "pyvariant" / "venvs" / "debris"
+    (debris / "bin").mkdir(parents=True)
+    (debris / "bin" / "python").write_text("half-made")
+    info = install_kernel(KernelOptions(version="3.11", catalog=world.catalog, name="debris"))
+    assert info.usable and (debris / VENV_MARKER).is_file()
+    assert (debris / "bin" / "python").is_symlink()  # a real venv interpreter, not the leftover file
+    remove_kernel("debris")
+
+
 def test_a_failed_package_install_leaves_no_half_made_kernel(world: World, installed: dict[str, Any]) -> None:
     options = KernelOptions(
         version="3.11", catalog=world.catalog, name="broken", packages=("no-such-package-zz",)
