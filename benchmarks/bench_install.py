@@ -96,35 +96,50 @@ def main() -> None:
             for baseline in vw.serve(plain):
                 rows = []
                 for installer in [name for name in ("uv", "pip") if name == "pip" or uv]:
-                    ours, theirs = [], []
+                    ours, theirs, local = [], [], []
                     for run in range(args.runs):
-                        cold = {**env, "UV_CACHE_DIR": str(tmp / f"uv-cache-{installer}-{run}")}
-                        target = vw.fresh_venv(tmp / f"ours-{installer}-{run}")
-                        command = [str(BIN / "pyvariant"), "install", "bundle", "--index-url", index.url]
-                        ours.append(
-                            timed([*command, "--python", str(target), "--installer", installer], cold)
+                        ours.append(install_ours(tmp, env, installer, run, index.url))
+                        theirs.append(
+                            install_plain(tmp, env, installer, f"http-{run}", ["--index-url", baseline.url])
                         )
-                        cold = {**env, "UV_CACHE_DIR": str(tmp / f"uv-cache-plain-{installer}-{run}")}
-                        target = vw.fresh_venv(tmp / f"plain-{installer}-{run}")
-                        if installer == "uv":
-                            command = [str(uv), "pip", "install", "--python", str(target), "--no-config"]
-                        else:
-                            command = [
-                                sys.executable,
-                                "-m",
-                                "pip",
-                                "--python",
-                                str(target),
-                                "install",
-                                "--no-cache-dir",
-                            ]
-                        theirs.append(timed([*command, "--index-url", baseline.url, "bundle"], cold))
-                    rows.append((installer, statistics.median(ours), statistics.median(theirs)))
-                print(f"{'installer':<10} {'pyvariant s':>12} {'plain s':>8} {'ratio':>6}")
-                for installer, mine, base in rows:
-                    print(f"{installer:<10} {mine:>12.2f} {base:>8.2f} {mine / base:>6.2f}x")
-                print("goal: <= 1.15x")
+                        offline = ["--no-index", "--find-links", str(plain)]
+                        local.append(install_plain(tmp, env, installer, f"local-{run}", offline))
+                    rows.append((installer, *map(statistics.median, (ours, theirs, local))))
+                show(rows)
                 payoff(tmp, upstream)
+
+
+def show(rows: list[tuple[str, float, float, float]]) -> None:
+    print(f"{'installer':<10} {'pyvariant s':>12} {'plain http s':>13} {'ratio':>6} {'local s':>12} {'x':>6}")
+    for installer, mine, http, files in rows:
+        ratios = f"{mine / http:>5.2f}x {files:>12.2f} {mine / files:>5.2f}x"
+        print(f"{installer:<10} {mine:>12.2f} {http:>13.2f} {ratios}")
+    print("goal: <= 1.15x. plain http: the same wheels on a plain loopback index; local dir: --find-links")
+
+
+def install_ours(tmp: Path, env: dict[str, str], installer: str, run: int, index_url: str) -> float:
+    cold = {**env, "UV_CACHE_DIR": str(tmp / f"uv-cache-ours-{installer}-{run}")}
+    target = vw.fresh_venv(tmp / f"ours-{installer}-{run}")
+    command = [str(BIN / "pyvariant"), "install", "bundle", "--index-url", index_url]
+    return timed([*command, "--python", str(target), "--installer", installer], cold)
+
+
+def install_plain(tmp: Path, env: dict[str, str], installer: str, run: str, source: list[str]) -> float:
+    cold = {**env, "UV_CACHE_DIR": str(tmp / f"uv-cache-plain-{installer}-{run}")}
+    target = vw.fresh_venv(tmp / f"plain-{installer}-{run}")
+    if installer == "uv":
+        command = [
+            str(shutil.which("uv", path=str(BIN)) or "uv"),
+            "pip",
+            "install",
+            "--python",
+            str(target),
+            "--no-config",
+        ]
+    else:
+        cache = str(tmp / f"pip-cache-{run}")  # pip writes its cache in both runs: a cold one here
+        command = [sys.executable, "-m", "pip", "--python", str(target), "install", "--cache-dir", cache]
+    return timed([*command, *source, "bundle"], cold)
 
 
 def payoff(tmp: Path, upstream: Path) -> None:
