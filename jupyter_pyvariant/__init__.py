@@ -14,10 +14,13 @@ __all__ = ["__version__", "load_ipython_extension"]
 
 
 def load_ipython_extension(ipython: Any) -> None:
-    """`%load_ext jupyter_pyvariant`: register the magics (their modules load on first use)."""
+    """`%load_ext jupyter_pyvariant`: register the magics (their modules load on first use) and the
+    ``pyvariant`` comm target through which a frontend performs kernel switches."""
+    from .kernels.switch import register_comm_target
     from .magics import register
 
     register(ipython)
+    register_comm_target(ipython)
 
 
 def _jupyter_server_extension_points() -> list[dict[str, str]]:
