@@ -40,6 +40,29 @@ class _HelpShown(Exception):
     """``--help`` was asked for: its text was already written to the parser's file."""
 
 
+ErrorTypes = Callable[[], tuple[type[Exception], ...]]
+
+
+def reported(failures: ErrorTypes, usage: ErrorTypes = tuple) -> Callable[[Handler], Handler]:
+    """Wrap a handler: ``failures`` become one ``error:`` line and exit status 1, ``usage`` errors a
+    :class:`UsageError`. Both are callables so that the wings' exception modules load only when a
+    verb runs."""
+
+    def wrap(run: Handler) -> Handler:
+        def handler(args: argparse.Namespace, out: Output) -> int:
+            try:
+                return run(args, out)
+            except usage() as exc:
+                raise UsageError(str(exc)) from None
+            except failures() as exc:
+                out.error(f"error: {exc}")
+                return 1
+
+        return handler
+
+    return wrap
+
+
 @dataclass(frozen=True)
 class Verb:
     """One command: its words, a one-line help, how to add its arguments, and what runs it."""

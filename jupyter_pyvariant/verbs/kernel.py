@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from ..display import Output, table_html, table_text
-from . import UsageError, Verb
-from .python import PhaseProgress
+from . import UsageError, Verb, reported
+from .python import PhaseProgress, bad_request
 
 if TYPE_CHECKING:
     from ..kernels.manage import KernelInfo, KernelOptions
@@ -22,23 +21,7 @@ def _failures() -> tuple[type[Exception], ...]:
     return (KernelError, PythonsError)
 
 
-def _reported(
-    run: Callable[[argparse.Namespace, Output], int],
-) -> Callable[[argparse.Namespace, Output], int]:
-    """Failures become one clear line and exit status 1; a bad version request is a usage error."""
-
-    def handler(args: argparse.Namespace, out: Output) -> int:
-        from ..pythons.select import InvalidRequest
-
-        try:
-            return run(args, out)
-        except InvalidRequest as exc:
-            raise UsageError(str(exc)) from None
-        except _failures() as exc:
-            out.error(f"error: {exc}")
-            return 1
-
-    return handler
+_reported = reported(_failures, bad_request)
 
 
 # -- install -----------------------------------------------------------------------------------

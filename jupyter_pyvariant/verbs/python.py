@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..display import Output, Progress, table_html, table_text
-from . import UsageError, Verb
+from . import UsageError, Verb, reported
 
 if TYPE_CHECKING:
     from ..pythons.catalog import Build, Catalog
@@ -38,24 +38,20 @@ class PhaseProgress:
         self._phase = ""
 
 
-def _reported(
-    run: Callable[[argparse.Namespace, Output], int],
-) -> Callable[[argparse.Namespace, Output], int]:
-    """Failures of the pythons wing become one clear line and exit status 1; bad requests are usage errors."""
+def _python_failures() -> tuple[type[Exception], ...]:
+    from ..pythons.errors import PythonsError
 
-    def handler(args: argparse.Namespace, out: Output) -> int:
-        from ..pythons.errors import PythonsError
-        from ..pythons.select import InvalidRequest
+    return (PythonsError,)
 
-        try:
-            return run(args, out)
-        except InvalidRequest as exc:
-            raise UsageError(str(exc)) from None
-        except PythonsError as exc:
-            out.error(f"error: {exc}")
-            return 1
 
-    return handler
+def bad_request() -> tuple[type[Exception], ...]:
+    """A version request that cannot be parsed is a usage error, for the python and kernel verbs alike."""
+    from ..pythons.select import InvalidRequest
+
+    return (InvalidRequest,)
+
+
+_reported = reported(_python_failures, bad_request)
 
 
 # -- shared options --------------------------------------------------------------------------------
