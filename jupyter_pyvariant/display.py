@@ -9,7 +9,7 @@ from __future__ import annotations
 import html
 import json
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol, TextIO
 
 
@@ -164,6 +164,66 @@ class NotebookOutput:
             return _WidgetProgress(label, total)
         except ImportError:
             return self._text.progress(label, total)
+
+
+class _EventProgress:
+    """Progress as events for a parent process: at most one per percent, or per message when the total
+    is unknown, so a download does not flood the pipe."""
+
+    def __init__(self, emit: Callable[[dict[str, Any]], None], label: str, total: float | None) -> None:
+        self._emit, self._label, self._total = emit, label, total
+        self._last: tuple[int, str] | None = None
+
+    def update(self, done: float, message: str = "") -> None:
+        percent = int(100 * min(done, self._total) / self._total) if self._total else -1
+        if (percent, message) == self._last or (self._last is not None and not self._total and not message):
+            return
+        self._last = (percent, message)
+        self._emit(
+            {
+                "event": "progress",
+                "label": self._label,
+                "done": done,
+                "total": self._total,
+                "message": message,
+            }
+        )
+
+    def close(self, message: str = "") -> None:
+        self._emit({"event": "done", "label": self._label, "message": message})
+
+
+class JsonLinesOutput:
+    """Output for a worker process whose parent shows its progress (the server's background jobs).
+
+    Results (``text``, ``json``, ``rich``) go to ``stream`` as in a terminal; progress and errors go
+    to ``events`` as one JSON object per line: ``{"event": "progress", "label", "done", "total",
+    "message"}``, ``{"event": "done", "label", "message"}`` when a bar closes, and ``{"event":
+    "error", "text"}``. Anything else on ``events`` (a traceback) is not JSON and is shown as is.
+    """
+
+    def __init__(self, stream: TextIO | None = None, events: TextIO | None = None) -> None:
+        self._text = TerminalOutput(stream)
+        self._events = events or sys.stderr
+
+    def _emit(self, event: dict[str, Any]) -> None:
+        self._events.write(json.dumps(event, default=str) + "\n")
+        self._events.flush()
+
+    def text(self, text: str) -> None:
+        self._text.text(text)
+
+    def json(self, data: Any) -> None:
+        self._text.json(data)
+
+    def rich(self, text: str, html_text: str) -> None:
+        self._text.text(text)
+
+    def error(self, text: str) -> None:
+        self._emit({"event": "error", "text": text.rstrip("\n")})
+
+    def progress(self, label: str, total: float | None = None) -> Progress:
+        return _EventProgress(self._emit, label, total)
 
 
 def output_for_shell(shell: Any) -> Output:
