@@ -1,20 +1,18 @@
 """jupyter_server extension: the REST face of the library, under ``/pyvariant/api/``.
 
 Loading registers the routes and an empty job manager, nothing else: no probe runs and no process
-starts until a request asks for one.
+starts until a request asks for one. The handlers (and jupyter_server with them) are imported only
+then, so the job worker in this package starts without them.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from .handlers import API_PREFIX, JOBS_SETTING, routes
-
-__all__ = ["API_PREFIX", "routes"]
-
 
 def _load_jupyter_server_extension(serverapp: Any) -> None:
     """Register every route below the server's base URL."""
+    from .handlers import API_PREFIX, JOBS_SETTING, routes
     from .jobs import JobManager
 
     web_app = serverapp.web_app

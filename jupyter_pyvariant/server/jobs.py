@@ -26,6 +26,7 @@ from typing import Any, Literal
 JobState = Literal["pending", "running", "succeeded", "failed", "cancelled"]
 FINISHED: frozenset[str] = frozenset({"succeeded", "failed", "cancelled"})
 LOG_TAIL = 200
+MAX_RUNNING = 1
 KEEP_FINISHED = 50
 CANCEL_GRACE_S = 20.0
 _LINE_LIMIT = 1 << 20
@@ -103,16 +104,15 @@ class _Run:
     task: asyncio.Task[None] | None = None
     process: asyncio.subprocess.Process | None = None
     cancel_asked: bool = False
-    errors: list[str] = field(default_factory=list)
-    stray: list[str] = field(default_factory=list)
+    last_error: str | None = None
+    last_stray_line: str | None = None
 
 
 class JobManager:
     """Starts, follows and cancels worker processes; answers job snapshots."""
 
-    def __init__(self, *, max_running: int = 1, python: str = sys.executable) -> None:
-        self._python = python
-        self._slots = asyncio.Semaphore(max_running)
+    def __init__(self) -> None:
+        self._slots = asyncio.Semaphore(MAX_RUNNING)
         self._jobs: dict[str, Job] = {}
         self._runs: dict[str, _Run] = {}
 
@@ -141,7 +141,9 @@ class JobManager:
         job = Job(id=uuid.uuid4().hex, kind=kind, request=dict(request), log=tuple(notes))
         self._jobs[job.id] = job
         run = self._runs[job.id] = _Run()
-        worker = _Worker([self._python, "-m", "jupyter_pyvariant.server.worker", *verb_args], dict(env or {}))
+        worker = _Worker(
+            [sys.executable, "-m", "jupyter_pyvariant.server.worker", *verb_args], dict(env or {})
+        )
         run.task = asyncio.get_running_loop().create_task(self._run(job.id, worker, read_result))
         self._forget_old()
         return job
@@ -160,12 +162,6 @@ class JobManager:
         with contextlib.suppress(asyncio.CancelledError):
             await run.task
         return self._jobs[job_id]
-
-    async def close(self) -> None:
-        """Cancel every job that has not finished (the server is stopping)."""
-        for job in self.active():
-            with contextlib.suppress(JobFinished, KeyError):
-                await self.cancel(job.id)
 
     # -- the job's task ----------------------------------------------------------------------------
 
@@ -224,7 +220,7 @@ class JobManager:
             except ValueError:
                 event = None
             if not isinstance(event, dict):
-                run.stray.append(line)
+                run.last_stray_line = line
                 self._jobs[job_id] = self._jobs[job_id].logged(line)
                 continue
             self._apply(job_id, run, event)
@@ -245,7 +241,7 @@ class JobManager:
             job = job.logged(f"{label}: {message}" if message else label)
         elif kind == "error":
             text = str(event.get("text", ""))
-            run.errors.append(text)
+            run.last_error = text
             job = job.logged(text)
         self._jobs[job_id] = job
 
@@ -261,11 +257,9 @@ class JobManager:
 
 def _failure(status: int, run: _Run) -> str:
     """The worker's own error line, else the last line it printed (a traceback's), else its status."""
-    if run.errors:
-        return run.errors[-1].removeprefix("error: ")
-    if run.stray:
-        return run.stray[-1]
-    return f"the worker exited with status {status}"
+    if run.last_error:
+        return run.last_error.removeprefix("error: ")
+    return run.last_stray_line or f"the worker exited with status {status}"
 
 
 async def _stop(process: asyncio.subprocess.Process) -> None:
