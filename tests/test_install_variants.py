@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,18 +17,13 @@ from variant_wheels import (
     EMPTY_PROFILE,
     V3_PROFILE,
     IndexServer,
-    build_simdcalc,
-    build_simdinfo,
     freeze,
-    fresh_venv,
     probe,
-    serve,
     write_profile,
 )
 
 from jupyter_pyvariant.cli import main
 from jupyter_pyvariant.install.plan import Options, Session
-from jupyter_pyvariant.install.runner import find_uv
 
 pytestmark = pytest.mark.skipif(
     not sys.platform.startswith("linux") or "x86_64" not in subprocess.getoutput("uname -m"),
@@ -149,58 +143,3 @@ def test_list_shows_installed_variants(
             "properties": ["x86_64 :: level :: v3"],
         }
     ]
-
-
-@pytest.fixture(scope="module")
-def pep850_index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IndexServer]:
-    root = tmp_path_factory.mktemp("wheels850")
-    build_simdinfo(root, tmp_path_factory.mktemp("build850"), dialect="pep850")
-    build_simdcalc(root, dialect="pep850")
-    yield from serve(root)
-
-
-def _uv_version() -> tuple[int, ...]:
-    uv = find_uv()
-    if uv is None:
-        return ()
-    text = subprocess.run([uv, "--version"], capture_output=True, text=True, check=False).stdout.split()
-    return tuple(int(p) for p in text[1].split(".")[:2]) if len(text) > 1 else ()
-
-
-def _builtin_answers_for(package: str) -> bool:
-    from importlib import resources
-
-    table = json.loads(
-        resources.files("jupyter_pyvariant.variants").joinpath("data/builtin_providers.json").read_text()
-    )
-    return any(package in entry["packages"] for entry in table["namespaces"].values())
-
-
-@pytest.mark.skipif(_uv_version() < (0, 13), reason="needs uv >= 0.13 (wheel-variants preview)")
-@pytest.mark.xfail(
-    not _builtin_answers_for("x86-64-variant-provider"),
-    reason="uv's built-in x86_64 provider answers to 'x86-64-variant-provider', not in our built-in table",
-    strict=True,
-)
-def test_same_choice_as_uv_with_its_variant_preview(pep850_index: IndexServer, tmp_path: Path) -> None:
-    ours = fresh_venv(tmp_path / "ours")
-    theirs = fresh_venv(tmp_path / "theirs")
-    chosen = _install(_options(pep850_index, ours, tmp_path, "simdcalc"))
-    uv = find_uv()
-    assert uv is not None
-    done = subprocess.run(
-        [uv, "pip", "install", "--python", str(theirs), "--no-config", "--index-url", pep850_index.url,
-         "--preview-features", "wheel-variants", "--no-cache", "simdcalc"],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
-    if done.returncode != 0:
-        pytest.skip(f"uv rejects this metadata dialect: {done.stderr.strip()[-300:]}")
-    script = "import json, simdinfo, simdcalc; print(json.dumps([simdcalc.BUILD, simdinfo.build()]))"
-    runs = [
-        subprocess.run([str(py), "-c", script], capture_output=True, text=True, check=True)
-        for py in (ours, theirs)
-    ]
-    read = [json.loads(done.stdout) for done in runs]
-    if read[1] == ["null", "null"] and chosen["simdinfo"] != "null":
-        pytest.skip("this uv has no built-in x86_64 provider: it supports none of the namespaces")
-    assert read[0] == read[1] == [chosen["simdcalc"], chosen["simdinfo"]]

@@ -141,6 +141,39 @@ def test_every_namespace_is_answered_or_explained() -> None:
     assert host.namespaces == ("x86_64", "openmp")
 
 
+@pytest.mark.parametrize(
+    ("namespace", "provider", "report"),
+    [
+        ("x86_64", {"requires": ["x86-64-variant-provider"]}, x86("x86-64-v3")),
+        (
+            "aarch64",
+            {"requires": ["aarch64-variant-provider"]},
+            {"cpu": {"arch": "aarch64", "isa_level": "armv8.2-a"}},
+        ),
+        (
+            "nvidia",
+            {
+                "requires": ["nvidia-variant-provider"],
+                "plugin-api": "nvidia_variant_provider.plugin:NvidiaVariantPlugin",
+            },
+            nvidia("12.8", "9.0"),
+        ),
+    ],
+)
+def test_the_provider_names_uv_answers_to_are_served_by_the_builtin_providers(
+    namespace: str, provider: dict[str, Any], report: dict[str, Any]
+) -> None:
+    document = {
+        "$schema": "https://variants-schema.wheelnext.dev/v0.2.0.json",
+        "default-priorities": {"namespace": [namespace]},
+        "providers": {namespace: provider},
+        "variants": {"null": {}},
+    }
+    host = host_supported(report, parse_variants_json(document, "demo-1.0-variants.json"))
+    assert host.origins == {namespace: f"built-in {namespace} provider (host report)"}
+    assert host.to_dict() == {namespace: supported_properties(report)[namespace]}
+
+
 def test_optional_provider_enabled_by_name_and_enable_if_evaluated_for_the_host() -> None:
     report = {**x86("x86-64-v2"), **nvidia("12.4", "8.0")}
     host = host_supported(report, SIMD, overrides=Overrides(enable_optional=("nvidia",)))

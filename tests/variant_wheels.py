@@ -147,20 +147,36 @@ def write_wheel(
     return path
 
 
+PROVIDERS = {
+    "x86_64": {"requires": ["x86-64-variant-provider"]},
+    "aarch64": {"requires": ["aarch64-variant-provider"]},
+    "nvidia": {
+        "requires": ["nvidia-variant-provider"],
+        "plugin-api": "nvidia_variant_provider.plugin:NvidiaVariantPlugin",
+    },
+}
+"""PEP 850 providers that uv 0.13's built-in providers answer for (its NVIDIA one only by plugin-api),
+and that our built-in providers stand for too: both installers decide without running plugin code."""
+
+Labels = Mapping[str, Mapping[str, Mapping[str, Sequence[str]]]]
+"""label -> namespace -> feature -> values."""
+
+
 def variant_metadata(
-    labels: Mapping[str, Mapping[str, Mapping[str, Sequence[str]]]], dialect: str = "pep825"
+    labels: Labels,
+    dialect: str = "pep825",
+    *,
+    namespaces: Sequence[str] | None = None,
 ) -> dict[str, Any]:
-    """A variants.json / variant.json document for ``labels`` in the given dialect."""
-    namespaces = sorted({ns for props in labels.values() for ns in props}) or ["x86_64"]
+    """A variants.json / variant.json document for ``labels`` in the given dialect (``namespaces``
+    orders the namespaces; default: sorted)."""
+    used = sorted({ns for props in labels.values() for ns in props}) or ["x86_64"]
     data: dict[str, Any] = {
         "$schema": SCHEMA_URLS[dialect],
-        "default-priorities": {"namespace": namespaces},
+        "default-priorities": {"namespace": list(namespaces or used)},
     }
     if dialect == "pep850":
-        # The provider package names uv 0.13's built-in providers answer to.
-        data["providers"] = {
-            ns: {"requires": [f"{ns.replace('_', '-')}-variant-provider"]} for ns in namespaces
-        }
+        data["providers"] = {ns: dict(PROVIDERS[ns]) for ns in data["default-priorities"]["namespace"]}
     data["variants"] = {
         label: {ns: {f: list(v) for f, v in feats.items()} for ns, feats in props.items()}
         for label, props in labels.items()
@@ -265,30 +281,45 @@ def build_simdinfo(
     )
 
 
-def build_simdcalc(out_dir: Path, version: str = "2.0.0", dialect: str = "pep825") -> BuiltRelease:
-    """A pure-Python variant package (v3 and null) that depends on simdinfo."""
-    labels = {"x86_64_v3": level_properties("x86_64_v3"), "null": {}}
+def build_labelled(
+    out_dir: Path,
+    name: str,
+    version: str,
+    labels: Labels,
+    dialect: str = "pep825",
+    *,
+    requires: Sequence[str] = (),
+    namespaces: Sequence[str] | None = None,
+) -> BuiltRelease:
+    """A pure-Python variant package, one wheel per label; ``import name; name.BUILD`` says which landed."""
+    module = name.replace("-", "_")
     wheels = []
     for label, props in labels.items():
-        body = f'"""Calls into simdinfo."""\nBUILD = "{label}"\n'.encode()
+        body = f'"""Built as the {label} variant."""\nBUILD = "{label}"\n'.encode()
         wheels.append(
             write_wheel(
                 out_dir,
-                "simdcalc",
+                name,
                 version,
                 "py3-none-any",
-                {"simdcalc/__init__.py": body},
+                {f"{module}/__init__.py": body},
                 label=label,
-                requires=["simdinfo>=1"],
-                variant_json=variant_metadata({label: props}, dialect),
+                requires=requires,
+                variant_json=variant_metadata({label: props}, dialect, namespaces=namespaces),
             )
         )
     return BuiltRelease(
-        "simdcalc",
+        name,
         version,
         tuple(wheels),
-        _write_variants_json(out_dir, "simdcalc", version, labels, dialect),
+        _write_variants_json(out_dir, name, version, labels, dialect, namespaces),
     )
+
+
+def build_simdcalc(out_dir: Path, version: str = "2.0.0", dialect: str = "pep825") -> BuiltRelease:
+    """A pure-Python variant package (v3 and null) that depends on simdinfo."""
+    labels = {"x86_64_v3": level_properties("x86_64_v3"), "null": {}}
+    return build_labelled(out_dir, "simdcalc", version, labels, dialect, requires=["simdinfo>=1"])
 
 
 def build_plain(out_dir: Path, name: str, version: str, requires: Sequence[str] = ()) -> BuiltRelease:
@@ -304,11 +335,12 @@ def _write_variants_json(
     out_dir: Path,
     name: str,
     version: str,
-    labels: Mapping[str, Mapping[str, Mapping[str, Sequence[str]]]],
+    labels: Labels,
     dialect: str,
+    namespaces: Sequence[str] | None = None,
 ) -> Path:
     path = out_dir / f"{name}-{version}-variants.json"
-    path.write_text(json.dumps(variant_metadata(labels, dialect), indent=2))
+    path.write_text(json.dumps(variant_metadata(labels, dialect, namespaces=namespaces), indent=2))
     return path
 
 
