@@ -343,8 +343,23 @@ async def test_a_busy_kernel_is_unknown_with_the_reason(
     assert answer.data == {
         "scope": "kernel-host",
         "status": "unknown",
-        "reason": "the kernel did not answer within 1.5 s (busy running a cell?)",
+        "reason": "the kernel did not answer within 1.5 s",
     }
+
+
+async def test_a_kernel_without_jupyter_pyvariant_is_unknown_with_the_reason(
+    jp_fetch: Fetch, jp_serverapp: Any, start_kernel: Callable[[str], Awaitable[str]]
+) -> None:
+    kernel_id = await start_kernel("python3")
+    # The kernel's environment as if the package were not installed there.
+    await execute(jp_serverapp, kernel_id, "import sys; sys.modules['jupyter_pyvariant'] = None")
+
+    answer = await call(jp_fetch, "GET", "host", "kernel", kernel_id, params={"timeout": "60"}, timeout=90)
+
+    assert answer.code == 200
+    assert answer.data["status"] == "unknown"
+    assert answer.data["reason"].startswith("jupyter_pyvariant is not installed in this kernel")
+    assert "ModuleNotFoundError" in answer.data["reason"]
 
 
 async def test_a_kernel_that_is_not_ipython_is_unknown_with_the_reason(

@@ -53,7 +53,7 @@ async def ask_kernel(kernel_manager: Any, timeout_s: float = DEFAULT_TIMEOUT_S) 
         with contextlib.suppress(Exception):
             await ensure_async(client.stop_channels())
     if reply is None:
-        return unknown(f"the kernel did not answer within {timeout_s:g} s (busy running a cell?)")
+        return unknown(f"the kernel did not answer within {timeout_s:g} s")
     return read_reply(reply.get("content") or {})
 
 
