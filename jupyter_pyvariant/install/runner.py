@@ -209,6 +209,10 @@ def installer_environment(environ: Mapping[str, str] | None = None) -> dict[str,
         if key in _SCRUBBED or key.startswith("PIP_"):
             del env[key]
     env["PYTHONIOENCODING"] = "utf-8"
+    # ipykernel sets FORCE_COLOR / CLICOLOR_FORCE for its children; the installer's output is parsed.
+    for key in ("FORCE_COLOR", "CLICOLOR_FORCE"):
+        env.pop(key, None)
+    env["NO_COLOR"] = "1"
     # The view is on loopback: a failure there (a hash mismatch, an upstream error) is not transient.
     env["UV_HTTP_RETRIES"] = "0"
     return env
