@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from ..display import Progress
     from ..variants.metadata import VariantMetadata
     from ..variants.ordering import Ranking
-    from ..variants.properties import WheelName
+    from ..variants.properties import VariantLabel, WheelName
     from ..variants.providers import Overrides, SupportedProperties
 
 
@@ -171,6 +171,8 @@ class VariantChooser:
     _tag_rank: dict[str, int] | None = field(init=False)
     _tag_positions: dict[tuple[str, str, str], int | None] = field(default_factory=dict, init=False)
     _documents: dict[tuple[str, bytes], VariantMetadata] = field(default_factory=dict, init=False)
+    _rankings: dict[tuple[int, tuple[str | None, ...]], Ranking] = field(default_factory=dict, init=False)
+    """(id of a metadata in ``_documents``, labels) -> ranking: releases sharing a document rank once."""
     _pages: dict[str, ProjectPage | None] = field(default_factory=dict, init=False)
     _choices: dict[str, ProjectChoice | None] = field(default_factory=dict, init=False)
     _lock: threading.RLock = field(default_factory=threading.RLock, init=False)
@@ -266,10 +268,7 @@ class VariantChooser:
             labels = [label for label in labels if label is None]
         else:
             metadata = self._metadata(page, client, variants_link)
-        from ..variants.ordering import rank
-
-        supported = self.supported_for(metadata) if metadata is not None else _empty_supported()
-        ranking = rank(labels, supported, metadata)
+        ranking = self._rank(labels, metadata)
         rejected.update({str(label): reason for label, reason in ranking.rejected.items()})
         for wheel, _ in wheels:
             if self._tag_position(wheel) is None and wheel.label is not None and wheel.label not in labels:
@@ -285,6 +284,15 @@ class VariantChooser:
         return VersionChoice(
             page.name, version, best, properties, links, True, ranking, rejected, variants_link
         )
+
+    def _rank(self, labels: list[VariantLabel | None], metadata: VariantMetadata | None) -> Ranking:
+        from ..variants.ordering import rank
+
+        key = (id(metadata), tuple(labels))  # the metadata is kept in _documents: its id stays its own
+        if key not in self._rankings:
+            supported = self.supported_for(metadata) if metadata is not None else _empty_supported()
+            self._rankings[key] = rank(labels, supported, metadata)
+        return self._rankings[key]
 
     def _by_tag(self, wheels: list[tuple[WheelName, FileLink]]) -> list[tuple[WheelName, FileLink]]:
         """Runnable wheels first, best tag first (the installer would take the first)."""

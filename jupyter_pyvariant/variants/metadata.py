@@ -18,16 +18,25 @@ import json
 import os
 import re
 import zipfile
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from functools import lru_cache, partial
+from functools import cached_property, lru_cache, partial
 from os import PathLike
 from pathlib import PurePosixPath
 from types import MappingProxyType
 from typing import IO, Any, TypeVar
 from urllib.parse import urlsplit
 
-from .properties import VariantFormatError, VariantLabel, VariantProperty, WheelName, check_name, check_value
+from .properties import (
+    NULL,
+    VariantFormatError,
+    VariantLabel,
+    VariantProperty,
+    WheelName,
+    check_name,
+    check_value,
+    variant_label,
+)
 
 ABI_DEPENDENCY = "abi_dependency"
 """The reserved namespace for builds against different versions of a dependency; it has no provider,
@@ -126,6 +135,12 @@ class DefaultPriorities:
     namespaces: tuple[str, ...]
     features: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: _frozen({}))
     values: Mapping[str, FeatureValues] = field(default_factory=lambda: _frozen({}))
+
+    @cached_property
+    def key(self) -> Hashable:
+        """Equal for equal priorities (the mappings themselves do not hash): packages share orders."""
+        values = tuple((ns, tuple(feats.items())) for ns, feats in self.values.items())
+        return (self.namespaces, tuple(self.features.items()), values)
 
 
 @dataclass(frozen=True)
@@ -297,11 +312,10 @@ class _DuplicateKey(Exception):
 
 
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    table: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in table:
-            raise _DuplicateKey(repr(key))
-        table[key] = value
+    table = dict(pairs)
+    if len(table) != len(pairs):
+        keys = [key for key, _ in pairs]
+        raise _DuplicateKey(repr(next(key for key in keys if keys.count(key) > 1)))
     return table
 
 
@@ -317,7 +331,7 @@ class _Reader:
         raise MetadataError(message, package=self.package, file=self.file, source=self.source)
 
     def mapping(self, value: Any, where: str) -> Mapping[str, Any]:
-        if not isinstance(value, Mapping):
+        if type(value) is not dict and not isinstance(value, Mapping):
             self.fail(f"{where} must be an object, got {type(value).__name__}")
         return value  # type: ignore[no-any-return]
 
@@ -426,27 +440,43 @@ class _Reader:
         variants: dict[VariantLabel, frozenset[VariantProperty]] = {}
         for label_text, namespaces in self.mapping(value, "variants").items():
             try:
-                label = VariantLabel(label_text)
+                label = variant_label(label_text)
             except VariantFormatError as exc:
                 return self.fail(f"variants: {exc}")  # type: ignore[no-any-return]
-            where = f"variants.{label}"
             found: list[VariantProperty] = []
-            for ns, feats in self.mapping(namespaces, where).items():
-                for feature, values in self.mapping(feats, f"{where}.{ns}").items():
-                    texts = self.strings(values, f"{where}.{ns}.{feature}")
-                    try:
-                        found += [_property(ns, feature, text) for text in texts]
-                    except (VariantFormatError, TypeError) as exc:
-                        self.fail(f"{where}.{ns}.{feature}: {exc}")
+            # type() before mapping(): the place names are only worth formatting for an error message
+            if type(namespaces) is not dict:
+                self.mapping(namespaces, f"variants.{label}")
+            for ns, feats in namespaces.items():
+                if type(feats) is not dict:
+                    self.mapping(feats, f"variants.{label}.{ns}")
+                for feature, values in feats.items():
+                    found += self.properties(ns, feature, values, label)
             properties = frozenset(found)
-            if label.is_null and properties:
+            if label == NULL and properties:
                 self.fail(
                     f"label 'null' is reserved for the variant without properties, got {_show(properties)}"
                 )
-            if not label.is_null and not properties:
+            if not properties and label != NULL:
                 self.fail(f"label {label!r} has no properties; only 'null' may be empty")
             variants[label] = properties
         return variants
+
+    def properties(
+        self, namespace: Any, feature: Any, values: Any, label: str
+    ) -> tuple[VariantProperty, ...]:
+        """One label's ``namespace.feature`` list; a list seen before costs one lookup."""
+        if type(values) is list:
+            try:
+                return _properties(namespace, feature, tuple(values))
+            except (VariantFormatError, TypeError):
+                pass  # the checks below name what is wrong
+        where = f"variants.{label}.{namespace}.{feature}"
+        texts = self.strings(values, where)
+        try:
+            return tuple(_property(namespace, feature, text) for text in texts)
+        except (VariantFormatError, TypeError) as exc:
+            return self.fail(f"{where}: {exc}")  # type: ignore[no-any-return]
 
     def providers_817(self, data: Mapping[str, Any], priorities: DefaultPriorities) -> dict[str, Provider]:
         table = self.mapping(data.get("providers", {}), "providers")
@@ -546,6 +576,17 @@ class _Reader:
 def _property(namespace: str, feature: str, value: str) -> VariantProperty:
     """Validated once per distinct triple: a plan reads the same properties in many packages."""
     return VariantProperty(namespace, feature, value)
+
+
+@lru_cache(maxsize=1 << 14)
+def _properties(namespace: str, feature: str, values: tuple[str, ...]) -> tuple[VariantProperty, ...]:
+    """One feature's value list, validated once per distinct list (labels repeat them many times).
+
+    Raises for anything but a non-empty list of distinct valid strings; the caller then says why.
+    """
+    if not values or len(set(values)) != len(values) or not all(type(v) is str for v in values):
+        raise VariantFormatError("not a non-empty list of distinct strings")
+    return tuple(_property(namespace, feature, value) for value in values)
 
 
 def _guess_version(data: Mapping[str, Any]) -> tuple[int, int, int]:

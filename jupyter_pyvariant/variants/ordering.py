@@ -15,9 +15,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
+from typing import NamedTuple
 
 from .metadata import VariantMetadata
-from .properties import VariantLabel, VariantProperty
+from .properties import VariantLabel, VariantProperty, variant_label
 from .providers import SupportedProperties
 
 Key = tuple[int, int, int]
@@ -67,9 +68,11 @@ class Orders:
         }
 
 
-@dataclass(frozen=True)
-class Candidate:
-    """A compatible label: its properties, the best supported value per feature, and its sort keys."""
+class Candidate(NamedTuple):
+    """A compatible label: its properties, the best supported value per feature, and its sort keys.
+
+    A named tuple: a plan makes one per label of every package it reads.
+    """
 
     label: VariantLabel | None
     properties: frozenset[VariantProperty]
@@ -193,6 +196,70 @@ def _rejection(
     return "; ".join(problems.values())
 
 
+class _Verdict(NamedTuple):
+    """What a set of properties scores against one host and one package's priorities."""
+
+    best: tuple[VariantProperty, ...]
+    supported: frozenset[VariantProperty]
+    keys: tuple[Key, ...]
+    missing: Mapping[tuple[str, str], list[VariantProperty]] | None
+    """The features without a supported value (None: every feature has one)."""
+
+
+class _Scorer:
+    """The orders and keys for one (supported properties, default priorities) pair, and the verdict on
+    each distinct property set: packages and releases repeat the same sets, a plan scores each once."""
+
+    def __init__(self, supported: SupportedProperties, metadata: VariantMetadata | None) -> None:
+        self.orders = Orders.compose(supported, metadata)
+        self.keys = self.orders.keys()
+        self.verdicts: dict[frozenset[VariantProperty], _Verdict] = {}
+        self.rejections: dict[frozenset[VariantProperty], str] = {}
+
+    @classmethod
+    def of(cls, supported: SupportedProperties, metadata: VariantMetadata | None) -> _Scorer:
+        """The scorer kept on ``supported`` (immutable) for these priorities, made on first use."""
+        memo_key = (_Scorer, None if metadata is None else metadata.priorities.key)
+        scorer: _Scorer | None = supported.memo.get(memo_key)
+        if scorer is None:
+            scorer = supported.memo[memo_key] = cls(supported, metadata)
+        return scorer
+
+    def verdict(self, properties: frozenset[VariantProperty]) -> _Verdict:
+        found = self.verdicts.get(properties)
+        if found is None:
+            found = self.verdicts[properties] = self._score(properties)
+        return found
+
+    def _score(self, properties: frozenset[VariantProperty]) -> _Verdict:
+        keys = self.keys
+        best: dict[tuple[str, str], tuple[Key, VariantProperty]] = {}
+        features: set[tuple[str, str]] = set()
+        for prop in properties:
+            feature = (prop.namespace, prop.feature)
+            features.add(feature)
+            key = keys.get(prop)  # a property is a tuple (namespace, feature, value): the key's own shape
+            current = best.get(feature)
+            if key is not None and (current is None or key < current[0]):
+                best[feature] = (key, prop)
+        missing: dict[tuple[str, str], list[VariantProperty]] | None = None
+        if len(best) != len(features):
+            missing = {}
+            for prop in properties:
+                if (prop.namespace, prop.feature) not in best:
+                    missing.setdefault((prop.namespace, prop.feature), []).append(prop)
+        ordered = sorted(best.values())
+        matched = frozenset(p for p in properties if p in keys)
+        return _Verdict(tuple(p for _, p in ordered), matched, tuple(k for k, _ in ordered), missing)
+
+    def rejection(self, properties: frozenset[VariantProperty], supported: SupportedProperties) -> str:
+        found = self.rejections.get(properties)
+        if found is None:
+            missing = self.verdict(properties).missing
+            found = self.rejections[properties] = _rejection(missing or {}, supported)
+        return found
+
+
 def rank(
     labels_with_properties: Mapping[str | None, Iterable[VariantProperty]] | Iterable[str | None],
     supported: SupportedProperties,
@@ -204,43 +271,34 @@ def rank(
     or lists the labels and lets ``metadata`` say their properties (a label it does not know is
     rejected, as PEP 825 asks). Include ``None`` when a plain wheel is among the candidates.
     """
+    rejected: dict[VariantLabel, str] = {}
+    given: dict[VariantLabel | None, frozenset[VariantProperty]] = {}
     if isinstance(labels_with_properties, Mapping):
-        given = {label: frozenset(props) for label, props in labels_with_properties.items()}
+        for label_text, props in labels_with_properties.items():
+            label = None if label_text is None else variant_label(label_text)
+            given[label] = frozenset(props)
     else:
-        given = {}
-        rejected_unknown: dict[VariantLabel, str] = {}
-        for label in labels_with_properties:
-            if label is None or label == "null":
-                given[label] = frozenset()
-            elif metadata is not None and label in metadata.variants:
-                given[label] = metadata.variants[VariantLabel(label)]
+        variants = metadata.variants if metadata is not None else {}
+        for label_text in labels_with_properties:
+            if label_text is None:
+                given[None] = frozenset()
+            elif label_text == "null":
+                given[variant_label(label_text)] = frozenset()
+            elif label_text in variants:
+                given[variant_label(label_text)] = variants[label_text]  # type: ignore[index]
             else:
-                rejected_unknown[VariantLabel(label)] = "the label is not described by the variant metadata"
-    orders = Orders.compose(supported, metadata)
-    keys = orders.keys()
+                rejected[variant_label(label_text)] = "the label is not described by the variant metadata"
+    scorer = _Scorer.of(supported, metadata)
     candidates: list[Candidate] = []
-    rejected: dict[VariantLabel, str] = (
-        {} if isinstance(labels_with_properties, Mapping) else rejected_unknown
-    )
-    for label_text, properties in given.items():
-        label = None if label_text is None else VariantLabel(label_text)
-        best: dict[tuple[str, str], tuple[Key, VariantProperty]] = {}
-        by_feature: dict[tuple[str, str], list[VariantProperty]] = {}
-        for prop in properties:
-            feature = (prop.namespace, prop.feature)
-            by_feature.setdefault(feature, []).append(prop)
-            key = keys.get((prop.namespace, prop.feature, prop.value))
-            current = best.get(feature)
-            if key is not None and (current is None or key < current[0]):
-                best[feature] = (key, prop)
-        if label is not None and len(best) != len(by_feature):
-            missing = {feature: props for feature, props in by_feature.items() if feature not in best}
-            rejected[label] = _rejection(missing, supported)
+    for label, properties in given.items():
+        verdict = scorer.verdict(properties)
+        if label is not None and verdict.missing is not None:
+            rejected[label] = scorer.rejection(properties, supported)
             continue
-        ordered = sorted(best.values(), key=lambda pair: pair[0])
-        matched = frozenset(p for p in properties if (p.namespace, p.feature, p.value) in keys)
-        candidates.append(
-            Candidate(label, properties, tuple(p for _, p in ordered), matched, tuple(k for k, _ in ordered))
-        )
-    candidates.sort(key=lambda c: c.sort_key)
-    return Ranking(tuple(candidates), MappingProxyType(rejected), orders, supported)
+        candidates.append(Candidate(label, properties, verdict.best, verdict.supported, verdict.keys))
+    candidates.sort(key=_sort_key)
+    return Ranking(tuple(candidates), MappingProxyType(rejected), scorer.orders, supported)
+
+
+def _sort_key(candidate: Candidate) -> tuple[bool, bool, tuple[Key, ...], str]:
+    return candidate.sort_key

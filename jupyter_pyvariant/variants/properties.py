@@ -7,8 +7,8 @@ names a set of properties in the package's variant metadata. Spacing around ``::
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from functools import total_ordering
+from functools import lru_cache
+from typing import NamedTuple
 
 from packaging.tags import Tag, parse_tag
 
@@ -47,17 +47,24 @@ def _split(text: str, parts: int, kind: str) -> list[str]:
     return pieces
 
 
-@total_ordering
-@dataclass(frozen=True)
-class VariantFeature:
-    """``namespace :: feature``: the key a wheel needs at least one supported value for."""
-
+class _FeatureParts(NamedTuple):
     namespace: str
     feature: str
 
-    def __post_init__(self) -> None:
-        check_name("namespace", self.namespace)
-        check_name("feature name", self.feature)
+
+class VariantFeature(_FeatureParts):
+    """``namespace :: feature``: the key a wheel needs at least one supported value for.
+
+    A named tuple (hashing and ordering in C: the ordering looks these up for every label), validated
+    when made.
+    """
+
+    __slots__ = ()
+
+    def __new__(cls, namespace: str, feature: str) -> VariantFeature:
+        check_name("namespace", namespace)
+        check_name("feature name", feature)
+        return super().__new__(cls, namespace, feature)
 
     @classmethod
     def parse(cls, text: str) -> VariantFeature:
@@ -67,25 +74,27 @@ class VariantFeature:
     def __str__(self) -> str:
         return f"{self.namespace} :: {self.feature}"
 
-    def __lt__(self, other: object) -> bool:
-        if not isinstance(other, VariantFeature):
-            return NotImplemented
-        return (self.namespace, self.feature) < (other.namespace, other.feature)
 
-
-@total_ordering
-@dataclass(frozen=True)
-class VariantProperty:
-    """``namespace :: feature :: value``, validated by the PEP's character rules."""
-
+class _PropertyParts(NamedTuple):
     namespace: str
     feature: str
     value: str
 
-    def __post_init__(self) -> None:
-        check_name("namespace", self.namespace)
-        check_name("feature name", self.feature)
-        check_value(self.value)
+
+class VariantProperty(_PropertyParts):
+    """``namespace :: feature :: value``, validated by the PEP's character rules.
+
+    A named tuple, so it hashes, compares and sorts as ``(namespace, feature, value)`` and a plain
+    tuple of the three strings finds it in a dict.
+    """
+
+    __slots__ = ()
+
+    def __new__(cls, namespace: str, feature: str, value: str) -> VariantProperty:
+        check_name("namespace", namespace)
+        check_name("feature name", feature)
+        check_value(value)
+        return super().__new__(cls, namespace, feature, value)
 
     @classmethod
     def parse(cls, text: str) -> VariantProperty:
@@ -98,11 +107,6 @@ class VariantProperty:
 
     def __str__(self) -> str:
         return f"{self.namespace} :: {self.feature} :: {self.value}"
-
-    def __lt__(self, other: object) -> bool:
-        if not isinstance(other, VariantProperty):
-            return NotImplemented
-        return (self.namespace, self.feature, self.value) < (other.namespace, other.feature, other.value)
 
 
 class VariantLabel(str):
@@ -125,12 +129,18 @@ class VariantLabel(str):
 NULL_LABEL = VariantLabel(NULL)
 
 
-@dataclass(frozen=True)
-class WheelName:
+@lru_cache(maxsize=1 << 12)
+def variant_label(text: str) -> VariantLabel:
+    """``VariantLabel(text)``, validated once per distinct text: every package repeats its labels in
+    its wheel names and its metadata, and many packages use the same ones."""
+    return VariantLabel(text)
+
+
+class WheelName(NamedTuple):
     """A wheel filename split into its parts, with the variant label (or None for a plain wheel).
 
     The parts keep their spelling from the filename, so :attr:`base_filename` names the very file an
-    installer that knows nothing of variants expects.
+    installer that knows nothing of variants expects. A named tuple: a plan splits thousands of them.
     """
 
     name: str
@@ -159,7 +169,7 @@ class WheelName:
             build = parts.pop(2)
         elif len(parts) == 6:
             label = parts.pop()
-        if len(parts) != 5 or not all(parts) or (build is not None and not build[:1].isdigit()):
+        if len(parts) != 5 or "" in parts or (build is not None and not build[:1].isdigit()):
             raise VariantFormatError(
                 f"invalid wheel filename {filename!r}: expected "
                 "{name}-{version}(-{build})?-{python}-{abi}-{platform}(-{label})?.whl"
@@ -169,7 +179,7 @@ class WheelName:
                 f"invalid wheel filename {filename!r}: a Python tag cannot start with a digit"
             )
         try:
-            variant = None if label is None else VariantLabel(label)
+            variant = None if label is None else variant_label(label)
         except VariantFormatError as exc:
             raise VariantFormatError(f"invalid wheel filename {filename!r}: {exc}") from None
         return cls(parts[0], parts[1], build, parts[2], parts[3], parts[4], variant)
@@ -199,15 +209,7 @@ class WheelName:
 
     def with_label(self, label: str | None) -> WheelName:
         """The same wheel under another label (None: the plain wheel)."""
-        return WheelName(
-            self.name,
-            self.version,
-            self.build,
-            self.python_tag,
-            self.abi_tag,
-            self.platform_tag,
-            None if label is None else VariantLabel(label),
-        )
+        return self._replace(label=None if label is None else VariantLabel(label))
 
     def __str__(self) -> str:
         return self.filename

@@ -70,6 +70,8 @@ class SupportedProperties:
     """namespace -> the source that answered it (shown by ``explain()``)."""
     notes: Mapping[str, str] = field(default_factory=dict)
     """``ns`` / ``ns :: feature`` / ``ns :: feature :: value`` -> why it is not supported."""
+    memo: dict[object, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
+    """Results of pure functions of this (immutable) instance, kept by them (the ordering's keys)."""
 
     @classmethod
     def from_mapping(
