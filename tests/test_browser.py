@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import shutil
 import subprocess
@@ -18,9 +19,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from pbs_fixture import FixtureUnavailable, World, level_archives, offline_world
+from pbs_mirror import Archive
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, ConsoleMessage, Page
+    from playwright.sync_api import Browser, ConsoleMessage, Locator, Page
 
 pytestmark = pytest.mark.browser
 
@@ -35,6 +38,11 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 COMMAND_LABEL = "Show host report"
+# No news or update checks: the tests never reach the internet.
+LAB_OPTIONS = (
+    "--LabApp.news_url=None",
+    "--LabApp.check_for_updates_class=jupyterlab.handlers.announcements.NeverCheckForUpdate",
+)
 STARTUP_SECONDS = 120
 UI_TIMEOUT_MS = 90_000
 
@@ -52,14 +60,18 @@ class Server:
             return json.load(response)
 
 
-def _start(app_module: str, workdir: Path, *options: str) -> Iterator[Server]:
-    """Run `python -m <app_module>` on 127.0.0.1 (an OS-chosen port) until the test is done."""
+def _start(
+    app_module: str, workdir: Path, *options: str, env: dict[str, str] | None = None
+) -> Iterator[Server]:
+    """Run `python -m <app_module>` on 127.0.0.1 (an OS-chosen port) until the test is done;
+    ``env`` adds to this process's environment."""
     token = secrets.token_hex(16)
     home, runtime, notebooks = workdir / "home", workdir / "runtime", workdir / "notebooks"
     home.mkdir()
     notebooks.mkdir()
-    env = {
+    server_env = {
         **os.environ,
+        **(env or {}),
         "HOME": str(home),
         "JUPYTER_CONFIG_DIR": str(home / "config"),
         "JUPYTER_RUNTIME_DIR": str(runtime),
@@ -79,7 +91,7 @@ def _start(app_module: str, workdir: Path, *options: str) -> Iterator[Server]:
         *options,
     ]
     log = (workdir / "server.log").open("w")
-    process = subprocess.Popen(args, env=env, cwd=workdir, stdout=log, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(args, env=server_env, cwd=workdir, stdout=log, stderr=subprocess.STDOUT)
     try:
         yield Server(_wait_until_serving(process, runtime, token, workdir / "server.log"), token)
     finally:
@@ -138,13 +150,7 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    # No news or update checks: the tests never reach the internet.
-    yield from _start(
-        "jupyterlab",
-        tmp_path_factory.mktemp("lab"),
-        "--LabApp.news_url=None",
-        "--LabApp.check_for_updates_class=jupyterlab.handlers.announcements.NeverCheckForUpdate",
-    )
+    yield from _start("jupyterlab", tmp_path_factory.mktemp("lab"), *LAB_OPTIONS)
 
 
 @pytest.fixture(scope="module")
@@ -222,3 +228,227 @@ def test_notebook7_runs_the_host_report_command(browser: Browser, notebook: Serv
         assert console.problems() == []
     finally:
         page.close()
+
+
+# -- provisioning, switching and the kernel status item, against a loopback mirror ------------------
+
+PROVISION_ENTRY = "Optimized Python for this machine"
+PROVISION_SECONDS = 600
+# The fixture interpreter (Debian's 3.11) is also published under the name of a 3.12 build: a
+# download that can be held part-way to cancel it, and an interpreter the smoke test rejects.
+IMPOSTOR_VERSION = "3.12.0"
+IMPOSTOR_MINOR = "3.12"
+
+
+@pytest.fixture(scope="module")
+def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    try:
+        with offline_world(
+            request.config.cache.mkdir("pyvariant-kernels"), tmp_path_factory.mktemp("world")
+        ) as w:
+            yield w
+    except FixtureUnavailable as exc:
+        pytest.skip(f"real interpreter fixture unavailable: {exc}")
+
+
+def _impostor(world: World) -> Archive:
+    real = level_archives(world.archive, ["v1"])[0]
+    version = real.filename.split("+")[0].removeprefix("cpython-")
+    return Archive(
+        real.filename.replace(f"cpython-{version}+", f"cpython-{IMPOSTOR_VERSION}+"), real.data, real.release
+    )
+
+
+@pytest.fixture(scope="module")
+def provisioning_lab(world: World, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """JupyterLab whose kernels, store and downloads all stay in the test's world."""
+    world.mirror.publish([*level_archives(world.archive, ["v1"]), _impostor(world)])
+    yield from _start(
+        "jupyterlab",
+        tmp_path_factory.mktemp("provisioning-lab"),
+        *LAB_OPTIONS,
+        env={"PYVARIANT_PYTHON_CATALOG": world.catalog},
+    )
+
+
+def _open_lab(browser: Browser, server: Server) -> tuple[Page, Console]:
+    page, console = _open(browser, server, "lab")
+    # The splash screen goes once the layout is restored; shortcuts work from then on.
+    page.locator("#jupyterlab-splash").wait_for(state="detached")
+    return page, console
+
+
+def _provision_dialog(page: Page) -> Locator:
+    """Open the provisioning dialog from the launcher card, as a user would."""
+    page.locator(".jp-LauncherCard", has_text=PROVISION_ENTRY).first.click()
+    form = page.locator(".jp-Dialog .jp-pyvariant-provision")
+    form.wait_for()
+    return form
+
+
+def _request(page: Page, form: Locator, version: str) -> None:
+    form.locator(".jp-pyvariant-version").fill(version)
+    page.locator(".jp-Dialog-footer .jp-mod-accept", has_text="Create kernel").click()
+
+
+def _screenshot(page: Page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=ARTIFACTS / f"{name}.png")
+
+
+def _provisioned_specs(server: Server, minor: str) -> dict[str, Any]:
+    """The kernelspecs this project provisioned for Python ``minor``, as the server lists them."""
+    specs = server.get_json("api/kernelspecs")["kernelspecs"]
+    return {
+        name: spec
+        for name, spec in specs.items()
+        if str((spec["spec"].get("metadata") or {}).get("pyvariant", {}).get("version", "")).startswith(
+            minor + "."
+        )
+    }
+
+
+def expect(target: Any) -> Any:
+    """Playwright's retrying assertions (imported here: the module loads without playwright)."""
+    from playwright.sync_api import expect as playwright_expect
+
+    playwright_expect.set_options(timeout=UI_TIMEOUT_MS)
+    return playwright_expect(target)
+
+
+def _kernel_name_in_toolbar(page: Page) -> Locator:
+    return page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) [data-jp-item-name='kernelName']")
+
+
+def test_cancelling_a_provision_stops_it_and_keeps_nothing(
+    browser: Browser, provisioning_lab: Server, world: World
+) -> None:
+    impostor = _impostor(world)
+    reached, release = world.mirror.block(impostor.path, after_bytes=len(impostor.data) // 3)
+    page, console = _open_lab(browser, provisioning_lab)
+    try:
+        form = _provision_dialog(page)
+        _request(page, form, IMPOSTOR_MINOR)
+        assert reached.wait(timeout=PROVISION_SECONDS), "the download never started"
+        expect(form).to_have_attribute("data-state", "running")
+        _screenshot(page, "provision-running")
+        form.locator(".jp-pyvariant-cancel").click()
+        expect(form).to_have_attribute("data-state", "cancelled", timeout=UI_TIMEOUT_MS)
+        expect(form.locator(".jp-pyvariant-error")).to_contain_text("cancelled")
+        assert _provisioned_specs(provisioning_lab, IMPOSTOR_MINOR) == {}
+        assert provisioning_lab.get_json("pyvariant/api/jobs")["jobs"][-1]["state"] == "cancelled"
+        assert console.problems() == []
+    finally:
+        release.set()
+        page.close()
+
+
+def test_a_failed_provision_shows_the_error_in_the_dialog(
+    browser: Browser, provisioning_lab: Server, world: World
+) -> None:
+    page, _console = _open_lab(browser, provisioning_lab)
+    try:
+        form = _provision_dialog(page)
+        _request(page, form, IMPOSTOR_MINOR)
+        expect(form).to_have_attribute("data-state", "failed", timeout=PROVISION_SECONDS * 1000)
+        error = form.locator(".jp-pyvariant-error")
+        expect(error).not_to_be_empty()
+        _screenshot(page, "provision-failed")
+        # The dialog stays open with the request, ready to be corrected.
+        expect(form.locator(".jp-pyvariant-version")).to_be_enabled()
+        assert _provisioned_specs(provisioning_lab, IMPOSTOR_MINOR) == {}
+    finally:
+        page.close()
+
+
+@pytest.mark.timeout(PROVISION_SECONDS + 300)
+def test_provision_open_switch_and_pick_kernels_in_the_browser(
+    browser: Browser, provisioning_lab: Server, world: World
+) -> None:
+    host = provisioning_lab.get_json("pyvariant/api/host")
+    page, console = _open_lab(browser, provisioning_lab)
+    try:
+        expect(page.locator(".jp-LauncherCard", has_text=PROVISION_ENTRY)).to_be_visible()
+        _screenshot(page, "launcher")
+        form = _provision_dialog(page)
+        # The level the server host runs is what "best" means, and the dialog says so.
+        expect(form.locator(".jp-pyvariant-level option").first).to_contain_text(host["cpu"]["isa_level"])
+        _request(page, form, "3.11")
+        progress = form.locator(".jp-pyvariant-provision-progress")
+        expect(progress).to_be_visible()
+        expect(form.locator(".jp-pyvariant-progress-message")).not_to_be_empty()
+        _screenshot(page, "provision-progress")
+
+        # The dialog closes on success and a notebook opens on the new kernel.
+        _wait_for_provisioning(form, provisioning_lab)
+        (name, spec), *others = _provisioned_specs(provisioning_lab, "3.11").items()
+        assert others == []
+        display_name = spec["spec"]["display_name"]
+        toolbar = _kernel_name_in_toolbar(page)
+        expect(toolbar).to_have_text(display_name)
+
+        # The status item shows the kernel's own report: the level its Python was built for and
+        # its CPU's, with the hint when the CPU could run a higher level.
+        status = page.locator(".jp-pyvariant-status[data-kernel-isa-level]")
+        expect(status).to_be_visible()
+        kernel_id = _session_kernel(provisioning_lab)["id"]
+        report = provisioning_lab.get_json(f"pyvariant/api/host/kernel/{kernel_id}")
+        built, cpu = report["python"]["isa_level"], report["cpu"]["isa_level"]
+        expect(status).to_have_attribute("data-isa-level", cpu)
+        expect(status).to_have_attribute("data-kernel-isa-level", built)
+        expect(status).to_contain_text(f"Kernel {built}")
+        if built != cpu:
+            expect(status).to_have_attribute("data-better-level", cpu)
+        _screenshot(page, "notebook-on-provisioned-kernel")
+
+        # `%pyvariant kernel switch` in a cell: the kernel asks the frontend over the comm.
+        other = provisioning_lab.get_json("api/kernelspecs")["default"]
+        other_display = provisioning_lab.get_json("api/kernelspecs")["kernelspecs"][other]["spec"][
+            "display_name"
+        ]
+        _run_cell(page, f"%pyvariant kernel switch {other}")
+        expect(page.locator(".jp-OutputArea-output").first).to_contain_text("comm")
+        expect(toolbar).to_have_text(other_display)
+        assert _session_kernel(provisioning_lab)["name"] == other
+        _screenshot(page, "switched-by-magic")
+
+        # The kernel picker lists the provisioning entry and the kernel's build facts.
+        toolbar.click()
+        picker = page.locator(".jp-Dialog select")
+        expect(picker.locator("option", has_text=PROVISION_ENTRY)).to_have_count(1)
+        choice = picker.locator("option", has_text=display_name)
+        expect(choice).to_have_attribute(
+            "title", re.compile(re.escape(spec["spec"]["metadata"]["pyvariant"]["label"]))
+        )
+        _screenshot(page, "kernel-picker")
+        picker.select_option(label=display_name)
+        page.locator(".jp-Dialog-footer .jp-mod-accept").click()
+        expect(toolbar).to_have_text(display_name)
+        assert _session_kernel(provisioning_lab)["name"] == name
+        assert console.problems() == []
+    finally:
+        page.close()
+
+
+def _wait_for_provisioning(form: Locator, server: Server) -> None:
+    """Until the dialog closes on success; a failure says what the server's job went through."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        form.wait_for(state="detached", timeout=PROVISION_SECONDS * 1000)
+    except PlaywrightTimeout:
+        jobs = server.get_json("pyvariant/api/jobs")["jobs"]
+        pytest.fail(f"provisioning did not finish; the server's jobs: {json.dumps(jobs, indent=1)}")
+
+
+def _session_kernel(server: Server) -> dict[str, Any]:
+    (session,) = server.get_json("api/sessions")
+    kernel: dict[str, Any] = session["kernel"]
+    return kernel
+
+
+def _run_cell(page: Page, code: str) -> None:
+    editor = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell .cm-content").first
+    editor.click()
+    page.keyboard.type(code)
+    page.keyboard.press("Shift+Enter")

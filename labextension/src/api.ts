@@ -27,7 +27,8 @@ export async function requestAPI<T>(
   if (!response.ok) {
     throw new ServerConnection.ResponseError(response, errorMessage(body) ?? response.statusText);
   }
-  return JSON.parse(body) as T;
+  // 204 No Content (a DELETE) has no body to decode.
+  return (body ? JSON.parse(body) : undefined) as T;
 }
 
 /** jupyter_server answers errors as `{"message": ...}`; fall back to the status line otherwise. */
@@ -38,4 +39,9 @@ function errorMessage(body: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** The message of anything thrown, for showing to a person. */
+export function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }

@@ -2,6 +2,7 @@
 import { Dialog, showDialog } from '@jupyterlab/apputils';
 import { Widget } from '@lumino/widgets';
 
+import { element } from './dom';
 import { adviceLines, IHostReport, summaryRows } from './hostReport';
 
 export async function showHostReport(report: IHostReport): Promise<void> {
@@ -36,19 +37,4 @@ export function reportNode(report: IHostReport): HTMLElement {
   details.appendChild(element('pre', '', JSON.stringify(report, null, 2)));
   root.appendChild(details);
   return root;
-}
-
-function element<K extends keyof HTMLElementTagNameMap>(
-  tag: K,
-  className: string,
-  text?: string
-): HTMLElementTagNameMap[K] {
-  const node = document.createElement(tag);
-  if (className) {
-    node.className = className;
-  }
-  if (text !== undefined) {
-    node.textContent = text;
-  }
-  return node;
 }

@@ -1,15 +1,39 @@
 /**
  * jupyter-pyvariant front end for JupyterLab 4 and Notebook 7.
  *
- * One plugin per concern: the shared report client, the palette command, the status item.
+ * One plugin per concern: the shared report client, the host report command, the provisioning
+ * entry (launcher, kernel menu, palette, settings), the kernel picker, the status item and the
+ * `pyvariant` comm that performs kernel switch requests.
  */
 import { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
-import { ICommandPalette, showErrorMessage } from '@jupyterlab/apputils';
+import {
+  ICommandPalette,
+  ISessionContext,
+  ISessionContextDialogs,
+  Notification,
+  showErrorMessage
+} from '@jupyterlab/apputils';
+import { IConsoleTracker } from '@jupyterlab/console';
+import { ILauncher } from '@jupyterlab/launcher';
+import { INotebookTracker } from '@jupyterlab/notebook';
+import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { IStatusBar } from '@jupyterlab/statusbar';
+import { ITranslator } from '@jupyterlab/translation';
+import { LabIcon } from '@jupyterlab/ui-components';
+import { ReadonlyPartialJSONObject } from '@lumino/coreutils';
 
+import { errorText } from './api';
 import { HostReportClient } from './client';
 import { showHostReport } from './dialog';
-import { IsaLevelStatus } from './status';
+import { isUnknown } from './hostReport';
+import { fetchPythons } from './jobs';
+import { buildFacts, PROVISION_LABEL, PyvariantSessionDialogs } from './kernelPicker';
+import { addLauncherSection } from './launcher';
+import { IProvisioned, provisionKernel } from './provisionDialog';
+import { refreshAndFind, sessionContextOf } from './session';
+import { PyvariantSettings, SETTINGS_PLUGIN_ID } from './settings';
+import { CurrentKernelTracker, IsaLevelStatus } from './status';
+import { serveSwitchRequests } from './switchComm';
 import { IHostReportClient } from './tokens';
 
 export { IHostReportClient } from './tokens';
@@ -18,13 +42,26 @@ export type { IHostReport } from './hostReport';
 /** Command ids, stable so that tests, menus and shortcuts can name them. */
 export namespace CommandIDs {
   export const showHostReport = 'pyvariant:show-host-report';
+  export const showKernelReport = 'pyvariant:show-kernel-report';
+  export const provision = 'pyvariant:provision-kernel';
+  export const openKernel = 'pyvariant:open-kernel';
+  export const refreshKernels = 'pyvariant:refresh-kernels';
 }
 
 const PALETTE_CATEGORY = 'Python variants';
 
+const chipIcon = new LabIcon({
+  name: 'jupyter-pyvariant:chip',
+  svgstr:
+    '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24"><g class="jp-icon3" fill="#616161">' +
+    '<path d="M7 5h10a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H7a2 2 0 0 1-2-2V7a2 2 0 0 1 2-2zm1 3v8h8V8z"/>' +
+    '<path d="M9 1h2v3H9zm4 0h2v3h-2zM9 20h2v3H9zm4 0h2v3h-2zM1 9h3v2H1zm0 4h3v2H1zm19-4h3v2h-3zm0 4h3v2h-3z"/>' +
+    '</g></svg>'
+});
+
 const clientPlugin: JupyterFrontEndPlugin<IHostReportClient> = {
   id: 'jupyter-pyvariant:client',
-  description: 'Fetches the report of the host running the Jupyter server.',
+  description: 'Fetches host reports: the Jupyter server host and each kernel host.',
   autoStart: true,
   provides: IHostReportClient,
   activate: () => new HostReportClient()
@@ -32,7 +69,7 @@ const clientPlugin: JupyterFrontEndPlugin<IHostReportClient> = {
 
 const commandPlugin: JupyterFrontEndPlugin<void> = {
   id: 'jupyter-pyvariant:host-report-command',
-  description: 'Adds the "Show host report" command.',
+  description: 'Adds the "Show host report" and "Show kernel host report" commands.',
   autoStart: true,
   requires: [IHostReportClient],
   optional: [ICommandPalette],
@@ -48,13 +85,138 @@ const commandPlugin: JupyterFrontEndPlugin<void> = {
         }
       }
     });
-    palette?.addItem({ command: CommandIDs.showHostReport, category: PALETTE_CATEGORY });
+    app.commands.addCommand(CommandIDs.showKernelReport, {
+      label: "Show the kernel's host report",
+      caption: 'What the machine running the current kernel is, as the kernel itself reports it',
+      isEnabled: () => !!sessionContextOf(app.shell.currentWidget)?.session?.kernel,
+      execute: async () => {
+        const kernel = sessionContextOf(app.shell.currentWidget)?.session?.kernel;
+        if (!kernel) {
+          return;
+        }
+        const answer = await client.kernelHost(kernel.id);
+        if (isUnknown(answer)) {
+          await showErrorMessage('Kernel host report unavailable', answer.reason);
+        } else {
+          await showHostReport(answer);
+        }
+      }
+    });
+    for (const command of [CommandIDs.showHostReport, CommandIDs.showKernelReport]) {
+      palette?.addItem({ command, category: PALETTE_CATEGORY });
+    }
   }
+};
+
+/**
+ * The provisioning entry. Its plugin id names the settings schema (`schema/plugin.json`), which
+ * also puts the entry into the Kernel menu.
+ */
+const provisionPlugin: JupyterFrontEndPlugin<void> = {
+  id: SETTINGS_PLUGIN_ID,
+  description: 'Adds "Optimized Python for this machine": launcher section, Kernel menu, palette, settings.',
+  autoStart: true,
+  requires: [IHostReportClient],
+  optional: [ISettingRegistry, ICommandPalette, ILauncher],
+  activate: (
+    app: JupyterFrontEnd,
+    client: IHostReportClient,
+    registry: ISettingRegistry | null,
+    palette: ICommandPalette | null,
+    launcher: ILauncher | null
+  ) => {
+    const { commands, serviceManager } = app;
+    const specs = serviceManager.kernelspecs;
+    const settings = new PyvariantSettings();
+    registry?.load(SETTINGS_PLUGIN_ID).then(
+      loaded => settings.track(loaded),
+      error => console.warn('jupyter-pyvariant: settings unavailable, using defaults', error)
+    );
+
+    const openNotebook = (kernelName: string, cwd?: unknown): Promise<unknown> =>
+      commands.execute('notebook:create-new', { kernelName, ...(typeof cwd === 'string' ? { cwd } : {}) });
+    const useKernel = async (ready: IProvisioned, target: ISessionContext | null): Promise<void> => {
+      if (ready.action === 'switch' && target && !target.isDisposed) {
+        await target.changeKernel({ name: ready.kernelName });
+      } else {
+        await openNotebook(ready.kernelName);
+      }
+    };
+
+    commands.addCommand(CommandIDs.provision, {
+      label: args =>
+        args.isPalette || args.switchCurrent ? PROVISION_LABEL : 'Optimized Python for this machine',
+      caption: 'Provision a kernel whose Python is built for this CPU, with a live progress bar',
+      icon: args => (args.isPalette ? undefined : chipIcon),
+      execute: async (args: ReadonlyPartialJSONObject) => {
+        const target = sessionContextOf(app.shell.currentWidget);
+        const ready = await provisionKernel({
+          host: client.serverHost(),
+          pythons: fetchPythons(),
+          settings: settings.values,
+          target,
+          preferSwitch: !!args.switchCurrent && !!target,
+          publish: async name => {
+            if (!(await refreshAndFind(specs, name))) {
+              throw new Error(`the server reports kernel "${name}" ready but does not list it`);
+            }
+          },
+          actLater: ready => useKernel(ready, null)
+        });
+        if (ready) {
+          try {
+            await useKernel(ready, target);
+          } catch (error) {
+            await showErrorMessage(`Could not start kernel "${ready.displayName}"`, errorText(error));
+          }
+        }
+      }
+    });
+    commands.addCommand(CommandIDs.openKernel, {
+      label: args =>
+        specs.specs?.kernelspecs[String(args.kernelName)]?.display_name ?? String(args.kernelName),
+      caption: args => buildFacts(specs.specs?.kernelspecs[String(args.kernelName)]) ?? '',
+      icon: args => (args.isPalette ? undefined : chipIcon),
+      execute: args => openNotebook(String(args.kernelName), args.cwd)
+    });
+    commands.addCommand(CommandIDs.refreshKernels, {
+      label: 'Refresh the kernel list',
+      caption: 'Ask the server for its kernels now instead of at the next poll',
+      execute: () => specs.refreshSpecs()
+    });
+    palette?.addItem({
+      command: CommandIDs.provision,
+      category: PALETTE_CATEGORY,
+      args: { isPalette: true }
+    });
+    palette?.addItem({ command: CommandIDs.refreshKernels, category: PALETTE_CATEGORY });
+    if (launcher) {
+      void specs.ready.then(() =>
+        addLauncherSection(launcher, specs, {
+          provision: CommandIDs.provision,
+          openKernel: CommandIDs.openKernel
+        })
+      );
+    }
+  }
+};
+
+/** The kernel picker with the provisioning entry (see kernelPicker.ts for why it replaces the core one). */
+const sessionDialogsPlugin: JupyterFrontEndPlugin<ISessionContext.IDialogs> = {
+  id: 'jupyter-pyvariant:session-dialogs',
+  description: 'The "Select Kernel" dialog, with "Optimized Python for this machine…" among its choices.',
+  autoStart: true,
+  provides: ISessionContextDialogs,
+  optional: [ITranslator, ISettingRegistry],
+  activate: (app: JupyterFrontEnd, translator: ITranslator | null, registry: ISettingRegistry | null) =>
+    new PyvariantSessionDialogs({ translator: translator ?? undefined, settingRegistry: registry }, () =>
+      app.commands.execute(CommandIDs.provision, { switchCurrent: true }).then(() => undefined)
+    )
 };
 
 const statusPlugin: JupyterFrontEndPlugin<void> = {
   id: 'jupyter-pyvariant:isa-status',
-  description: "Shows the Jupyter server host's ISA level in the status bar.",
+  description: "Shows the current kernel's ISA level, its host's, its GPUs, or the server host's level.",
   autoStart: true,
   requires: [IHostReportClient],
   optional: [IStatusBar],
@@ -62,13 +224,41 @@ const statusPlugin: JupyterFrontEndPlugin<void> = {
     if (!statusBar) {
       return;
     }
-    const item = new IsaLevelStatus(() => void app.commands.execute(CommandIDs.showHostReport));
-    statusBar.registerStatusItem('jupyter-pyvariant:isa-status', { item, align: 'left', rank: 100 });
-    client.serverHost().then(
-      report => item.showReport(report),
-      error => item.showError(error)
+    const item = new IsaLevelStatus(report =>
+      report ? void showHostReport(report) : void app.commands.execute(CommandIDs.showHostReport)
     );
+    statusBar.registerStatusItem('jupyter-pyvariant:isa-status', { item, align: 'left', rank: 100 });
+    const tracker = new CurrentKernelTracker(item, client);
+    app.shell.currentChanged?.connect((_, change) => tracker.follow(change.newValue));
+    tracker.follow(app.shell.currentWidget);
   }
 };
 
-export default [clientPlugin, commandPlugin, statusPlugin];
+const switchPlugin: JupyterFrontEndPlugin<void> = {
+  id: 'jupyter-pyvariant:switch-comm',
+  description: 'Performs `%pyvariant kernel switch` requests from kernels (comm target "pyvariant").',
+  autoStart: true,
+  optional: [INotebookTracker, IConsoleTracker],
+  activate: (app: JupyterFrontEnd, notebooks: INotebookTracker | null, consoles: IConsoleTracker | null) => {
+    const specs = app.serviceManager.kernelspecs;
+    const serve = (sessionContext: ISessionContext): void =>
+      serveSwitchRequests(
+        sessionContext,
+        name => refreshAndFind(specs, name),
+        message => Notification.error(message)
+      );
+    notebooks?.widgetAdded.connect((_, panel) => serve(panel.sessionContext));
+    notebooks?.forEach(panel => serve(panel.sessionContext));
+    consoles?.widgetAdded.connect((_, panel) => serve(panel.sessionContext));
+    consoles?.forEach(panel => serve(panel.sessionContext));
+  }
+};
+
+export default [
+  clientPlugin,
+  commandPlugin,
+  provisionPlugin,
+  sessionDialogsPlugin,
+  statusPlugin,
+  switchPlugin
+];

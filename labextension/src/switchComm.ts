@@ -1,0 +1,121 @@
+/**
+ * The `pyvariant` comm: how `%pyvariant kernel switch NAME` in a kernel moves its notebook to
+ * another kernel. Only the frontend can do that, and only for the notebook the kernel serves.
+ *
+ * Both directions of the comm are served:
+ * - the frontend registers the target `pyvariant` on every kernel connection, for comms the kernel
+ *   opens itself (carrying a switch request, or opened to announce itself);
+ * - the frontend opens a comm to kernels launched with the extension (provisioned kernels, whose
+ *   kernelspec carries `metadata.pyvariant`) and says `{"action": "hello"}`, so the kernel knows a
+ *   frontend that can switch is listening and sends its requests there.
+ *
+ * A request is `{"action": "switch", "kernel_name": NAME}`; the reply on the same comm is
+ * `{"status": "ok" | "error", "message"}`. "ok" is sent before the switch starts, because switching
+ * shuts down the kernel that asked.
+ */
+import { ISessionContext } from '@jupyterlab/apputils';
+import { Kernel, KernelMessage } from '@jupyterlab/services';
+import { JSONObject } from '@lumino/coreutils';
+
+import { errorText } from './api';
+import { pyvariantMetadata } from './kernelPicker';
+
+export const COMM_TARGET = 'pyvariant';
+
+export interface ISwitchReply extends JSONObject {
+  status: 'ok' | 'error';
+  message: string;
+}
+
+/** Makes kernel `name` visible (refreshes the kernel list) and says whether it exists. */
+export type KernelLookup = (name: string) => Promise<boolean>;
+
+/**
+ * Serve switch requests for the kernels of `sessionContext`, the current one and every later one.
+ * `onSwitchFailed` hears about a switch that failed after "ok" was already sent.
+ */
+export function serveSwitchRequests(
+  sessionContext: ISessionContext,
+  lookup: KernelLookup,
+  onSwitchFailed: (message: string) => void
+): void {
+  const connect = (kernel: Kernel.IKernelConnection | null | undefined): void => {
+    if (!kernel) {
+      return;
+    }
+    const serve = (comm: Kernel.IComm): void => {
+      comm.onMsg = msg => void answer(comm, msg, sessionContext, lookup, onSwitchFailed);
+    };
+    kernel.registerCommTarget(COMM_TARGET, (comm, msg) => {
+      serve(comm);
+      return answer(comm, msg, sessionContext, lookup, onSwitchFailed);
+    });
+    void announce(kernel, serve);
+  };
+  connect(sessionContext.session?.kernel);
+  sessionContext.kernelChanged.connect((_, change) => connect(change.newValue));
+}
+
+/** Open the hello comm to a kernel that registers the target, now and after every restart. */
+async function announce(
+  kernel: Kernel.IKernelConnection,
+  serve: (comm: Kernel.IComm) => void
+): Promise<void> {
+  const spec = await kernel.spec;
+  if (!pyvariantMetadata(spec) || kernel.isDisposed) {
+    return;
+  }
+  const hello = (): void => {
+    const comm = kernel.createComm(COMM_TARGET);
+    serve(comm);
+    comm.open({ action: 'hello' });
+  };
+  let restarting = false;
+  kernel.statusChanged.connect((_, status) => {
+    if (status === 'restarting' || status === 'autorestarting') {
+      restarting = true;
+    } else if (restarting && status === 'idle') {
+      restarting = false;
+      hello();
+    }
+  });
+  await kernel.info;
+  if (!kernel.isDisposed) {
+    hello();
+  }
+}
+
+async function answer(
+  comm: Kernel.IComm,
+  msg: KernelMessage.ICommOpenMsg | KernelMessage.ICommMsgMsg,
+  sessionContext: ISessionContext,
+  lookup: KernelLookup,
+  onSwitchFailed: (message: string) => void
+): Promise<void> {
+  const data = msg.content.data as { action?: unknown; kernel_name?: unknown };
+  if (data.action !== 'switch') {
+    return; // "hello" from the kernel, or something newer than this frontend: nothing to do.
+  }
+  const name = data.kernel_name;
+  const reply = (status: ISwitchReply['status'], message: string): void => {
+    if (!comm.isDisposed) {
+      comm.send({ status, message });
+    }
+  };
+  if (typeof name !== 'string' || !name) {
+    reply('error', 'a switch request needs "kernel_name", the name of a kernelspec');
+    return;
+  }
+  if (!(await lookup(name))) {
+    reply('error', `this Jupyter server has no kernel named "${name}"`);
+    return;
+  }
+  reply('ok', `switching "${sessionContext.name}" to kernel "${name}"`);
+  try {
+    await sessionContext.changeKernel({ name });
+  } catch (error) {
+    const message = `switching "${sessionContext.name}" to kernel "${name}" failed: ${errorText(error)}`;
+    reply('error', message);
+    onSwitchFailed(message);
+  }
+}
