@@ -401,16 +401,22 @@ def test_provision_open_switch_and_pick_kernels_in_the_browser(
             expect(status).to_have_attribute("data-better-level", cpu)
         _screenshot(page, "notebook-on-provisioned-kernel")
 
-        # `%pyvariant kernel switch` in a cell: the kernel asks the frontend over the comm.
-        other = provisioning_lab.get_json("api/kernelspecs")["default"]
-        other_display = provisioning_lab.get_json("api/kernelspecs")["kernelspecs"][other]["spec"][
-            "display_name"
-        ]
+        # `%pyvariant kernel switch` in a cell: the kernel sends the request on the comm the
+        # frontend opened to it (provisioned kernels load the extension at start).
+        specs = provisioning_lab.get_json("api/kernelspecs")
+        other = specs["default"]
+        other_display = specs["kernelspecs"][other]["spec"]["display_name"]
         _run_cell(page, f"%pyvariant kernel switch {other}")
-        expect(page.locator(".jp-OutputArea-output").first).to_contain_text("comm")
+        expect(_last_output(page)).to_contain_text("comm: asked the frontend")
         expect(toolbar).to_have_text(other_display)
         assert _session_kernel(provisioning_lab)["name"] == other
         _screenshot(page, "switched-by-magic")
+
+        # A kernel that loads the extension later opens the comm itself; the frontend serves it too.
+        _run_cell(page, f"%load_ext jupyter_pyvariant\n%pyvariant kernel switch {name} --via comm")
+        expect(_last_output(page)).to_contain_text("opened a comm")
+        expect(toolbar).to_have_text(display_name)
+        assert _session_kernel(provisioning_lab)["name"] == name
 
         # The kernel picker lists the provisioning entry and the kernel's build facts.
         toolbar.click()
@@ -421,10 +427,10 @@ def test_provision_open_switch_and_pick_kernels_in_the_browser(
             "title", re.compile(re.escape(spec["spec"]["metadata"]["pyvariant"]["label"]))
         )
         _screenshot(page, "kernel-picker")
-        picker.select_option(label=display_name)
+        picker.select_option(label=other_display)
         page.locator(".jp-Dialog-footer .jp-mod-accept").click()
-        expect(toolbar).to_have_text(display_name)
-        assert _session_kernel(provisioning_lab)["name"] == name
+        expect(toolbar).to_have_text(other_display)
+        assert _session_kernel(provisioning_lab)["name"] == other
         assert console.problems() == []
     finally:
         page.close()
@@ -448,7 +454,12 @@ def _session_kernel(server: Server) -> dict[str, Any]:
 
 
 def _run_cell(page: Page, code: str) -> None:
-    editor = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell .cm-content").first
+    """Type ``code`` into the notebook's last (empty) cell and run it."""
+    editor = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell .cm-content").last
     editor.click()
     page.keyboard.type(code)
     page.keyboard.press("Shift+Enter")
+
+
+def _last_output(page: Page) -> Locator:
+    return page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-OutputArea-output").last

@@ -149,7 +149,7 @@ const provisionPlugin: JupyterFrontEndPlugin<void> = {
       caption: 'Provision a kernel whose Python is built for this CPU, with a live progress bar',
       icon: args => (args.isPalette ? undefined : chipIcon),
       execute: async (args: ReadonlyPartialJSONObject) => {
-        const target = sessionContextOf(app.shell.currentWidget);
+        const target = switchTarget(app, args.switchPath);
         const ready = await provisionKernel({
           host: client.serverHost(),
           pythons: fetchPythons(),
@@ -209,10 +209,28 @@ const sessionDialogsPlugin: JupyterFrontEndPlugin<ISessionContext.IDialogs> = {
   provides: ISessionContextDialogs,
   optional: [ITranslator, ISettingRegistry],
   activate: (app: JupyterFrontEnd, translator: ITranslator | null, registry: ISettingRegistry | null) =>
-    new PyvariantSessionDialogs({ translator: translator ?? undefined, settingRegistry: registry }, () =>
-      app.commands.execute(CommandIDs.provision, { switchCurrent: true }).then(() => undefined)
+    new PyvariantSessionDialogs({ translator: translator ?? undefined, settingRegistry: registry }, session =>
+      app.commands
+        .execute(CommandIDs.provision, { switchCurrent: true, switchPath: session.path })
+        .then(() => undefined)
     )
 };
+
+/**
+ * The session the new kernel may be switched into: the one at `path` (the picker it was chosen
+ * from belongs to that session, which need not be in front), else the current widget's.
+ */
+function switchTarget(app: JupyterFrontEnd, path: unknown): ISessionContext | null {
+  if (typeof path === 'string') {
+    for (const widget of app.shell.widgets('main')) {
+      const session = sessionContextOf(widget);
+      if (session?.path === path) {
+        return session;
+      }
+    }
+  }
+  return sessionContextOf(app.shell.currentWidget);
+}
 
 const statusPlugin: JupyterFrontEndPlugin<void> = {
   id: 'jupyter-pyvariant:isa-status',
@@ -242,11 +260,11 @@ const switchPlugin: JupyterFrontEndPlugin<void> = {
   activate: (app: JupyterFrontEnd, notebooks: INotebookTracker | null, consoles: IConsoleTracker | null) => {
     const specs = app.serviceManager.kernelspecs;
     const serve = (sessionContext: ISessionContext): void =>
-      serveSwitchRequests(
+      serveSwitchRequests({
         sessionContext,
-        name => refreshAndFind(specs, name),
-        message => Notification.error(message)
-      );
+        lookup: name => refreshAndFind(specs, name),
+        onSwitchFailed: message => Notification.error(message)
+      });
     notebooks?.widgetAdded.connect((_, panel) => serve(panel.sessionContext));
     notebooks?.forEach(panel => serve(panel.sessionContext));
     consoles?.widgetAdded.connect((_, panel) => serve(panel.sessionContext));

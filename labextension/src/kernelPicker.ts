@@ -25,7 +25,7 @@ type Choice = Partial<Kernel.IModel> | null | { pyvariant: 'provision' };
 export class PyvariantSessionDialogs extends SessionContextDialogs {
   private readonly _labTranslator: ITranslator;
 
-  /** `provision` opens the provisioning dialog aimed at switching `sessionContext`. */
+  /** `provision` opens the provisioning dialog, offering to switch `sessionContext` to the new kernel. */
   constructor(
     options: ISessionContext.IDialogsOptions,
     private readonly _provision: (sessionContext: ISessionContext) => Promise<void>

@@ -11,7 +11,8 @@
  *
  * A request is `{"action": "switch", "kernel_name": NAME}`; the reply on the same comm is
  * `{"status": "ok" | "error", "message"}`. "ok" is sent before the switch starts, because switching
- * shuts down the kernel that asked.
+ * shuts down the kernel that asked; the switch itself waits until that kernel is idle, so the cell
+ * that asked finishes and its output reaches the notebook first.
  */
 import { ISessionContext } from '@jupyterlab/apputils';
 import { Kernel, KernelMessage } from '@jupyterlab/services';
@@ -30,28 +31,32 @@ export interface ISwitchReply extends JSONObject {
 /** Makes kernel `name` visible (refreshes the kernel list) and says whether it exists. */
 export type KernelLookup = (name: string) => Promise<boolean>;
 
-/**
- * Serve switch requests for the kernels of `sessionContext`, the current one and every later one.
- * `onSwitchFailed` hears about a switch that failed after "ok" was already sent.
- */
-export function serveSwitchRequests(
-  sessionContext: ISessionContext,
-  lookup: KernelLookup,
-  onSwitchFailed: (message: string) => void
-): void {
+/** The notebook (or console) whose kernels may ask, and how to check and report a switch. */
+export interface ISwitchTarget {
+  sessionContext: ISessionContext;
+  lookup: KernelLookup;
+  /** Hears about a switch that failed after "ok" was already sent. */
+  onSwitchFailed: (message: string) => void;
+}
+
+/** Serve switch requests for the kernels of `target`, the current one and every later one. */
+export function serveSwitchRequests(target: ISwitchTarget): void {
   const connect = (kernel: Kernel.IKernelConnection | null | undefined): void => {
     if (!kernel) {
       return;
     }
+    // Never awaited: the kernel connection handles its messages one at a time, and a switch
+    // waits for a later one (the kernel going idle).
     const serve = (comm: Kernel.IComm): void => {
-      comm.onMsg = msg => void answer(comm, msg, sessionContext, lookup, onSwitchFailed);
+      comm.onMsg = msg => void answer(kernel, comm, msg, target);
     };
     kernel.registerCommTarget(COMM_TARGET, (comm, msg) => {
       serve(comm);
-      return answer(comm, msg, sessionContext, lookup, onSwitchFailed);
+      void answer(kernel, comm, msg, target);
     });
     void announce(kernel, serve);
   };
+  const { sessionContext } = target;
   connect(sessionContext.session?.kernel);
   sessionContext.kernelChanged.connect((_, change) => connect(change.newValue));
 }
@@ -86,11 +91,10 @@ async function announce(
 }
 
 async function answer(
+  kernel: Kernel.IKernelConnection,
   comm: Kernel.IComm,
   msg: KernelMessage.ICommOpenMsg | KernelMessage.ICommMsgMsg,
-  sessionContext: ISessionContext,
-  lookup: KernelLookup,
-  onSwitchFailed: (message: string) => void
+  { sessionContext, lookup, onSwitchFailed }: ISwitchTarget
 ): Promise<void> {
   const data = msg.content.data as { action?: unknown; kernel_name?: unknown };
   if (data.action !== 'switch') {
@@ -110,12 +114,27 @@ async function answer(
     reply('error', `this Jupyter server has no kernel named "${name}"`);
     return;
   }
-  reply('ok', `switching "${sessionContext.name}" to kernel "${name}"`);
+  reply('ok', `switching "${sessionContext.name}" to kernel "${name}" once this cell has run`);
   try {
+    await idle(kernel);
     await sessionContext.changeKernel({ name });
   } catch (error) {
     const message = `switching "${sessionContext.name}" to kernel "${name}" failed: ${errorText(error)}`;
     reply('error', message);
     onSwitchFailed(message);
   }
+}
+
+/** Resolves once `kernel` has nothing left to run (or is gone). */
+function idle(kernel: Kernel.IKernelConnection): Promise<void> {
+  return new Promise(resolve => {
+    const check = (): void => {
+      if (kernel.isDisposed || kernel.status === 'idle' || kernel.status === 'dead') {
+        kernel.statusChanged.disconnect(check);
+        resolve();
+      }
+    };
+    kernel.statusChanged.connect(check);
+    check();
+  });
 }
