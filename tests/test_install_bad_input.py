@@ -124,6 +124,27 @@ def test_bad_metadata_of_a_dependency_is_named_too(
     assert "simdinfo: simdinfo-1.0.0-variants.json from http://127.0.0.1:" in capsys.readouterr().err
 
 
+def test_failures_are_named_in_an_empty_environment_too(
+    simd_wheels: Path, venv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """With nothing installed the installer starts while the requested pages are still read: the
+    error is still the one that names the package, the file and the source."""
+    before = freeze(venv)
+    root = _copy(simd_wheels, tmp_path)
+    (root / "simdinfo-1.0.0-variants.json").write_text("{ not json")
+    for index in serve(root):
+        assert _run(index.url, venv, tmp_path, "simdinfo") == 1
+    error = capsys.readouterr().err
+    assert "pyvariant: simdinfo: simdinfo-1.0.0-variants.json from http://127.0.0.1:" in error
+    assert "not valid JSON" in error
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{sock.getsockname()[1]}/simple"
+    assert _run(url, venv, tmp_path, "simdcalc") == 1
+    assert f"pyvariant: simdcalc: {url}/simdcalc/ did not answer" in capsys.readouterr().err
+    assert freeze(venv) == before
+
+
 def test_bad_requirements_and_files(venv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["plan", "simd info!", "--python", str(venv)]) == 1
     assert "invalid requirement 'simd info!'" in capsys.readouterr().err

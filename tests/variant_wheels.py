@@ -14,6 +14,7 @@ import html
 import json
 import re
 import shutil
+import socket
 import subprocess
 import sysconfig
 import threading
@@ -358,6 +359,14 @@ def _project_of(filename: str) -> str:
     return _normalize(filename.split("-", 1)[0])
 
 
+class _Server(ThreadingHTTPServer):
+    """Threads per request, daemon threads, and a listen backlog for installers that open many
+    connections at once (the default of 5 drops the rest, and each waits a 1 s SYN retry)."""
+
+    daemon_threads = True
+    request_queue_size = 128
+
+
 @dataclass
 class IndexServer:
     """A PEP 691 / PEP 503 index on 127.0.0.1 serving every file of ``root``.
@@ -372,7 +381,7 @@ class IndexServer:
     credentials: tuple[str, str] | None = None
     html_only: bool = False
     requests: list[tuple[str, str, int]] = field(default_factory=list)
-    _server: ThreadingHTTPServer | None = None
+    _server: _Server | None = None
     _release: threading.Event = field(default_factory=threading.Event)
 
     @property
@@ -381,8 +390,7 @@ class IndexServer:
         return f"http://127.0.0.1:{self._server.server_address[1]}/simple"
 
     def start(self) -> IndexServer:
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
-        self._server.daemon_threads = True
+        self._server = _Server(("127.0.0.1", 0), _handler_for(self))
         threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True).start()
         return self
 
@@ -423,6 +431,12 @@ class IndexServer:
 
 def _handler_for(index: IndexServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
+        def setup(self) -> None:
+            super().setup()
+            # headers and body are separate writes: without this, Nagle's algorithm and the client's
+            # delayed ACK hold many responses back ~40 ms (uv, with its many small requests, suffers most)
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
         def log_message(self, format: str, *args: Any) -> None:
             pass
 

@@ -9,7 +9,6 @@ appear in messages.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 import os
@@ -24,6 +23,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 if TYPE_CHECKING:
+    import asyncio
+
     import httpx
 
 PYPI = "https://pypi.org/simple"
@@ -422,6 +423,8 @@ def _atomic_write(path: Path, data: bytes) -> None:
 
 def run_sync(make: Callable[[], Awaitable[T]]) -> T:
     """Run a coroutine to completion, also from inside a running event loop (a Jupyter kernel)."""
+    import asyncio  # here, not at the top: an install reads pages on a background thread
+
     try:
         asyncio.get_running_loop()
     except RuntimeError:
@@ -540,6 +543,8 @@ class SimpleClient:
 
         A broken index is an error only for projects that no index before it answered for.
         """
+        import asyncio
+
         import httpx
 
         names = list(dict.fromkeys(normalize(p) for p in projects))

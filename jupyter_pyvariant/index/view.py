@@ -3,26 +3,34 @@
 Installers that know nothing of variants (pip, uv without its preview) then install the right build:
 for each project the view asks a *selector* which files to show, under which names; the selector
 keeps only the best-fit variant of each version and presents it under its base filename. Bytes and
-hashes are the upstream ones: files are streamed through, hashed on the way, and the last chunk is
-held back until the hash is known, so a corrupt file never reaches the installer complete.
+hashes are the upstream ones: files are fetched into a private spool (:mod:`.spool`) and handed over
+from local disk only after their hash matched, so a corrupt file never reaches the installer. With
+``read_ahead``, the file an installer will most likely take from a project is fetched as soon as
+the project is selected, and the dependencies that file names are selected and fetched in turn,
+concurrently: by the time the installer asks for a file, it is usually on disk.
 """
 
 from __future__ import annotations
 
-import hashlib
 import html
 import json
+import os
 import re
 import secrets
+import socket
 import threading
 from collections.abc import Callable
+from concurrent.futures import Future
+from contextlib import suppress
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 from urllib.parse import quote, unquote
 
-from .simple import JSON_TYPE, FileLink, HashMismatch, SimpleClient, normalize, verify
+from .simple import JSON_TYPE, FileLink, HashMismatch, SimpleClient, normalize
+from .spool import Spool
 
 
 @dataclass(frozen=True)
@@ -35,14 +43,23 @@ class PresentedFile:
 
 @dataclass(frozen=True)
 class PresentedProject:
-    """What the view shows for one project."""
+    """What the view shows for one project, and the files an installer will most likely download."""
 
     name: str
     files: tuple[PresentedFile, ...]
+    likely: tuple[PresentedFile, ...] = ()
 
 
 Selector = Callable[[str], PresentedProject | None]
 """Project name -> the files to present (None: the project is unknown, answer 404)."""
+
+
+class _Server(ThreadingHTTPServer):
+    """Threads per request, daemon threads, and a listen backlog for installers that open many
+    connections at once (the default of 5 drops the rest, and each waits a 1 s SYN retry)."""
+
+    daemon_threads = True
+    request_queue_size = 128
 
 
 @dataclass
@@ -56,15 +73,21 @@ class IndexView:
 
     client: SimpleClient
     selector: Selector
+    read_ahead: bool = False
+    """Fetch each selected project's likely files at once (for installs; a dry run may need none)."""
     problems: list[str] = field(default_factory=list)
     presented: dict[str, PresentedProject] = field(default_factory=dict)
     _files: list[tuple[str, PresentedFile]] = field(default_factory=list)
     _pages: dict[str, tuple[PresentedProject, list[int]]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
-    _server: ThreadingHTTPServer | None = None
+    _server: _Server | None = None
     _token: str = field(default_factory=lambda: secrets.token_hex(8))
     """In every URL: a later view on the same port never answers from an installer's cache of this one."""
     _thread: threading.Thread | None = None
+    _spool: Spool = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._spool = Spool(self.client)
 
     @property
     def url(self) -> str:
@@ -73,9 +96,15 @@ class IndexView:
         return f"http://127.0.0.1:{self._server.server_address[1]}/{self._token}/simple"
 
     def __enter__(self) -> IndexView:
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="pyvariant-view", daemon=True)
+        self._spool.open()
+        self._server = _Server(("127.0.0.1", 0), _handler(self))
+        self._thread = threading.Thread(
+            # a short poll interval: shutdown() waits for the serving loop to notice
+            target=self._server.serve_forever,
+            args=(0.02,),
+            name="pyvariant-view",
+            daemon=True,
+        )
         self._thread.start()
         return self
 
@@ -86,6 +115,7 @@ class IndexView:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+        self._spool.close()
 
     # -- what the handler needs --------------------------------------------------------------------
 
@@ -100,21 +130,69 @@ class IndexView:
         if selected is None:
             return None
         with self._lock:
-            if key not in self._pages:
+            new = key not in self._pages
+            if new:
                 first = len(self._files)
                 self._files.extend((key, presented) for presented in selected.files)
                 self._pages[key] = (selected, list(range(first, len(self._files))))
                 self.presented[key] = selected
-            return self._pages[key]
+            found = self._pages[key]
+        if new and self.read_ahead:
+            for presented in selected.likely:
+                self._spool.fetch(presented.link, key).add_done_callback(self._follow)
+        return found
+
+    def _follow(self, arrived: Future[Path]) -> None:
+        """Read ahead the dependencies of a wheel that arrived, as the installer soon will."""
+        if arrived.exception() is None and arrived.result().name.endswith(".whl"):
+            threading.Thread(
+                target=self._read_ahead, args=(arrived.result(),), name="pyvariant-read-ahead", daemon=True
+            ).start()
+
+    def _read_ahead(self, wheel: Path) -> None:
+        """Only a guess: whatever goes wrong here is left for the installer's own request to meet."""
+        for name in wheel_dependencies(wheel):
+            with suppress(Exception):
+                self.project(name)
 
     def file(self, file_id: int) -> tuple[str, PresentedFile] | None:
         with self._lock:
             return self._files[file_id] if 0 <= file_id < len(self._files) else None
 
+    def local_copy(self, project: str, presented: PresentedFile) -> Path:
+        """The file on local disk, hash-checked (waits while it arrives)."""
+        return self._spool.path(presented.link, project)
+
     def report(self, problem: str) -> None:
         with self._lock:
             if problem not in self.problems:
                 self.problems.append(problem)
+
+
+def wheel_dependencies(wheel: Path) -> list[str]:
+    """Projects a wheel's ``Requires-Dist`` names unconditionally or for its environment (not extras)."""
+    import zipfile
+    from email.parser import BytesHeaderParser
+
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    try:
+        with zipfile.ZipFile(wheel) as archive:
+            member = next(
+                m for m in archive.namelist() if m.count("/") == 1 and m.endswith(".dist-info/METADATA")
+            )
+            headers = BytesHeaderParser().parsebytes(archive.read(member))
+    except (OSError, zipfile.BadZipFile, StopIteration):
+        return []
+    names = []
+    for text in headers.get_all("Requires-Dist") or []:
+        try:
+            requirement = Requirement(text)
+        except InvalidRequirement:
+            continue
+        if requirement.marker is None or "extra" not in str(requirement.marker):
+            names.append(normalize(requirement.name))
+    return names
 
 
 def _json_page(project: PresentedProject, ids: list[int]) -> bytes:
@@ -171,7 +249,12 @@ _PAGE = re.compile(r"/(\w+)/simple/([^/]+)/?")
 def _handler(view: IndexView) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
-        _started = False
+
+        def setup(self) -> None:
+            super().setup()
+            # Headers and body go out in separate writes on a kept-alive connection: without this,
+            # Nagle's algorithm meets the client's delayed ACK and every response waits ~40 ms.
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
         def log_message(self, format: str, *args: Any) -> None:
             """The installer reports failures; the view's own log would only add noise."""
@@ -187,7 +270,6 @@ def _handler(view: IndexView) -> type[BaseHTTPRequestHandler]:
 
         def do_GET(self) -> None:
             path = unquote(self.path.split("?", 1)[0])
-            self._started = False  # one handler serves every request of a kept-alive connection
             try:
                 if (match := _PAGE.fullmatch(path)) and match.group(1) == view._token:
                     self._page(match.group(2))
@@ -195,14 +277,14 @@ def _handler(view: IndexView) -> type[BaseHTTPRequestHandler]:
                     self._file(int(match.group(2)), bool(match.group(4)))
                 else:
                     self._reply(404, b"not found")
+            except (BrokenPipeError, ConnectionResetError):
+                return  # the installer hung up
             except Exception as exc:  # a selector or upstream failure: tell the installer and the caller
-                if isinstance(exc, (BrokenPipeError, ConnectionResetError)):
-                    return
-                view.report(str(exc))
-                if self._started:
-                    self.close_connection = True  # a truncated body is all the installer may see
-                else:
-                    self._reply(502, str(exc).encode())
+                problem = str(exc)
+                if isinstance(exc, HashMismatch):
+                    problem += "; the file was not handed to the installer"
+                view.report(problem)
+                self._reply(502, problem.encode())
 
         def _page(self, name: str) -> None:
             found = view.project(name)
@@ -227,7 +309,7 @@ def _handler(view: IndexView) -> type[BaseHTTPRequestHandler]:
                 meta = FileLink(f"{link.filename}.metadata", f"{link.url}.metadata", link.index, hashes)
                 self._reply(200, view.client.read(meta, project), "application/octet-stream")
                 return
-            self._stream(project, presented)
+            self._send_file(project, presented)
 
         def do_HEAD(self) -> None:
             """Installers probe files before fetching (range support); answer without a body."""
@@ -241,35 +323,14 @@ def _handler(view: IndexView) -> type[BaseHTTPRequestHandler]:
             self.send_header("Cache-Control", _IMMUTABLE)
             self.end_headers()
 
-        def _stream(self, project: str, presented: PresentedFile) -> None:
-            link = presented.link
-            strongest = link.strongest_hash
-            digest = hashlib.new(strongest[0]) if strongest else None
-            with view.client.stream(link.url, project, link.filename) as response:
+        def _send_file(self, project: str, presented: PresentedFile) -> None:
+            path = view.local_copy(project, presented)
+            with path.open("rb") as stream:
                 self.send_response(200)
                 self.send_header("Content-Type", "application/octet-stream")
-                self.send_header("Transfer-Encoding", "chunked")
+                self.send_header("Content-Length", str(os.fstat(stream.fileno()).st_size))
                 self.send_header("Cache-Control", _IMMUTABLE)
                 self.end_headers()
-                self._started = True
-                held = b""
-                for chunk in response.iter_bytes():
-                    if digest is not None:
-                        digest.update(chunk)
-                    if held:
-                        self._chunk(held)
-                    held = chunk
-            try:
-                verify(link, project, digest.hexdigest() if digest else None)
-            except HashMismatch as exc:
-                view.report(f"{exc}; the file was not handed to the installer")
-                self.close_connection = True
-                return
-            if held:
-                self._chunk(held)
-            self.wfile.write(b"0\r\n\r\n")
-
-        def _chunk(self, data: bytes) -> None:
-            self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+                self.connection.sendfile(stream)
 
     return Handler

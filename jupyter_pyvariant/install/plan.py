@@ -16,18 +16,25 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..index.simple import FileLink, IndexSettings, ProjectPage, SimpleClient, normalize, redact
 from ..index.view import IndexView, PresentedFile, PresentedProject
 from . import recipes, runner
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future
+
+    from packaging.specifiers import SpecifierSet
+
     from ..display import Progress
     from ..variants.metadata import VariantMetadata
     from ..variants.ordering import Ranking
     from ..variants.properties import VariantLabel, WheelName
     from ..variants.providers import Overrides, SupportedProperties
+
+
+T = TypeVar("T")
 
 
 class PlanError(Exception):
@@ -135,10 +142,27 @@ class ProjectChoice:
     others: tuple[FileLink, ...]
     """Files that are not wheels (sdists), presented unchanged."""
 
-    def presented(self) -> PresentedProject:
+    def presented(self, wanted: SpecifierSet | None = None) -> PresentedProject:
+        """The view's page; ``likely`` is the best wheel of the newest version ``wanted`` allows."""
         files = [presented for choice in self.versions.values() for presented in choice.wheels]
         files += [PresentedFile(link.filename, link) for link in self.others]
-        return PresentedProject(self.page.name, tuple(files))
+        return PresentedProject(self.page.name, tuple(files), self._likely(wanted))
+
+    def _likely(self, wanted: SpecifierSet | None) -> tuple[PresentedFile, ...]:
+        """What an installer takes without other constraints: the newest final release it may have."""
+        from packaging.version import InvalidVersion, Version
+
+        releases = []
+        for text, choice in self.versions.items():
+            if not choice.wheels or choice.wheels[0].link.yanked is not None:
+                continue
+            try:
+                version = Version(text)
+            except InvalidVersion:
+                continue
+            if not version.is_prerelease and (wanted is None or wanted.contains(version)):
+                releases.append((version, choice.wheels[0]))
+        return (max(releases, key=lambda release: release[0])[1],) if releases else ()
 
     def version(self, version: str) -> VersionChoice | None:
         return self.versions.get(_canonical_version(version))
@@ -168,6 +192,8 @@ class VariantChooser:
     clients: Callable[[str], SimpleClient]
     supported_for: SupportedFor
     target_tags: Sequence[str] | None
+    wanted: dict[str, SpecifierSet] = field(default_factory=dict)
+    """Version specifiers of the requested projects: the view reads ahead the version they allow."""
     _tag_rank: dict[str, int] | None = field(init=False)
     _tag_positions: dict[tuple[str, str, str], int | None] = field(default_factory=dict, init=False)
     _documents: dict[tuple[str, bytes], VariantMetadata] = field(default_factory=dict, init=False)
@@ -175,7 +201,11 @@ class VariantChooser:
     """(id of a metadata in ``_documents``, labels) -> ranking: releases sharing a document rank once."""
     _pages: dict[str, ProjectPage | None] = field(default_factory=dict, init=False)
     _choices: dict[str, ProjectChoice | None] = field(default_factory=dict, init=False)
-    _lock: threading.RLock = field(default_factory=threading.RLock, init=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
+    """Guards ``_pages``, ``_choices`` and ``_gates``. The other caches only ever gain entries equal
+    to any they would replace: two threads racing there repeat work, never disagree."""
+    _gates: dict[str, threading.Lock] = field(default_factory=dict, init=False)
+    """One per project: it is chosen once, while other projects are chosen at the same time."""
 
     def __post_init__(self) -> None:
         self._tag_rank = None if self.target_tags is None else {t: i for i, t in enumerate(self.target_tags)}
@@ -184,6 +214,8 @@ class VariantChooser:
         """Fetch the pages of these projects concurrently (grouped by the client that serves each)."""
         groups: dict[int, tuple[SimpleClient, list[str]]] = {}
         for name in projects:
+            if normalize(name) in self._pages:
+                continue
             client = self.clients(normalize(name))
             groups.setdefault(id(client), (client, []))[1].append(normalize(name))
         for client, names in groups.values():
@@ -192,21 +224,26 @@ class VariantChooser:
                 self._pages.update(pages)
 
     def choose(self, project: str) -> ProjectChoice | None:
+        """The project's choice, made once; projects are chosen concurrently (installers ask so)."""
         name = normalize(project)
         with self._lock:
             if name in self._choices:
                 return self._choices[name]
-            if name not in self._pages:
-                self._pages[name] = self.clients(name).project(name)
-            page = self._pages[name]
+            gate = self._gates.setdefault(name, threading.Lock())
+        with gate:
+            if name in self._choices:  # chosen while this thread waited at the gate
+                return self._choices[name]
+            page = self._pages[name] if name in self._pages else self.clients(name).project(name)
             choice = None if page is None else self.choose_page(page, self.clients(name))
-            self._choices[name] = choice
+            with self._lock:
+                self._pages[name] = page
+                self._choices[name] = choice
             return choice
 
     def presented(self, project: str) -> PresentedProject | None:
         """The view's selector."""
         choice = self.choose(project)
-        return None if choice is None else choice.presented()
+        return None if choice is None else choice.presented(self.wanted.get(normalize(project)))
 
     def choose_page(self, page: ProjectPage, client: SimpleClient) -> ProjectChoice:
         """Group a page's wheels by version and choose within each (no network unless variants)."""
@@ -424,8 +461,8 @@ class Session:
         from ..variants.providers import Overrides, ProfileError, host_profile
 
         self.options = options
-        self.target = target or runner.inspect_target(options.python)
-        self.installer = runner.Installer.choose(self.target, options.installer)
+        # The target answers from a subprocess: ask it while this host's report is computed.
+        inspecting = None if target is not None else in_background(runner.inspect_target, options.python)
         self.report = dict(options.report) if options.report is not None else _host_report()
         try:
             self.overrides: Overrides = Overrides.parse(profile=options.profile)
@@ -437,6 +474,8 @@ class Session:
         )
         self.machine = whole.to_dict()
         self.settings = IndexSettings.from_options(options.index_url, options.extra_index_urls)
+        self.target = target or inspecting.result()  # type: ignore[union-attr]
+        self.installer = runner.Installer.choose(self.target, options.installer)
         self._clients: dict[tuple[str, ...], SimpleClient] = {}
         self.routes: dict[str, tuple[str, ...]] = {}
         self._supported: dict[str, SupportedProperties] = {}
@@ -492,7 +531,10 @@ class Session:
             recipes.apply(r, self.machine) if self.options.recipes else recipes.Rewrite(r, r)
             for r in requested
         ]
+        from packaging.requirements import Requirement
+
         for rewrite in rewrites:
+            self.chooser.wanted[rewrite.project] = Requirement(rewrite.requirement).specifier
             if rewrite.indexes:
                 extra = () if rewrite.exclusive else self.settings.urls
                 self.routes[rewrite.project] = tuple(dict.fromkeys((*rewrite.indexes, *extra)))
@@ -539,20 +581,26 @@ class Session:
                 stale.append(name)
         return stale
 
-    def _prepare(self, progress: Progress | None, fresh: bool) -> tuple[list[recipes.Rewrite], list[str]]:
-        """Recipes applied, requested pages read and checked, and the installed variants to replace."""
-        rewrites = self.rewrites()
+    def _prepare(
+        self, rewrites: Sequence[recipes.Rewrite], progress: Progress | None, fresh: bool
+    ) -> list[str]:
+        """Requested pages read and checked, and the installed projects whose variant to replace."""
         projects = [r.project for r in rewrites]
         if progress:
             progress.update(0, "reading indexes")
-        self.chooser.prefetch(projects)
-        for project in projects:
-            self.chooser.choose(project)  # bad metadata of a requested package fails here, by name
+        self._read_ahead(projects)  # bad metadata of a requested package fails here, by name
         installed = [] if fresh else self._installed_closure(projects)
         self.chooser.prefetch(installed)
         if progress:
             progress.update(0, f"resolving with {self.installer.kind}")
-        return rewrites, self._stale(installed)
+        return self._stale(installed)
+
+    def _read_ahead(self, projects: Iterable[str]) -> None:
+        """Read these projects' pages (concurrently) and choose; the view starts fetching their files."""
+        names = list(projects)
+        self.chooser.prefetch(names)
+        for name in names:
+            self.view.project(name)
 
     def _plan_from(
         self,
@@ -579,7 +627,8 @@ class Session:
 
         ``fresh`` lists everything the requirements need, as for an empty environment (locks).
         """
-        rewrites, reinstall = self._prepare(progress, fresh)
+        rewrites = self.rewrites()
+        reinstall = self._prepare(rewrites, progress, fresh)
         requirements = [r.requirement for r in rewrites]
         problems = self.view.problems
         resolved = runner.resolve(
@@ -592,18 +641,40 @@ class Session:
 
         The installer resolves everything against the view, and fetches every file, before it
         changes anything; every variant choice is made by then. A separate dry run first would
-        only double the work (``--dry-run`` / ``plan`` show it without installing).
+        only double the work (``--dry-run`` / ``plan`` show it without installing). The view reads
+        ahead: each selected project's likely file is fetched at once.
+
+        When none of the requested projects is installed, no installed variant can need replacing,
+        so the installer starts at once and the requested pages are read while it starts up.
         """
-        rewrites, reinstall = self._prepare(progress, False)
+        self.view.read_ahead = True
+        rewrites = self.rewrites()
+        projects = [r.project for r in rewrites]
         requirements = [r.requirement for r in rewrites]
-        installed = runner.install(
-            self.installer,
-            self.view.url,
-            requirements,
-            self.view.problems,
-            reinstall=reinstall,
-            progress=progress,
-        )
+        if self._installed_closure(projects):
+            reinstall = self._prepare(rewrites, progress, False)
+            reading = None
+        else:
+            reinstall = []
+            reading = in_background(self._read_ahead, projects)
+            if progress:
+                progress.update(0, f"installing with {self.installer.kind}")
+        try:
+            installed = runner.install(
+                self.installer,
+                self.view.url,
+                requirements,
+                self.view.problems,
+                reinstall=reinstall,
+                progress=progress,
+            )
+        except runner.InstallerError:
+            # The read-ahead met the same failure first, and says which package, file and source.
+            if reading is not None and (cause := reading.exception()) is not None:
+                raise cause from None
+            raise
+        if reading is not None:
+            reading.exception()  # the installer succeeded: wait, whatever the read-ahead met
         return self._plan_from(rewrites, installed, reinstall)
 
     def _planned(self, name: str, version: str, rewrite: recipes.Rewrite | None) -> PlannedPackage:
@@ -637,6 +708,22 @@ class Session:
             recipe=rewrite.rule if rewrite else None,
             variants_json=chosen.variants_json if chosen else None,
         )
+
+
+def in_background(function: Callable[..., T], *args: Any) -> Future[T]:
+    """Run ``function(*args)`` on a daemon thread; its future holds the result or the exception."""
+    from concurrent.futures import Future
+
+    future: Future[T] = Future()
+
+    def work() -> None:
+        try:
+            future.set_result(function(*args))
+        except BaseException as exc:
+            future.set_exception(exc)
+
+    threading.Thread(target=work, name=f"pyvariant-{function.__name__}", daemon=True).start()
+    return future
 
 
 def _sdist_version(link: FileLink) -> str | None:
