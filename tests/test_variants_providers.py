@@ -136,7 +136,7 @@ def test_every_namespace_is_answered_or_explained() -> None:
     assert host.notes["nvidia"] == "the nvidia provider is optional and not enabled"
     assert host.notes["fictional_accel"] == (
         "provider plugin fictional-accel-provider is third-party code; "
-        "trust it by name to run it (--trust-plugin fictional-accel-provider)"
+        "trust it by name to run it (--trust-provider fictional-accel-provider)"
     )
     assert host.namespaces == ("x86_64", "openmp")
 

@@ -168,16 +168,21 @@ def variant_metadata(
     dialect: str = "pep825",
     *,
     namespaces: Sequence[str] | None = None,
+    providers: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """A variants.json / variant.json document for ``labels`` in the given dialect (``namespaces``
-    orders the namespaces; default: sorted)."""
+    """A variants.json / variant.json document for ``labels`` in the given dialect.
+
+    ``namespaces`` orders the namespaces (default: sorted); ``providers`` describes namespaces
+    :data:`PROVIDERS` does not know, or describes them otherwise (PEP 850 only).
+    """
     used = sorted({ns for props in labels.values() for ns in props}) or ["x86_64"]
     data: dict[str, Any] = {
         "$schema": SCHEMA_URLS[dialect],
         "default-priorities": {"namespace": list(namespaces or used)},
     }
     if dialect == "pep850":
-        data["providers"] = {ns: dict(PROVIDERS[ns]) for ns in data["default-priorities"]["namespace"]}
+        known = {**PROVIDERS, **(providers or {})}
+        data["providers"] = {ns: dict(known[ns]) for ns in data["default-priorities"]["namespace"]}
     data["variants"] = {
         label: {ns: {f: list(v) for f, v in feats.items()} for ns, feats in props.items()}
         for label, props in labels.items()
@@ -291,9 +296,14 @@ def build_labelled(
     *,
     requires: Sequence[str] = (),
     namespaces: Sequence[str] | None = None,
+    providers: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> BuiltRelease:
-    """A pure-Python variant package, one wheel per label; ``import name; name.BUILD`` says which landed."""
+    """A pure-Python variant package, one wheel per label; ``import name; name.BUILD`` says which landed.
+
+    ``namespaces`` and ``providers`` shape the metadata as in :func:`variant_metadata`.
+    """
     module = name.replace("-", "_")
+    shape: dict[str, Any] = {"namespaces": namespaces, "providers": providers}
     wheels = []
     for label, props in labels.items():
         body = f'"""Built as the {label} variant."""\nBUILD = "{label}"\n'.encode()
@@ -306,14 +316,14 @@ def build_labelled(
                 {f"{module}/__init__.py": body},
                 label=label,
                 requires=requires,
-                variant_json=variant_metadata({label: props}, dialect, namespaces=namespaces),
+                variant_json=variant_metadata({label: props}, dialect, **shape),
             )
         )
     return BuiltRelease(
         name,
         version,
         tuple(wheels),
-        _write_variants_json(out_dir, name, version, labels, dialect, namespaces),
+        _write_variants_json(out_dir, name, version, labels, dialect, **shape),
     )
 
 
@@ -338,10 +348,10 @@ def _write_variants_json(
     version: str,
     labels: Labels,
     dialect: str,
-    namespaces: Sequence[str] | None = None,
+    **shape: Any,
 ) -> Path:
     path = out_dir / f"{name}-{version}-variants.json"
-    path.write_text(json.dumps(variant_metadata(labels, dialect, namespaces=namespaces), indent=2))
+    path.write_text(json.dumps(variant_metadata(labels, dialect, **shape), indent=2))
     return path
 
 

@@ -92,6 +92,10 @@ def _uv_index_url(entry: str) -> str:
     return url if sep and "://" not in name else entry
 
 
+_EXTRA_ORIGINS = frozenset({"--extra-index-url", "UV_INDEX", "UV_EXTRA_INDEX_URL", "PIP_EXTRA_INDEX_URL"})
+"""Where extra indexes come from (every other origin names the main index)."""
+
+
 @dataclass(frozen=True)
 class IndexSettings:
     """The indexes to read, most preferred first, and where each came from.
@@ -135,6 +139,19 @@ class IndexSettings:
 
     def describe(self) -> list[str]:
         return [f"{redact(url)} ({origin})" for url, origin in zip(self.urls, self.origins, strict=True)]
+
+    def installer_args(self) -> tuple[str, ...]:
+        """The same indexes as uv / pip flags (credentials kept: that installer must log in too)."""
+        primary = next(
+            (
+                url
+                for url, origin in zip(self.urls, self.origins, strict=True)
+                if origin not in _EXTRA_ORIGINS
+            ),
+            self.urls[-1],
+        )
+        extras = (arg for url in self.urls if url != primary for arg in ("--extra-index-url", url))
+        return ("--index-url", primary, *extras)
 
 
 @dataclass(frozen=True)

@@ -448,6 +448,15 @@ class Options:
     recipes: bool = True
     installer: runner.InstallerKind | None = None
     trusted_plugins: tuple[str, ...] = ()
+    """Provider plugins (package, namespace or plugin API) allowed to run, in their own environment."""
+    force: tuple[str, ...] = ()
+    """``namespace :: feature :: value`` to treat as supported, ahead of what the providers say."""
+    forbid: tuple[str, ...] = ()
+    """Namespaces, features or properties never to use."""
+    prefer: tuple[str, ...] = ()
+    """Namespaces, features or properties to rank first."""
+    enable_optional: tuple[str, ...] = ()
+    """Optional providers (by namespace) to use."""
     timeout: float = 30.0
     cache_dir: Path | None = None
     report: Mapping[str, Any] | None = None
@@ -458,6 +467,7 @@ class Session:
     """One planning and installing session: target, supported properties, index clients, the view."""
 
     def __init__(self, options: Options, *, target: runner.Target | None = None) -> None:
+        from ..variants.plugins import PluginOptions
         from ..variants.providers import Overrides, ProfileError, host_profile
 
         self.options = options
@@ -465,16 +475,24 @@ class Session:
         inspecting = None if target is not None else in_background(runner.inspect_target, options.python)
         self.report = dict(options.report) if options.report is not None else _host_report()
         try:
-            self.overrides: Overrides = Overrides.parse(profile=options.profile)
+            self.overrides: Overrides = Overrides.parse(
+                force=options.force,
+                forbid=options.forbid,
+                prefer=options.prefer,
+                profile=options.profile,
+                enable_optional=options.enable_optional,
+            )
         except (ProfileError, ValueError) as exc:
             raise PlanError(str(exc)) from None
         whole: SupportedProperties = self.overrides.profile or host_profile(self.report)
-        self.supported_from = (
-            f"profile {options.profile}" if options.profile else "this host (built-in providers)"
-        )
-        self.machine = whole.to_dict()
+        self.supported_from = _describe_support(options)
+        self.machine = self.overrides.apply(whole).to_dict()  # the recipes see the overrides too
         self.settings = IndexSettings.from_options(options.index_url, options.extra_index_urls)
+        self.plugin_options = PluginOptions(
+            cache_dir=options.cache_dir, installer_args=self.settings.installer_args()
+        )
         self.target = target or inspecting.result()  # type: ignore[union-attr]
+        self.installed_versions = {d.name: d.version for d in self.target.distributions}
         self.installer = runner.Installer.choose(self.target, options.installer)
         self._clients: dict[tuple[str, ...], SimpleClient] = {}
         self.routes: dict[str, tuple[str, ...]] = {}
@@ -504,7 +522,12 @@ class Session:
         key = repr((metadata.priorities.namespaces, sorted(metadata.providers.items())))
         if key not in self._supported:
             self._supported[key] = host_supported(
-                self.report, metadata, trusted_plugins=self.options.trusted_plugins, overrides=self.overrides
+                self.report,
+                metadata,
+                trusted_plugins=self.options.trusted_plugins,
+                overrides=self.overrides,
+                plugin_options=self.plugin_options,
+                installed=self.installed_versions,
             )
         return self._supported[key]
 
@@ -746,6 +769,23 @@ def installed_label(installed: runner.Installed) -> str | None:
     except MetadataError:
         return None
     return str(next(iter(metadata.variants), "")) or None
+
+
+def _describe_support(options: Options) -> str:
+    """Where the supported properties come from, and what the user changed (shown with the plan)."""
+    text = f"profile {options.profile}" if options.profile else "this host (built-in providers)"
+    changes = [
+        (what, items)
+        for what, items in (
+            ("forced", options.force),
+            ("forbidden", options.forbid),
+            ("preferred", options.prefer),
+            ("optional providers enabled", options.enable_optional),
+            ("trusted plugins", options.trusted_plugins),
+        )
+        if items
+    ]
+    return "; ".join([text, *(f"{what}: {', '.join(items)}" for what, items in changes)])
 
 
 def _host_report() -> dict[str, Any]:

@@ -376,7 +376,7 @@ def _answer(namespace: str, provider: Provider | None, context: _Context) -> Ans
     if not _trusted(provider, context.trusted):
         return None, (
             f"provider plugin {name} is third-party code; "
-            f"trust it by name to run it (--trust-plugin {provider.package or namespace})"
+            f"trust it by name to run it (--trust-provider {provider.package or namespace})"
         )
     from .plugins import run_provider
 

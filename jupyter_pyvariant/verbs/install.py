@@ -46,11 +46,41 @@ def _plan_options(parser: argparse.ArgumentParser) -> None:
         "--no-recipes", action="store_true", help="do not apply the GPU packaging conventions"
     )
     parser.add_argument(
+        "--trust-provider",
         "--trust-plugin",
+        dest="trust_provider",
         action="append",
         default=[],
         metavar="NAME",
-        help="allow this provider plugin to run",
+        help="allow this provider plugin (package, namespace or plugin API) to run, isolated (repeatable)",
+    )
+    parser.add_argument(
+        "--force",
+        action="append",
+        default=[],
+        metavar="PROP",
+        help="treat 'namespace :: feature :: value' as supported, most preferred (repeatable)",
+    )
+    parser.add_argument(
+        "--forbid",
+        action="append",
+        default=[],
+        metavar="PROP",
+        help="never use this 'namespace[ :: feature[ :: value]]' (repeatable)",
+    )
+    parser.add_argument(
+        "--prefer",
+        action="append",
+        default=[],
+        metavar="PROP",
+        help="rank this 'namespace[ :: feature[ :: value]]' first (repeatable)",
+    )
+    parser.add_argument(
+        "--enable-optional",
+        action="append",
+        default=[],
+        metavar="NS",
+        help="use the optional provider of this namespace (repeatable)",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="explain every ranking")
     _target_options(parser)
@@ -96,7 +126,11 @@ def _options(args: argparse.Namespace) -> Options:
         profile=getattr(args, "profile", None),
         recipes=not getattr(args, "no_recipes", False),
         installer=args.installer,
-        trusted_plugins=tuple(getattr(args, "trust_plugin", ())),
+        trusted_plugins=tuple(getattr(args, "trust_provider", ())),
+        force=tuple(getattr(args, "force", ())),
+        forbid=tuple(getattr(args, "forbid", ())),
+        prefer=tuple(getattr(args, "prefer", ())),
+        enable_optional=tuple(getattr(args, "enable_optional", ())),
         timeout=args.timeout,
     )
 
