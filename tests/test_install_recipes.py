@@ -84,10 +84,58 @@ def test_plan_records_the_recipe_and_routes_the_index(tmp_path: Path) -> None:
         ("pytorch-cuda12.8", "torch>=2"),
         ("cupy-cuda12", "cupy-cuda12x"),
     ]
-    assert session.routes == {"torch": ("https://download.pytorch.org/whl/cu128",)}
+    # the whole PyTorch family from the index the rule chose, so torchvision matches torch's CUDA
+    cu128 = ("https://download.pytorch.org/whl/cu128",)
+    assert session.routes == {"torch": cu128, "torchvision": cu128, "torchaudio": cu128}
     assert Session(
         Options(requirements=("cupy",), report=_report(_nvidia("12.8")), recipes=False)
     ).rewrites() == [recipes.Rewrite("cupy", "cupy")]
+
+
+VARIANT_INDEX = "https://download.pytorch.org/whl/variant"
+
+
+@pytest.mark.parametrize("accelerators", [[_nvidia("12.8")], [AMD], []], ids=["cuda", "rocm", "cpu"])
+def test_the_pytorch_variant_index_only_when_opted_in(accelerators: list[dict[str, Any]]) -> None:
+    supported = supported_properties(_report(*accelerators))
+    default = recipes.apply("torch", supported)
+    assert default.rule != "pytorch-variants" and VARIANT_INDEX not in default.indexes
+    chosen = recipes.apply("torch>=2.9", supported, opted_in=["torch-variant-index"])
+    assert (chosen.rule, chosen.requirement, chosen.indexes) == (
+        "pytorch-variants",
+        "torch>=2.9",
+        (VARIANT_INDEX,),
+    )
+    assert not chosen.exclusive  # projects the variant index lacks come from the usual indexes
+    assert recipes.apply("cupy", supported, opted_in=["torch-variant-index"]).rule != "pytorch-variants"
+
+
+def test_opting_in_through_the_verbs_routes_the_pytorch_family(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from jupyter_pyvariant.verbs import find, parser_for
+    from jupyter_pyvariant.verbs.install import TORCH_VARIANT_INDEX_ENV, _options
+
+    verb, _ = find(["plan"])
+    monkeypatch.delenv(TORCH_VARIANT_INDEX_ENV, raising=False)
+    assert _options(parser_for(verb).parse_intermixed_args(["torch"])).opt_in == ()
+    options = _options(parser_for(verb).parse_intermixed_args(["torch", "--torch-variant-index"]))
+    assert options.opt_in == ("torch-variant-index",)
+    monkeypatch.setenv(TORCH_VARIANT_INDEX_ENV, "1")
+    assert _options(parser_for(verb).parse_intermixed_args(["torch"])).opt_in == ("torch-variant-index",)
+    session = Session(
+        Options(
+            requirements=("torch",),
+            index_url="https://index.example/simple",
+            report=_report(),
+            cache_dir=tmp_path,
+            opt_in=options.opt_in,
+        )
+    )
+    (rewrite,) = session.rewrites()
+    assert rewrite.rule == "pytorch-variants"
+    routed = (VARIANT_INDEX, "https://index.example/simple")
+    assert session.routes == {name: routed for name in ("torch", "torchaudio", "torchvision", "triton")}
 
 
 def test_a_profile_for_another_machine_picks_that_machines_recipe(tmp_path: Path) -> None:
@@ -100,5 +148,7 @@ def test_a_profile_for_another_machine_picks_that_machines_recipe(tmp_path: Path
 def test_a_malformed_recipes_file_is_refused() -> None:
     with pytest.raises(recipes.RecipeError, match="unknown condition 'driver'"):
         recipes.load_rules('[[rule]]\nname = "x"\npackages = ["a"]\nwhen = { driver = ">=1" }\n')
+    with pytest.raises(recipes.RecipeError, match="rule 'y': unknown condition 'driver'"):
+        recipes.load_rules('[[rule]]\nname = "y"\npackages = ["a"]\nwhen = { opt-in = "z", driver = "1" }\n')
     with pytest.raises(recipes.RecipeError, match="rule 1 lacks or misspells 'packages'"):
         recipes.load_rules('[[rule]]\nname = "x"\n')

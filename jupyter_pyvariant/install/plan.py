@@ -457,6 +457,8 @@ class Options:
     """Namespaces, features or properties to rank first."""
     enable_optional: tuple[str, ...] = ()
     """Optional providers (by namespace) to use."""
+    opt_in: tuple[str, ...] = ()
+    """Experimental recipe routes to use (``torch-variant-index``)."""
     timeout: float = 30.0
     cache_dir: Path | None = None
     report: Mapping[str, Any] | None = None
@@ -551,7 +553,9 @@ class Session:
             raise PlanError("nothing to install: name packages or pass -r requirements.txt")
         _check_requirements(requested)
         rewrites = [
-            recipes.apply(r, self.machine) if self.options.recipes else recipes.Rewrite(r, r)
+            recipes.apply(r, self.machine, opted_in=self.options.opt_in)
+            if self.options.recipes
+            else recipes.Rewrite(r, r)
             for r in requested
         ]
         from packaging.requirements import Requirement
@@ -560,7 +564,8 @@ class Session:
             self.chooser.wanted[rewrite.project] = Requirement(rewrite.requirement).specifier
             if rewrite.indexes:
                 extra = () if rewrite.exclusive else self.settings.urls
-                self.routes[rewrite.project] = tuple(dict.fromkeys((*rewrite.indexes, *extra)))
+                for project in rewrite.routed:
+                    self.routes[project] = tuple(dict.fromkeys((*rewrite.indexes, *extra)))
         return rewrites
 
     def _installed_closure(self, projects: Iterable[str]) -> list[str]:

@@ -8,7 +8,7 @@ machine gets that machine's recipes.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -37,17 +37,20 @@ class Rule:
 
 
 @dataclass(frozen=True)
-class GpuFacts:
-    """What the rules' conditions test: the driver's CUDA version and the ROCm version, if any."""
+class Facts:
+    """What the rules' conditions test: the driver's CUDA version and the ROCm version, if any, and
+    the experimental routes the user opted in to."""
 
     cuda: str | None
     rocm: str | None
+    opted_in: frozenset[str] = frozenset()
 
     @classmethod
-    def from_supported(cls, supported: Supported) -> GpuFacts:
+    def from_supported(cls, supported: Supported, opted_in: Iterable[str] = ()) -> Facts:
         return cls(
             _highest(supported.get("nvidia", {}).get("cuda_version_lower_bound", ())),
             _highest(supported.get("amd", {}).get("rocm_version", ())),
+            frozenset(opted_in),
         )
 
     def describe(self) -> str:
@@ -63,9 +66,12 @@ class Rewrite:
     requirement: str
     rule: str | None = None
     indexes: tuple[str, ...] = ()
-    """Indexes for this project ahead of (``exclusive`` False) or instead of the usual ones."""
+    """Indexes for the routed projects ahead of (``exclusive`` False) or instead of the usual ones."""
     exclusive: bool = False
     note: str | None = None
+    routed: tuple[str, ...] = ()
+    """The projects ``indexes`` apply to: the requested one and, unless the rule renames, every
+    package of the rule (a CUDA build of torch wants torchvision from the same index)."""
 
     @property
     def project(self) -> str:
@@ -87,12 +93,18 @@ def _highest(values: Sequence[str]) -> str | None:
     return max(versions)[1] if versions else None
 
 
-def _holds(when: Mapping[str, Any], facts: GpuFacts) -> bool:
+_CONDITIONS = ("gpu", "cuda", "rocm", "opt-in")
+
+
+def _holds(when: Mapping[str, Any], facts: Facts) -> bool:
     from packaging.specifiers import SpecifierSet
 
     for key, expected in when.items():
         if key == "gpu":
             if bool(facts.cuda or facts.rocm) != bool(expected):
+                return False
+        elif key == "opt-in":
+            if str(expected) not in facts.opted_in:
                 return False
         elif key in ("cuda", "rocm"):
             found = getattr(facts, key)
@@ -136,19 +148,28 @@ def load_rules(text: str | None = None) -> tuple[Rule, ...]:
             )
         except (KeyError, TypeError) as exc:
             raise RecipeError(f"recipes: rule {position} lacks or misspells {exc}") from None
-        _holds(rule.when, GpuFacts(None, None))  # refuses unknown conditions early
+        if unknown := sorted(set(rule.when) - set(_CONDITIONS)):
+            raise RecipeError(f"recipes: rule {rule.name!r}: unknown condition {unknown[0]!r}")
         rules.append(rule)
     return tuple(rules)
 
 
-def apply(requirement: str, supported: Supported, rules: Sequence[Rule] | None = None) -> Rewrite:
-    """``requirement`` rewritten by the first rule that fires for its project (or unchanged)."""
+def apply(
+    requirement: str,
+    supported: Supported,
+    rules: Sequence[Rule] | None = None,
+    opted_in: Iterable[str] = (),
+) -> Rewrite:
+    """``requirement`` rewritten by the first rule that fires for its project (or unchanged).
+
+    ``opted_in`` names the experimental routes the user asked for (rules with an ``opt-in`` condition).
+    """
     from packaging.requirements import Requirement
     from packaging.utils import canonicalize_name
 
     parsed = Requirement(requirement)
     project = canonicalize_name(parsed.name)
-    facts = GpuFacts.from_supported(supported)
+    facts = Facts.from_supported(supported, opted_in)
     for rule in load_rules() if rules is None else rules:
         if project not in rule.packages or not _holds(rule.when, facts):
             continue
@@ -157,11 +178,21 @@ def apply(requirement: str, supported: Supported, rules: Sequence[Rule] | None =
         parsed.extras = set(parsed.extras) | set(rule.extras)
         indexes = tuple(url for url in (rule.index, rule.extra_index) if url)
         note = rule.note or _describe(rule, facts)
-        return Rewrite(requirement, str(parsed), rule.name, indexes, rule.index is not None, note)
+        renamed = str(canonicalize_name(parsed.name))
+        routed = (renamed,) if rule.rename else (renamed, *sorted(rule.packages - {renamed}))
+        return Rewrite(
+            requirement,
+            str(parsed),
+            rule.name,
+            indexes,
+            rule.index is not None,
+            note,
+            routed if indexes else (),
+        )
     return Rewrite(requirement, requirement)
 
 
-def _describe(rule: Rule, facts: GpuFacts) -> str:
+def _describe(rule: Rule, facts: Facts) -> str:
     did = []
     if rule.rename:
         did.append("renamed")

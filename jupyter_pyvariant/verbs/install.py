@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -11,6 +12,8 @@ from . import Verb
 
 if TYPE_CHECKING:
     from ..install.plan import Options, Plan
+
+TORCH_VARIANT_INDEX_ENV = "PYVARIANT_TORCH_VARIANT_INDEX"
 
 
 def _target_options(parser: argparse.ArgumentParser) -> None:
@@ -44,6 +47,12 @@ def _plan_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--profile", metavar="FILE", help="choose for the machine this profile describes")
     parser.add_argument(
         "--no-recipes", action="store_true", help="do not apply the GPU packaging conventions"
+    )
+    parser.add_argument(
+        "--torch-variant-index",
+        action="store_true",
+        help="take torch, torchvision, torchaudio from PyTorch's wheel-variant index (experimental; "
+        f"or set {TORCH_VARIANT_INDEX_ENV}=1)",
     )
     parser.add_argument(
         "--trust-provider",
@@ -131,8 +140,15 @@ def _options(args: argparse.Namespace) -> Options:
         forbid=tuple(getattr(args, "forbid", ())),
         prefer=tuple(getattr(args, "prefer", ())),
         enable_optional=tuple(getattr(args, "enable_optional", ())),
+        opt_in=("torch-variant-index",) if _torch_variant_index(args) else (),
         timeout=args.timeout,
     )
+
+
+def _torch_variant_index(args: argparse.Namespace) -> bool:
+    """The flag, or the setting in the environment (for kernels and servers started elsewhere)."""
+    setting = os.environ.get(TORCH_VARIANT_INDEX_ENV, "").strip().lower()
+    return bool(getattr(args, "torch_variant_index", False)) or setting in ("1", "true", "yes", "on")
 
 
 def _guarded(
