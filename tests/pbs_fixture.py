@@ -285,3 +285,20 @@ def offline_world(cache: Path, root: Path, levels: Iterable[str] = ("v1",)) -> I
             yield World(mirror, archive, root, dict(os.environ))
     finally:
         index.close()
+
+
+@contextmanager
+def world_or_skip(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, levels: Iterable[str] = ("v1",)
+) -> Iterator[World]:
+    """:func:`offline_world` for a fixture, cached in pytest's cache; skips, with the reason, where the
+    interpreter cannot be built here."""
+    if sys.platform != "linux":
+        pytest.skip("the real interpreter fixture is Debian's CPython")
+    try:
+        with offline_world(
+            request.config.cache.mkdir("pyvariant-kernels"), tmp_path_factory.mktemp("world"), levels
+        ) as world:
+            yield world
+    except FixtureUnavailable as exc:
+        pytest.skip(f"real interpreter fixture unavailable: {exc}")

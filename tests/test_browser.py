@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from pbs_fixture import FixtureUnavailable, World, level_archives, offline_world
+from pbs_fixture import World, level_archives, world_or_skip
 from pbs_mirror import Archive
 
 if TYPE_CHECKING:
@@ -251,13 +251,8 @@ IMPOSTOR_MINOR = "3.12"
 
 @pytest.fixture(scope="module")
 def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    try:
-        with offline_world(
-            request.config.cache.mkdir("pyvariant-kernels"), tmp_path_factory.mktemp("world")
-        ) as w:
-            yield w
-    except FixtureUnavailable as exc:
-        pytest.skip(f"real interpreter fixture unavailable: {exc}")
+    with world_or_skip(request, tmp_path_factory) as w:
+        yield w
 
 
 def _impostor(world: World) -> Archive:

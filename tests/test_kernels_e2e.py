@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pbs_fixture import EXTRA_PACKAGE, FixtureUnavailable, World, offline_world, sha256_of
+from pbs_fixture import EXTRA_PACKAGE, World, sha256_of, world_or_skip
 
 from jupyter_pyvariant.kernels import KernelError
 from jupyter_pyvariant.kernels.manage import KernelOptions, install_kernel, list_kernels, remove_kernel
@@ -33,13 +33,8 @@ NAME = "pyvariant-3.11-v1"
 
 @pytest.fixture(scope="module")
 def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    try:
-        with offline_world(
-            request.config.cache.mkdir("pyvariant-kernels"), tmp_path_factory.mktemp("world")
-        ) as w:
-            yield w
-    except FixtureUnavailable as exc:
-        pytest.skip(f"real interpreter fixture unavailable: {exc}")
+    with world_or_skip(request, tmp_path_factory) as w:
+        yield w
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pbs_fixture import FixtureUnavailable, World, offline_world
+from pbs_fixture import World, world_or_skip
 from pbs_mirror import host_report
 
 from jupyter_pyvariant.host import report
@@ -47,14 +47,8 @@ finally:
 
 @pytest.fixture(scope="module")
 def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    root = tmp_path_factory.mktemp("world")
-    try:
-        with offline_world(
-            request.config.cache.mkdir("pyvariant-kernels"), root, ("v1", "v2", "v3", "v4")
-        ) as w:
-            yield w
-    except FixtureUnavailable as exc:
-        pytest.skip(f"real interpreter fixture unavailable: {exc}")
+    with world_or_skip(request, tmp_path_factory, ("v1", "v2", "v3", "v4")) as w:
+        yield w
 
 
 @pytest.fixture(scope="module")

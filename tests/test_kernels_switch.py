@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
-from pbs_fixture import FixtureUnavailable, World, offline_world
+from pbs_fixture import World, world_or_skip
 
 from jupyter_pyvariant.kernels.manage import KernelOptions, install_kernel
 
@@ -29,15 +29,10 @@ FIRST, SECOND = "switch-from", "switch-to"
 
 @pytest.fixture(scope="module")
 def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    try:
-        with offline_world(
-            request.config.cache.mkdir("pyvariant-kernels"), tmp_path_factory.mktemp("world")
-        ) as w:
-            for name in (FIRST, SECOND):
-                install_kernel(KernelOptions(version="3.11", catalog=w.catalog, name=name))
-            yield w
-    except FixtureUnavailable as exc:
-        pytest.skip(f"real interpreter fixture unavailable: {exc}")
+    with world_or_skip(request, tmp_path_factory) as w:
+        for name in (FIRST, SECOND):
+            install_kernel(KernelOptions(version="3.11", catalog=w.catalog, name=name))
+        yield w
 
 
 @dataclass(frozen=True)

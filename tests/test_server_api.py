@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pbs_fixture import FixtureUnavailable, World, offline_world, sha256_of
+from pbs_fixture import World, sha256_of, world_or_skip
 from pbs_mirror import Archive, Mirror, make_archive
 from tornado.httpclient import HTTPClientError, HTTPResponse
 
@@ -549,15 +549,8 @@ def test_a_worker_whose_server_went_away_cancels_itself(synthetic: Synthetic, tm
 
 @pytest.fixture(scope="module")
 def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    if sys.platform != "linux":
-        pytest.skip("the real interpreter fixture is Debian's CPython")
-    try:
-        with offline_world(
-            request.config.cache.mkdir("pyvariant-kernels"), tmp_path_factory.mktemp("w")
-        ) as w:
-            yield w
-    except FixtureUnavailable as exc:
-        pytest.skip(f"real interpreter fixture unavailable: {exc}")
+    with world_or_skip(request, tmp_path_factory) as w:
+        yield w
 
 
 @pytest.mark.slow
