@@ -1,8 +1,12 @@
 """End to end: ``pyvariant install`` against plain ``uv pip install`` / ``pip install`` of the same wheels.
 
 In one run and on this machine:
+- writes the package's bytecode first, as an installer does, so that every run measures imports and
+  not compiles (this matters where PYTHONDONTWRITEBYTECODE is set);
 - builds the test package ``simdinfo`` (a C extension at x86-64 v1..v4, null, plain), ``simdcalc`` (a
-  variant package depending on it), ten 2 MB filler wheels and ``bundle`` requiring them all;
+  variant package depending on it), ten filler wheels and ``bundle`` requiring them all, in two sizes:
+  2 MB fillers (about 20 MB of wheels: the fixed cost shows) and 6 MB fillers (about 60 MB: a
+  realistic download, which the fixed cost amortises over);
 - serves the variant index and, beside it, a plain index holding exactly the wheels ``pyvariant``
   resolved (under their base filenames): the same bytes a variant-unaware installer would fetch;
 - times (wall, median of --runs, fresh venv and a cold installer cache each time) ``pyvariant install
@@ -30,6 +34,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 import variant_wheels as vw  # the test helpers build the wheels
+from bench_cpuinfo import _compile_package
 
 BIN = Path(sys.executable).parent
 WORKLOAD = """
@@ -44,14 +49,18 @@ print(json.dumps([simdinfo.build(), min(best)]))
 """
 
 
-def build(root: Path, work: Path) -> None:
+FILLER_SIZES = (2_000_000, 6_000_000)
+"""Bytes of each of the ten filler wheels, per case."""
+
+
+def build(root: Path, work: Path, filler_size: int) -> None:
     vw.build_simdinfo(root, work)
     vw.build_simdcalc(root)
     fillers = []
     for i in range(10):
         payload = {
             f"filler{i}/__init__.py": b"",
-            f"filler{i}/data.bin": random.Random(i).randbytes(2_000_000),
+            f"filler{i}/data.bin": random.Random(i).randbytes(filler_size),
         }
         vw.write_wheel(root, f"filler{i}", "1.0", "py3-none-any", payload)
         fillers.append(f"filler{i}")
@@ -68,45 +77,48 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
-    uv = shutil.which("uv", path=str(BIN)) or shutil.which("uv")
-    with tempfile.TemporaryDirectory(prefix="bench-install-") as folder:
-        tmp = Path(folder)
-        upstream, plain = tmp / "upstream", tmp / "plain"
-        upstream.mkdir()
-        plain.mkdir()
-        build(upstream, tmp / "build")
-        env = {**os.environ, "PYVARIANT_CACHE_DIR": str(tmp / "cache")}
-        for index in vw.serve(upstream):
-            venv = vw.fresh_venv(tmp / "plan-venv")
-            command = [
-                str(BIN / "pyvariant"),
-                "plan",
-                "bundle",
-                "--index-url",
-                index.url,
-                "--python",
-                str(venv),
-            ]
-            plan = subprocess.run([*command, "--json"], check=True, capture_output=True, text=True, env=env)
-            packages = json.loads(plan.stdout)["packages"]
-            for package in packages:
-                shutil.copy(upstream / package["filename"], plain / package["presented_filename"])
-            chosen = {p["name"]: p["variant_label"] for p in packages if p["variant_label"]}
-            print(f"resolved {len(packages)} wheels; variants chosen for this host: {chosen}")
-            for baseline in vw.serve(plain):
-                rows = []
-                for installer in [name for name in ("uv", "pip") if name == "pip" or uv]:
-                    ours, theirs, local = [], [], []
-                    for run in range(args.runs):
-                        ours.append(install_ours(tmp, env, installer, run, index.url))
-                        theirs.append(
-                            install_plain(tmp, env, installer, f"http-{run}", ["--index-url", baseline.url])
-                        )
-                        offline = ["--no-index", "--find-links", str(plain)]
-                        local.append(install_plain(tmp, env, installer, f"local-{run}", offline))
-                    rows.append((installer, *map(statistics.median, (ours, theirs, local))))
-                show(rows)
+    _compile_package()
+    for filler_size in FILLER_SIZES:
+        with tempfile.TemporaryDirectory(prefix="bench-install-") as folder:
+            tmp = Path(folder)
+            upstream = tmp / "upstream"
+            upstream.mkdir()
+            build(upstream, tmp / "build", filler_size)
+            compare(tmp, upstream, args.runs)
+            if filler_size == FILLER_SIZES[0]:
                 payoff(tmp, upstream)
+
+
+def compare(tmp: Path, upstream: Path, runs: int) -> None:
+    """Both installers, with ``pyvariant`` and plain, on the wheels of ``upstream``."""
+    uv = shutil.which("uv", path=str(BIN)) or shutil.which("uv")
+    plain = tmp / "plain"
+    plain.mkdir()
+    env = {**os.environ, "PYVARIANT_CACHE_DIR": str(tmp / "cache")}
+    for index in vw.serve(upstream):
+        venv = vw.fresh_venv(tmp / "plan-venv")
+        command = [str(BIN / "pyvariant"), "plan", "bundle", "--index-url", index.url, "--python", str(venv)]
+        plan = subprocess.run([*command, "--json"], check=True, capture_output=True, text=True, env=env)
+        packages = json.loads(plan.stdout)["packages"]
+        for package in packages:
+            shutil.copy(upstream / package["filename"], plain / package["presented_filename"])
+        chosen = {p["name"]: p["variant_label"] for p in packages if p["variant_label"]}
+        megabytes = sum(f.stat().st_size for f in plain.iterdir()) / 1e6
+        print(f"\n{megabytes:.0f} MB in {len(packages)} wheels; variants chosen for this host: {chosen}")
+        for baseline in vw.serve(plain):
+            rows = []
+            for installer in [name for name in ("uv", "pip") if name == "pip" or uv]:
+                ours, theirs, local = [], [], []
+                for run in range(runs):
+                    ours.append(install_ours(tmp, env, installer, run, index.url))
+                    theirs.append(
+                        install_plain(tmp, env, installer, f"http-{run}", ["--index-url", baseline.url])
+                    )
+                    offline = ["--no-index", "--find-links", str(plain)]
+                    local.append(install_plain(tmp, env, installer, f"local-{run}", offline))
+                median = statistics.median
+                rows.append((installer, median(ours), median(theirs), median(local)))
+            show(rows)
 
 
 def show(rows: list[tuple[str, float, float, float]]) -> None:

@@ -78,7 +78,7 @@ def one_run(index: InMemoryIndex, tags: list[str]) -> float:
             cache[key] = host_supported(REPORT, metadata)
         return cache[key]
 
-    chooser = VariantChooser(lambda name: index, supported_for, tags)  # type: ignore[arg-type, return-value]
+    chooser = VariantChooser(lambda name: index, supported_for, lambda: tags)  # type: ignore[arg-type, return-value]
     start = time.process_time()
     for name in index.pages:
         choice = chooser.choose(name)

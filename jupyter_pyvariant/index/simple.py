@@ -14,25 +14,21 @@ import json
 import os
 import re
 import threading
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 if TYPE_CHECKING:
-    import asyncio
-
     import httpx
 
 PYPI = "https://pypi.org/simple"
 ACCEPT = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01"
 JSON_TYPE = "application/vnd.pypi.simple.v1+json"
 HASH_PREFERENCE = ("sha256", "sha384", "sha512")
-
-T = TypeVar("T")
 
 
 class IndexProblem(Exception):
@@ -438,35 +434,6 @@ def _atomic_write(path: Path, data: bytes) -> None:
     os.replace(temporary, path)
 
 
-def run_sync(make: Callable[[], Awaitable[T]]) -> T:
-    """Run a coroutine to completion, also from inside a running event loop (a Jupyter kernel)."""
-    import asyncio  # here, not at the top: an install reads pages on a background thread
-
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(_as_coroutine(make))
-    result: list[T] = []
-    errors: list[BaseException] = []
-
-    def worker() -> None:
-        try:
-            result.append(asyncio.run(_as_coroutine(make)))
-        except BaseException as exc:
-            errors.append(exc)
-
-    thread = threading.Thread(target=worker, name="pyvariant-index")
-    thread.start()
-    thread.join()
-    if errors:
-        raise errors[0]
-    return result[0]
-
-
-async def _as_coroutine(make: Callable[[], Awaitable[T]]) -> T:
-    return await make()
-
-
 # --------------------------------------------------------------------------------------------------
 # The client
 
@@ -495,15 +462,6 @@ class SimpleClient:
     @property
     def cache(self) -> HttpCache | None:
         return HttpCache(self.cache_dir) if self.cache_dir else None
-
-    def _client_options(self) -> dict[str, Any]:
-        import httpx
-
-        return {
-            "timeout": httpx.Timeout(self.timeout),
-            "follow_redirects": True,
-            "headers": {"User-Agent": "jupyter_pyvariant"},
-        }
 
     def _auth(self, url: str) -> tuple[str, str] | None:
         return self._credentials.for_url(url)
@@ -539,58 +497,49 @@ class SimpleClient:
             self.cache.store(url, entry)
         return page
 
-    async def _fetch_page(
-        self, client: httpx.AsyncClient, gate: asyncio.Semaphore, index: str, project: str
-    ) -> ProjectPage | None:
+    def _fetch_page(self, index: str, project: str) -> ProjectPage | None:
         import httpx
 
         url = f"{index.rstrip('/')}/{normalize(project)}/"
         cached = self.cache.load(url) if self.cache else None
-        async with gate:
-            try:
-                response = await client.get(url, headers=self._request_headers(cached), auth=self._auth(url))
-            except httpx.HTTPError as exc:
-                raise IndexUnavailable(
-                    f"{project}: {redact(url)} did not answer ({_describe(exc)})"
-                ) from None
+        try:
+            response = self._sync_client().get(
+                url, headers=self._request_headers(cached), auth=self._auth(url)
+            )
+        except httpx.HTTPError as exc:
+            raise IndexUnavailable(f"{project}: {redact(url)} did not answer ({_describe(exc)})") from None
         return self._page_from_response(response, cached, redact(index), project, url)
 
-    async def fetch_projects(self, projects: Iterable[str]) -> dict[str, ProjectPage | None]:
-        """Every project's page from the first index that knows it; all requests concurrent.
-
-        A broken index is an error only for projects that no index before it answered for.
-        """
-        import asyncio
-
-        import httpx
-
-        names = list(dict.fromkeys(normalize(p) for p in projects))
-        gate = asyncio.Semaphore(self.concurrency)
-        async with httpx.AsyncClient(**self._client_options()) as client:
-            keys = [(name, index) for name in names for index in self._clean_urls]
-            answers = await asyncio.gather(
-                *(self._fetch_page(client, gate, index, name) for name, index in keys), return_exceptions=True
-            )
-        by_key = dict(zip(keys, answers, strict=True))
-        return {name: _first_page(by_key[(name, index)] for index in self._clean_urls) for name in names}
+    def _answer(self, key: tuple[str, str]) -> ProjectPage | IndexProblem | None:
+        """One index's answer for a project; a failure is kept: it matters only if no earlier index has it."""
+        name, index = key
+        try:
+            return self._fetch_page(index, name)
+        except IndexProblem as exc:
+            return exc
 
     def projects(self, projects: Iterable[str]) -> dict[str, ProjectPage | None]:
-        names = list(projects)
-        return run_sync(lambda: self.fetch_projects(names))
+        """Every project's page from the first index that knows it; all requests concurrent.
+
+        Threads share the client's connection pool; without an event loop this works the same inside
+        a kernel, whose loop is already running. A broken index is an error only for projects that no
+        index before it answered for.
+        """
+        from concurrent.futures import ThreadPoolExecutor
+
+        names = list(dict.fromkeys(normalize(p) for p in projects))
+        keys = [(name, index) for name in names for index in self._clean_urls]
+        if not keys:
+            return {}
+        workers = min(self.concurrency, len(keys))
+        with ThreadPoolExecutor(workers, thread_name_prefix="pyvariant-index") as pool:
+            by_key = dict(zip(keys, pool.map(self._answer, keys), strict=True))
+        return {name: _first_page(by_key[(name, index)] for index in self._clean_urls) for name in names}
 
     def project(self, name: str) -> ProjectPage | None:
-        """One project's page (synchronous, as the view's request threads need)."""
-        import httpx
-
-        client = self._sync_client()
+        """One project's page from the first index that knows it, asking them in turn."""
         for index in self._clean_urls:
-            url = f"{index.rstrip('/')}/{normalize(name)}/"
-            cached = self.cache.load(url) if self.cache else None
-            try:
-                response = client.get(url, headers=self._request_headers(cached), auth=self._auth(url))
-            except httpx.HTTPError as exc:
-                raise IndexUnavailable(f"{name}: {redact(url)} did not answer ({_describe(exc)})") from None
-            page = self._page_from_response(response, cached, redact(index), name, url)
+            page = self._fetch_page(index, name)
             if page is not None:
                 return page
         return None
@@ -602,7 +551,11 @@ class SimpleClient:
 
         with self._lock:
             if self._sync is None:
-                self._sync = httpx.Client(**self._client_options())
+                self._sync = httpx.Client(
+                    timeout=httpx.Timeout(self.timeout),
+                    follow_redirects=True,
+                    headers={"User-Agent": "jupyter_pyvariant"},
+                )
             return self._sync
 
     def close(self) -> None:
@@ -654,7 +607,7 @@ class SimpleClient:
             raise IndexUnavailable(f"{project}: {filename} from {redact(url)} ({_describe(exc)})") from None
 
 
-def _first_page(answers: Iterable[ProjectPage | BaseException | None]) -> ProjectPage | None:
+def _first_page(answers: Iterable[ProjectPage | IndexProblem | None]) -> ProjectPage | None:
     for answer in answers:
         if isinstance(answer, BaseException):
             raise answer

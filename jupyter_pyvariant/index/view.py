@@ -23,14 +23,16 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from contextlib import suppress
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote
 
 from .simple import JSON_TYPE, FileLink, HashMismatch, SimpleClient, normalize
 from .spool import Spool
+
+if TYPE_CHECKING:
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 @dataclass(frozen=True)
@@ -54,12 +56,19 @@ Selector = Callable[[str], PresentedProject | None]
 """Project name -> the files to present (None: the project is unknown, answer 404)."""
 
 
-class _Server(ThreadingHTTPServer):
+def _server(address: tuple[str, int], handler: type[BaseHTTPRequestHandler]) -> ThreadingHTTPServer:
     """Threads per request, daemon threads, and a listen backlog for installers that open many
-    connections at once (the default of 5 drops the rest, and each waits a 1 s SYN retry)."""
+    connections at once (the default of 5 drops the rest, and each waits a 1 s SYN retry).
 
-    daemon_threads = True
-    request_queue_size = 128
+    ``http.server`` is imported only when a view starts: a session asks its target meanwhile.
+    """
+    from http.server import ThreadingHTTPServer
+
+    class Server(ThreadingHTTPServer):
+        daemon_threads = True
+        request_queue_size = 128
+
+    return Server(address, handler)
 
 
 @dataclass
@@ -80,7 +89,7 @@ class IndexView:
     _files: list[tuple[str, PresentedFile]] = field(default_factory=list)
     _pages: dict[str, tuple[PresentedProject, list[int]]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
-    _server: _Server | None = None
+    _server: ThreadingHTTPServer | None = None
     _token: str = field(default_factory=lambda: secrets.token_hex(8))
     """In every URL: a later view on the same port never answers from an installer's cache of this one."""
     _thread: threading.Thread | None = None
@@ -97,7 +106,7 @@ class IndexView:
 
     def __enter__(self) -> IndexView:
         self._spool.open()
-        self._server = _Server(("127.0.0.1", 0), _handler(self))
+        self._server = _server(("127.0.0.1", 0), _handler(self))
         self._thread = threading.Thread(
             # a short poll interval: shutdown() waits for the serving loop to notice
             target=self._server.serve_forever,
@@ -247,6 +256,8 @@ _PAGE = re.compile(r"/(\w+)/simple/([^/]+)/?")
 
 
 def _handler(view: IndexView) -> type[BaseHTTPRequestHandler]:
+    from http.server import BaseHTTPRequestHandler
+
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -185,16 +185,16 @@ SupportedFor = Callable[["VariantMetadata"], "SupportedProperties"]
 class VariantChooser:
     """Chooses, per project and version, the best-fit variant among the wheels the target can run.
 
-    ``target_tags`` are the target's compatibility tags best first (None: do not filter by tag).
-    Thread-safe: the view asks from its request threads.
+    ``target_tags`` gives the target's compatibility tags best first (None: do not filter by tag);
+    it is called when the first wheel is chosen, so pages can be read while the target is still
+    being asked. Thread-safe: the view asks from its request threads.
     """
 
     clients: Callable[[str], SimpleClient]
     supported_for: SupportedFor
-    target_tags: Sequence[str] | None
+    target_tags: Callable[[], Sequence[str] | None]
     wanted: dict[str, SpecifierSet] = field(default_factory=dict)
     """Version specifiers of the requested projects: the view reads ahead the version they allow."""
-    _tag_rank: dict[str, int] | None = field(init=False)
     _tag_positions: dict[tuple[str, str, str], int | None] = field(default_factory=dict, init=False)
     _documents: dict[tuple[str, bytes], VariantMetadata] = field(default_factory=dict, init=False)
     _rankings: dict[tuple[int, tuple[str | None, ...]], Ranking] = field(default_factory=dict, init=False)
@@ -207,8 +207,10 @@ class VariantChooser:
     _gates: dict[str, threading.Lock] = field(default_factory=dict, init=False)
     """One per project: it is chosen once, while other projects are chosen at the same time."""
 
-    def __post_init__(self) -> None:
-        self._tag_rank = None if self.target_tags is None else {t: i for i, t in enumerate(self.target_tags)}
+    @cached_property
+    def _tag_rank(self) -> dict[str, int] | None:
+        tags = self.target_tags()
+        return None if tags is None else {tag: i for i, tag in enumerate(tags)}
 
     def prefetch(self, projects: Iterable[str]) -> None:
         """Fetch the pages of these projects concurrently (grouped by the client that serves each)."""
@@ -473,8 +475,11 @@ class Session:
         from ..variants.providers import Overrides, ProfileError, host_profile
 
         self.options = options
-        # The target answers from a subprocess: ask it while this host's report is computed.
-        inspecting = None if target is not None else in_background(runner.inspect_target, options.python)
+        # The target answers from a subprocess: ask it while this host's report is computed and the
+        # index pages are read; what needs its answer waits for it (``target``).
+        self._target = (
+            in_background(runner.inspect_target, options.python) if target is None else _done(target)
+        )
         self.report = dict(options.report) if options.report is not None else _host_report()
         try:
             self.overrides: Overrides = Overrides.parse(
@@ -493,14 +498,20 @@ class Session:
         self.plugin_options = PluginOptions(
             cache_dir=options.cache_dir, installer_args=self.settings.installer_args()
         )
-        self.target = target or inspecting.result()  # type: ignore[union-attr]
-        self.installed_versions = {d.name: d.version for d in self.target.distributions}
-        self.installer = runner.Installer.choose(self.target, options.installer)
         self._clients: dict[tuple[str, ...], SimpleClient] = {}
         self.routes: dict[str, tuple[str, ...]] = {}
         self._supported: dict[str, SupportedProperties] = {}
-        self.chooser = VariantChooser(self._client_for, self._supported_for, self.target.tags)
+        self.chooser = VariantChooser(self._client_for, self._supported_for, lambda: self.target.tags)
         self.view = IndexView(self._client_for(""), self.chooser.presented)
+
+    @property
+    def target(self) -> runner.Target:
+        """The target interpreter's answer (asked in the background since the session began)."""
+        return self._target.result()
+
+    @cached_property
+    def installer(self) -> runner.Installer:
+        return runner.Installer.choose(self.target, self.options.installer)
 
     # -- plumbing ----------------------------------------------------------------------------------
 
@@ -529,7 +540,7 @@ class Session:
                 trusted_plugins=self.options.trusted_plugins,
                 overrides=self.overrides,
                 plugin_options=self.plugin_options,
-                installed=self.installed_versions,
+                installed={d.name: d.version for d in self.target.distributions},
             )
         return self._supported[key]
 
@@ -591,8 +602,9 @@ class Session:
                     continue
         return list(seen)
 
-    def _stale(self, projects: Iterable[str]) -> list[str]:
+    def _stale(self, projects: Sequence[str]) -> list[str]:
         """Installed projects whose installed variant is not the one the view would now present."""
+        self.chooser.prefetch(projects)
         stale = []
         for name in projects:
             installed = self.target.installed(name)
@@ -617,11 +629,10 @@ class Session:
         if progress:
             progress.update(0, "reading indexes")
         self._read_ahead(projects)  # bad metadata of a requested package fails here, by name
-        installed = [] if fresh else self._installed_closure(projects)
-        self.chooser.prefetch(installed)
+        stale = self._stale([] if fresh else self._installed_closure(projects))
         if progress:
             progress.update(0, f"resolving with {self.installer.kind}")
-        return self._stale(installed)
+        return stale
 
     def _read_ahead(self, projects: Iterable[str]) -> None:
         """Read these projects' pages (concurrently) and choose; the view starts fetching their files."""
@@ -672,21 +683,23 @@ class Session:
         only double the work (``--dry-run`` / ``plan`` show it without installing). The view reads
         ahead: each selected project's likely file is fetched at once.
 
-        When none of the requested projects is installed, no installed variant can need replacing,
-        so the installer starts at once and the requested pages are read while it starts up.
+        The requested pages are read while the target interpreter is still being asked. When none
+        of the requested projects is installed, no installed variant can need replacing, so the
+        installer starts as soon as the target has answered, while the pages may still arrive.
         """
         self.view.read_ahead = True
         rewrites = self.rewrites()
         projects = [r.project for r in rewrites]
         requirements = [r.requirement for r in rewrites]
-        if self._installed_closure(projects):
-            reinstall = self._prepare(rewrites, progress, False)
-            reading = None
-        else:
-            reinstall = []
-            reading = in_background(self._read_ahead, projects)
-            if progress:
-                progress.update(0, f"installing with {self.installer.kind}")
+        if progress:
+            progress.update(0, "reading indexes")
+        reading = in_background(self._read_ahead, projects)
+        reinstall: list[str] = []
+        if present := self._installed_closure(projects):
+            reading.result()  # bad metadata of a requested package fails here, by name
+            reinstall = self._stale(present)
+        if progress:
+            progress.update(0, f"installing with {self.installer.kind}")
         try:
             installed = runner.install(
                 self.installer,
@@ -698,11 +711,10 @@ class Session:
             )
         except runner.InstallerError:
             # The read-ahead met the same failure first, and says which package, file and source.
-            if reading is not None and (cause := reading.exception()) is not None:
+            if (cause := reading.exception()) is not None:
                 raise cause from None
             raise
-        if reading is not None:
-            reading.exception()  # the installer succeeded: wait, whatever the read-ahead met
+        reading.exception()  # the installer succeeded: wait, whatever the read-ahead met
         return self._plan_from(rewrites, installed, reinstall)
 
     def _planned(self, name: str, version: str, rewrite: recipes.Rewrite | None) -> PlannedPackage:
@@ -751,6 +763,15 @@ def in_background(function: Callable[..., T], *args: Any) -> Future[T]:
             future.set_exception(exc)
 
     threading.Thread(target=work, name=f"pyvariant-{function.__name__}", daemon=True).start()
+    return future
+
+
+def _done(value: T) -> Future[T]:
+    """A future that already holds ``value``."""
+    from concurrent.futures import Future
+
+    future: Future[T] = Future()
+    future.set_result(value)
     return future
 
 
