@@ -56,7 +56,7 @@ def test_an_index_that_is_down(
         sock.bind(("127.0.0.1", 0))
         url = f"http://127.0.0.1:{sock.getsockname()[1]}/simple"
     assert _run(url, venv, tmp_path, "simdcalc") == 1
-    assert f"pyvariant: simdcalc: {url}/simdcalc/ did not answer" in capsys.readouterr().err
+    assert f"error: simdcalc: {url}/simdcalc/ did not answer" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("mode", ["slow", "garbage"])
@@ -72,7 +72,7 @@ def test_a_slow_or_garbled_index(
         assert _run(index.url, venv, tmp_path, "simdcalc") == 1
     error = capsys.readouterr().err
     expected = "did not answer (ReadTimeout" if mode == "slow" else "is not a simple-API page"
-    assert f"pyvariant: simdcalc: {index.url}/simdcalc/ {expected}" in error
+    assert f"error: simdcalc: {index.url}/simdcalc/ {expected}" in error
 
 
 @pytest.mark.parametrize(
@@ -135,13 +135,13 @@ def test_failures_are_named_in_an_empty_environment_too(
     for index in serve(root):
         assert _run(index.url, venv, tmp_path, "simdinfo") == 1
     error = capsys.readouterr().err
-    assert "pyvariant: simdinfo: simdinfo-1.0.0-variants.json from http://127.0.0.1:" in error
+    assert "error: simdinfo: simdinfo-1.0.0-variants.json from http://127.0.0.1:" in error
     assert "not valid JSON" in error
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         url = f"http://127.0.0.1:{sock.getsockname()[1]}/simple"
     assert _run(url, venv, tmp_path, "simdcalc") == 1
-    assert f"pyvariant: simdcalc: {url}/simdcalc/ did not answer" in capsys.readouterr().err
+    assert f"error: simdcalc: {url}/simdcalc/ did not answer" in capsys.readouterr().err
     assert freeze(venv) == before
 
 

@@ -22,6 +22,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
+from .._atomic import write_bytes_atomic
+from .._cache import user_cache_dir
+
 if TYPE_CHECKING:
     import httpx
 
@@ -367,15 +370,6 @@ class Credentials:
         return (entry[0] or "", entry[2] or "") if entry else None
 
 
-def default_cache_dir() -> Path:
-    """``$PYVARIANT_CACHE_DIR`` or the user cache directory of jupyter_pyvariant."""
-    if os.environ.get("PYVARIANT_CACHE_DIR"):
-        return Path(os.environ["PYVARIANT_CACHE_DIR"])
-    import platformdirs
-
-    return Path(platformdirs.user_cache_dir("jupyter_pyvariant"))
-
-
 @dataclass(frozen=True)
 class CachedResponse:
     body: bytes
@@ -417,21 +411,14 @@ class HttpCache:
         }
         try:
             meta_path.parent.mkdir(parents=True, exist_ok=True)
-            _atomic_write(body_path, entry.body)
-            _atomic_write(meta_path, json.dumps(meta).encode())
+            write_bytes_atomic(body_path, entry.body)
+            write_bytes_atomic(meta_path, json.dumps(meta).encode())
         except OSError:
             pass  # a cache that cannot be written only costs speed
 
     def blob(self, digest: str) -> Path:
         """Where content-addressed small files (variants.json) live."""
         return self.root / "blobs" / digest[:2] / digest
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    temporary.write_bytes(data)
-    os.replace(temporary, path)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -446,7 +433,7 @@ class SimpleClient:
     """
 
     settings: IndexSettings
-    cache_dir: Path | None = field(default_factory=default_cache_dir)
+    cache_dir: Path | None = field(default_factory=user_cache_dir)
     timeout: float = 30.0
     concurrency: int = 16
     environ: Mapping[str, str] | None = None
@@ -588,7 +575,7 @@ class SimpleClient:
         verify(link, project, hash_bytes(link, data))
         if blob is not None:
             with suppress(OSError):
-                _atomic_write(blob, data)
+                write_bytes_atomic(blob, data)
         return data
 
     @contextmanager

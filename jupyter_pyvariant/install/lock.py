@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -142,16 +141,10 @@ def _clean(url: str | None) -> str | None:
 
 def write_lock(plan: Plan, path: str | os.PathLike[str], requires_python: str | None = None) -> Path:
     """Write the lock atomically (a reader never sees half a file)."""
+    from .._atomic import write_text_atomic
+
     target = Path(path)
-    text = lock_text(plan, requires_python)
-    fd, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    write_text_atomic(target, lock_text(plan, requires_python), create_parents=False)
     return target
 
 

@@ -23,7 +23,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -206,9 +205,9 @@ def install_requested(python: Path, packages: Sequence[str]) -> None:
 
 
 def _write_marker(venv: Path, facts: dict[str, object]) -> None:
-    with tempfile.NamedTemporaryFile("w", dir=venv, delete=False, suffix=".tmp", encoding="utf-8") as handle:
-        json.dump(facts, handle, indent=2)
-    os.replace(handle.name, venv / VENV_MARKER)
+    from .._atomic import write_text_atomic
+
+    write_text_atomic(venv / VENV_MARKER, json.dumps(facts, indent=2))
 
 
 def is_kernel_venv(path: Path) -> bool:

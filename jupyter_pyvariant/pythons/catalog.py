@@ -352,7 +352,7 @@ class _CachedCatalog:
 
     def _store(self, text: str | None, etag: str | None) -> None:
         """Write atomically; a cache that cannot be written only costs the next run a download."""
-        from ._atomic import write_text_atomic
+        from .._atomic import write_text_atomic
 
         try:
             if text is not None:

@@ -21,6 +21,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from .._cache import user_cache_dir
 from .metadata import MetadataError, Provider, VariantMetadata
 from .properties import VariantFormatError, check_name, check_value
 
@@ -40,19 +41,6 @@ class ProviderError(MetadataError):
             file=", ".join(Path(s).name for s in metadata.sources),
             source=", ".join(metadata.sources),
         )
-
-
-def user_cache_dir() -> Path:
-    """The platform's per-user cache directory for this project."""
-    if override := os.environ.get("PYVARIANT_CACHE_DIR"):
-        return Path(override)
-    if sys.platform == "win32":
-        base = Path(os.environ.get("LOCALAPPDATA", Path.home() / "AppData" / "Local"))
-    elif sys.platform == "darwin":
-        base = Path.home() / "Library" / "Caches"
-    else:
-        base = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
-    return base / "jupyter_pyvariant"
 
 
 @dataclass(frozen=True)

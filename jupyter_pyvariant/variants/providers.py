@@ -22,7 +22,6 @@ import json
 import os
 import re
 import sys
-import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cache
@@ -461,12 +460,6 @@ def profile_text(supported: SupportedProperties, comment: str = "") -> str:
 
 def write_profile(supported: SupportedProperties, path: str | os.PathLike[str], comment: str = "") -> None:
     """Write a profile atomically, so a reader never sees half a file."""
-    target = Path(path)
-    fd, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent or ".")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as stream:
-            stream.write(profile_text(supported, comment))
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    from .._atomic import write_text_atomic
+
+    write_text_atomic(Path(path), profile_text(supported, comment), create_parents=False)

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import argparse
 import os
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..display import Output, table_html, table_text
-from . import Verb
+from . import Verb, reported
 
 if TYPE_CHECKING:
     from ..install.plan import Options, Plan
@@ -151,35 +150,28 @@ def _torch_variant_index(args: argparse.Namespace) -> bool:
     return bool(getattr(args, "torch_variant_index", False)) or setting in ("1", "true", "yes", "on")
 
 
-def _guarded(
-    handler: Callable[[argparse.Namespace, Output], int],
-) -> Callable[[argparse.Namespace, Output], int]:
-    """Turn the errors bad input causes into one clear message and exit status 1."""
+def _failures() -> tuple[type[Exception], ...]:
+    """The errors bad input causes: each becomes one ``error:`` line naming what was wrong (exit 1)."""
+    from ..index.simple import IndexProblem
+    from ..install.lock import LockError
+    from ..install.plan import PlanError
+    from ..install.recipes import RecipeError
+    from ..install.runner import InstallerError
+    from ..variants.metadata import MetadataError
+    from ..variants.properties import VariantFormatError
 
-    def run(args: argparse.Namespace, out: Output) -> int:
-        from ..index.simple import IndexProblem
-        from ..install.lock import LockError
-        from ..install.plan import PlanError
-        from ..install.recipes import RecipeError
-        from ..install.runner import InstallerError
-        from ..variants.metadata import MetadataError
-        from ..variants.properties import VariantFormatError
+    return (
+        IndexProblem,
+        LockError,
+        PlanError,
+        RecipeError,
+        InstallerError,
+        MetadataError,
+        VariantFormatError,
+    )
 
-        try:
-            return handler(args, out)
-        except (
-            IndexProblem,
-            LockError,
-            PlanError,
-            RecipeError,
-            InstallerError,
-            MetadataError,
-            VariantFormatError,
-        ) as exc:
-            out.error(f"pyvariant: {exc}")
-            return 1
 
-    return run
+_reported = reported(_failures)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -357,20 +349,20 @@ VERBS = (
         ("install",),
         "install the best-fit variant wheels (and their dependencies)",
         _configure_install,
-        _guarded(_install),
+        _reported(_install),
     ),
     Verb(
         ("plan",),
         "show which file each package would get, and why; change nothing",
         _plan_options,
-        _guarded(_plan),
+        _reported(_plan),
     ),
-    Verb(("list",), "installed distributions with their variant", _configure_list, _guarded(_list)),
+    Verb(("list",), "installed distributions with their variant", _configure_list, _reported(_list)),
     Verb(
         ("lock",),
         "write a pylock.toml of the chosen files (for this host or a --profile)",
         _configure_lock,
-        _guarded(_lock),
+        _reported(_lock),
     ),
-    Verb(("sync",), "install exactly the files of a pylock.toml", _configure_sync, _guarded(_sync)),
+    Verb(("sync",), "install exactly the files of a pylock.toml", _configure_sync, _reported(_sync)),
 )
