@@ -33,6 +33,13 @@ def _run(url: str, venv: Path, tmp_path: Path, *args: str) -> int:
     return main(["install", *args, "--index-url", url, "--python", str(venv), "--timeout", "2"])
 
 
+def _unanswered_index_url() -> str:
+    """An index URL on a loopback port nothing listens on."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{sock.getsockname()[1]}/simple"
+
+
 def _copy(simd_wheels: Path, tmp_path: Path) -> Path:
     root = tmp_path / "copy"
     shutil.copytree(simd_wheels, root)
@@ -52,9 +59,7 @@ def test_a_hash_mismatch_is_named_and_installs_nothing(
 def test_an_index_that_is_down(
     installed: list[str], venv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        url = f"http://127.0.0.1:{sock.getsockname()[1]}/simple"
+    url = _unanswered_index_url()
     assert _run(url, venv, tmp_path, "simdcalc") == 1
     assert f"error: simdcalc: {url}/simdcalc/ did not answer" in capsys.readouterr().err
 
@@ -137,9 +142,7 @@ def test_failures_are_named_in_an_empty_environment_too(
     error = capsys.readouterr().err
     assert "error: simdinfo: simdinfo-1.0.0-variants.json from http://127.0.0.1:" in error
     assert "not valid JSON" in error
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        url = f"http://127.0.0.1:{sock.getsockname()[1]}/simple"
+    url = _unanswered_index_url()
     assert _run(url, venv, tmp_path, "simdcalc") == 1
     assert f"error: simdcalc: {url}/simdcalc/ did not answer" in capsys.readouterr().err
     assert freeze(venv) == before

@@ -13,7 +13,6 @@ import json
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -239,6 +238,14 @@ def sync(
             reinstall.append(package.name)
     pins = [f"{p.name}=={p.version}" for p in lock.packages]
     problems = session.view.problems
-    act = runner.resolve if dry_run else partial(runner.install, progress=progress)
-    changes = act(session.installer, session.view.url, pins, problems, reinstall=reinstall, no_deps=True)
+    changes = runner.install(
+        session.installer,
+        session.view.url,
+        pins,
+        problems,
+        dry_run=dry_run,
+        reinstall=reinstall,
+        no_deps=True,
+        progress=progress,
+    )
     return SyncResult(tuple(changes), tuple(reinstall))

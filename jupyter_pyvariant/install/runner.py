@@ -279,7 +279,7 @@ def resolve(
         if result.returncode != 0:
             raise _failure(installer, result, problems)
         return _pinned_lines(result.output, prefix=r"\s*")
-    return _run_installer(
+    return install(
         installer,
         view_url,
         requirements,
@@ -297,33 +297,17 @@ def install(
     requirements: Sequence[str],
     problems: Sequence[str],
     *,
-    reinstall: Iterable[str] = (),
-    no_deps: bool = False,
-    progress: Progress | None = None,
-) -> list[tuple[str, str]]:
-    """Install for real; what was installed, as (name, version).
-
-    Both installers resolve everything, and fetch every file, before they change the environment,
-    so a failure anywhere (a hash mismatch, an index error) leaves it as it was.
-    """
-    return _run_installer(
-        installer, view_url, requirements, problems, reinstall=reinstall, no_deps=no_deps, progress=progress
-    )
-
-
-def _run_installer(
-    installer: Installer,
-    view_url: str,
-    requirements: Sequence[str],
-    problems: Sequence[str],
-    *,
     dry_run: bool = False,
     reinstall: Iterable[str] = (),
     no_deps: bool = False,
     fresh: bool = False,
     progress: Progress | None = None,
 ) -> list[tuple[str, str]]:
-    """Run ``uv pip install`` / ``pip install``; (name, version) of what it installs (or would)."""
+    """Run ``uv pip install`` / ``pip install``; (name, version) of what it installs (or would).
+
+    Both installers resolve everything, and fetch every file, before they change the environment,
+    so a failure anywhere (a hash mismatch, an index error) leaves it as it was.
+    """
     with tempfile.TemporaryDirectory(prefix="pyvariant-") as folder:
         report = Path(folder) / "report.json" if installer.kind == "pip" else None
         command = installer.command(
