@@ -21,12 +21,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote, urljoin, urlsplit
 
+from .._cache import user_cache_dir
 from .errors import CatalogError
 from .names import ArchiveName, InvalidArchiveName, parse_archive_name, pbs_data
 
 CATALOG_ENV = "PYVARIANT_PYTHON_CATALOG"
 MIRROR_ENV = "PYVARIANT_PYTHON_MIRROR"
-CACHE_ENV = "PYVARIANT_CACHE_DIR"
 # A cached index younger than this is used without asking the network again.
 CACHE_FRESH_SECONDS = 600.0
 
@@ -180,7 +180,7 @@ def load_catalog(
     if source is None and release:
         source = apply_mirror(f"{default_download_prefix()}/{release}/SHA256SUMS", mirror)
     source = source or str(pbs_data()["catalog_url"])
-    text, stale, notes = _read_source(source, offline, cache_dir or default_cache_dir())
+    text, stale, notes = _read_source(source, offline, cache_dir or user_cache_dir())
     builds = parse_catalog_text(text, base_url=_as_url(source))
     if mirror:
         builds = [_with_url(b, apply_mirror(b.url, mirror)) for b in builds]
@@ -255,16 +255,6 @@ def _as_url(location: str) -> str:
     if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", location):
         return location
     return Path(location).expanduser().resolve().as_uri()
-
-
-def default_cache_dir() -> Path:
-    """``$PYVARIANT_CACHE_DIR``, else ``<jupyter data dir>/pyvariant/cache``."""
-    configured = os.environ.get(CACHE_ENV)
-    if configured:
-        return Path(configured)
-    from jupyter_core.paths import jupyter_data_dir
-
-    return Path(jupyter_data_dir()) / "pyvariant" / "cache"
 
 
 def _read_source(source: str, offline: bool, cache_dir: Path) -> tuple[str, bool, list[str]]:
@@ -364,4 +354,4 @@ class _CachedCatalog:
             pass
 
 
-__all__ = ["Build", "Catalog", "apply_mirror", "default_cache_dir", "load_catalog", "parse_catalog_text"]
+__all__ = ["Build", "Catalog", "apply_mirror", "load_catalog", "parse_catalog_text"]
