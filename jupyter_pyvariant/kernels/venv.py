@@ -191,16 +191,13 @@ def install_packages(python: Path, requirements: Sequence[str], installer: Insta
 def install_requested(python: Path, packages: Sequence[str]) -> None:
     """``--with`` packages, through the variant-aware install: each gets the build made for this
     host's CPU and GPUs, from the indexes the user configured for uv or pip."""
-    from ..index.simple import IndexProblem
-    from ..install.plan import Options, PlanError, Session
-    from ..install.recipes import RecipeError
-    from ..install.runner import InstallerError
-    from ..variants.metadata import MetadataError
+    from ..install import failures
+    from ..install.plan import Options, Session
 
     try:
         with Session(Options(requirements=tuple(packages), python=str(python))) as session:
             session.install()
-    except (IndexProblem, PlanError, RecipeError, InstallerError, MetadataError) as exc:
+    except failures() as exc:
         raise KernelError(f"installing {' '.join(packages)} into the kernel failed: {exc}") from None
 
 

@@ -7,6 +7,7 @@ import os
 from typing import TYPE_CHECKING, Any
 
 from ..display import Output, table_html, table_text
+from ..install import failures as install_failures
 from . import Verb, reported
 
 if TYPE_CHECKING:
@@ -150,28 +151,7 @@ def _torch_variant_index(args: argparse.Namespace) -> bool:
     return bool(getattr(args, "torch_variant_index", False)) or setting in ("1", "true", "yes", "on")
 
 
-def _failures() -> tuple[type[Exception], ...]:
-    """The errors bad input causes: each becomes one ``error:`` line naming what was wrong (exit 1)."""
-    from ..index.simple import IndexProblem
-    from ..install.lock import LockError
-    from ..install.plan import PlanError
-    from ..install.recipes import RecipeError
-    from ..install.runner import InstallerError
-    from ..variants.metadata import MetadataError
-    from ..variants.properties import VariantFormatError
-
-    return (
-        IndexProblem,
-        LockError,
-        PlanError,
-        RecipeError,
-        InstallerError,
-        MetadataError,
-        VariantFormatError,
-    )
-
-
-_reported = reported(_failures)
+_reported = reported(install_failures)
 
 
 # --------------------------------------------------------------------------------------------------
