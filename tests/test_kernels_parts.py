@@ -61,7 +61,7 @@ def test_display_and_default_names_say_version_level_and_flavour(
     assert default_kernel_name(build(filename)) == name
 
 
-@pytest.mark.parametrize("bad", ["has space", "slash/name", "ünïcode", ""])
+@pytest.mark.parametrize("bad", ["has space", "slash/name", "ünïcode", "", "..", ".hidden", "-h", "_x"])
 def test_invalid_kernel_names_are_refused(bad: str) -> None:
     with pytest.raises(KernelError, match="invalid kernel name"):
         check_name(bad)

@@ -29,7 +29,9 @@ if TYPE_CHECKING:
 METADATA_KEY = "pyvariant"
 PROVISIONER_NAME = "pyvariant-provisioner"
 LAUNCH_ARGS = ("-m", "ipykernel_launcher", "--ext=jupyter_pyvariant", "-f", "{connection_file}")
-_NAME_PATTERN = re.compile(r"^[a-z0-9._\-]+$")
+# jupyter_client's rule, plus a letter or digit first: ``..``, hidden and option-like names never
+# reach a file system path or a command line, whichever face they came from.
+_NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._\-]*$")
 _LOGOS = ("logo-32x32.png", "logo-64x64.png", "logo-svg.svg")
 
 
@@ -68,10 +70,13 @@ class SpecLocation:
 
 
 def check_name(name: str) -> str:
-    """A valid kernel name (jupyter_client's rule, lower case), or a clear error."""
+    """A valid kernel name (lower case, as jupyter_client spells them), or a clear error."""
     lowered = name.lower()
     if not _NAME_PATTERN.match(lowered):
-        raise KernelError(f"invalid kernel name {name!r}: use letters, digits, '.', '_' and '-' only")
+        raise KernelError(
+            f"invalid kernel name {name!r}: use letters, digits, '.', '_' and '-' only, "
+            "starting with a letter or a digit"
+        )
     return lowered
 
 
