@@ -69,6 +69,33 @@ def test_debris_of_a_killed_extraction_is_ignored_then_cleared(
     assert [p.build for p in store.installed()] == [build]
 
 
+def test_a_folder_without_marker_at_the_build_name_is_replaced(
+    builds: tuple[Mirror, list[Build]], tmp_path: Path
+) -> None:
+    _, (build, _) = builds
+    store = Store(tmp_path)
+    debris = store.path_for(build)
+    (debris / "bin").mkdir(parents=True)
+    (debris / "bin" / "python3.13").write_text("left by hand, no marker")
+    installed = provision(build, store)
+    assert installed.root == debris and installed.build == build
+    assert (debris / "bin" / "python3.13").read_text() != "left by hand, no marker"
+
+
+def test_an_interpreter_with_another_checksum_is_never_replaced(
+    builds: tuple[Mirror, list[Build]], tmp_path: Path
+) -> None:
+    _, (build, _) = builds
+    store = Store(tmp_path)
+    installed = provision(build, store)
+    marker_path = installed.root / "PYVARIANT-BUILD.json"
+    marker = json.loads(marker_path.read_text())
+    marker_path.write_text(json.dumps({**marker, "sha256": "f" * 64}))
+    with pytest.raises(StoreError, match=f"already holds .* with sha256 {'f' * 64}"):
+        provision(build, store)
+    assert json.loads(marker_path.read_text())["sha256"] == "f" * 64, "the other build is kept"
+
+
 def test_kernelspec_references(builds: tuple[Mirror, list[Build]], tmp_path: Path) -> None:
     _, (new, old) = builds
     store = Store(tmp_path / "store")

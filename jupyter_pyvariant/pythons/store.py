@@ -160,9 +160,21 @@ class Store:
             shutil.rmtree(staged, ignore_errors=True)
 
     def commit(self, staged: Path, build: Build) -> Path:
-        """Move a finished folder into place in one rename."""
+        """Move a finished folder into place in one rename (call under :meth:`lock`).
+
+        A folder already at that name without a readable marker is debris (never an interpreter a
+        reader could use) and is cleared first; a complete interpreter there is never replaced.
+        """
         final = self.path_for(build)
+        present = InstalledPython.from_root(final)
+        if present is not None:
+            raise StoreError(
+                f"{final} already holds {present.build.filename} with sha256 {present.build.sha256}, "
+                f"not the catalog's {build.sha256}: remove it first (pyvariant python remove {final.name})"
+            )
         try:
+            if final.exists() or final.is_symlink():
+                self._discard(final)
             os.rename(staged, final)
         except OSError as exc:
             raise StoreError(f"cannot move {build.stem} into the python store {self.root}: {exc}") from None
@@ -172,13 +184,20 @@ class Store:
         """Delete an interpreter: renamed away first, so no reader sees it half-deleted."""
         if python.read_only or python.root.parent.resolve() != self.root.resolve():
             raise StoreError(f"{python.root} is in a shared store this user does not manage; not removed")
-        trash = self.root / ".trash" / f"{python.root.name}-{uuid.uuid4().hex[:8]}"
         try:
-            trash.parent.mkdir(parents=True, exist_ok=True)
-            os.rename(python.root, trash)
+            self._discard(python.root)
         except OSError as exc:
             raise StoreError(f"cannot remove {python.root}: {exc.strerror or exc}") from None
-        shutil.rmtree(trash, ignore_errors=True)
+
+    def _discard(self, path: Path) -> None:
+        """Rename ``path`` into the trash in one step, then delete it there."""
+        trash = self.root / ".trash" / f"{path.name}-{uuid.uuid4().hex[:8]}"
+        trash.parent.mkdir(parents=True, exist_ok=True)
+        os.rename(path, trash)
+        if trash.is_dir() and not trash.is_symlink():
+            shutil.rmtree(trash, ignore_errors=True)
+        else:
+            trash.unlink(missing_ok=True)
 
     def gc(self, keep: Iterable[Path], *, dry_run: bool = False) -> list[InstalledPython]:
         """Remove the writable root's interpreters whose prefix is not in ``keep``; return them."""
