@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 import os
 import sys
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -19,7 +22,7 @@ from jupyter_pyvariant.kernels.spec import (
     kernel_json,
     write_kernelspec,
 )
-from jupyter_pyvariant.kernels.switch import candidate_servers, kernel_id_of
+from jupyter_pyvariant.kernels.switch import candidate_servers, kernel_id_of, switch_over_rest
 from jupyter_pyvariant.kernels.venv import Installer, extension_requirements, find_installer
 from jupyter_pyvariant.pythons.catalog import Build
 from jupyter_pyvariant.pythons.names import parse_archive_name
@@ -181,3 +184,47 @@ def test_candidate_servers_put_the_parent_first_and_read_hub_variables(
     assert servers[0].headers() == {"Authorization": "token t222"}
     assert servers[1].headers() == {"Authorization": "token hub"}
     assert os.fspath(servers[2].root_dir or "") == "/home/u"
+
+
+KERNEL_ID = "0b5f4c1e-8d3a-4b6e-9a51-7f3c2d1e0a9b"
+
+
+class _LoginPageProxy(BaseHTTPRequestHandler):
+    """Lists this kernel's session, but answers the kernelspec list with an HTML page (a proxy's)."""
+
+    def do_GET(self) -> None:
+        if self.path.endswith("/api/sessions"):
+            body, kind = json.dumps([{"id": "s1", "kernel": {"id": KERNEL_ID}}]).encode(), "application/json"
+        else:
+            body, kind = b"<html>please log in</html>", "text/html"
+        self.send_response(200)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def login_page_proxy() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _LoginPageProxy)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def test_a_server_that_cannot_list_its_kernels_stops_the_switch_with_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, login_page_proxy: str
+) -> None:
+    monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(tmp_path))
+    info = {"url": login_page_proxy, "token": "t", "pid": 1, "root_dir": str(tmp_path)}
+    (tmp_path / "jpserver-1.json").write_text(json.dumps(info))
+    with pytest.raises(KernelError, match="did not list its kernels"):
+        switch_over_rest("python3", tmp_path / f"kernel-{KERNEL_ID}.json", {}, timeout=10)

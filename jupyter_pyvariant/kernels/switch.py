@@ -197,6 +197,9 @@ def locate_session(
         except (httpx.HTTPError, ValueError) as exc:
             tried.append(f"{server.url} ({server.source}): {exc.__class__.__name__} {exc}")
             continue
+        if not isinstance(sessions, list):
+            tried.append(f"{server.url} ({server.source}): the session list is not a JSON list")
+            continue
         session = _own_session(sessions, server, kernel_id, notebook)
         if session is not None:
             return server, str(session["id"])
@@ -211,9 +214,18 @@ def _check_kernelspec(server: ServerInfo, kernel_name: str, timeout: float) -> N
     """The server, not this kernel's environment, decides which kernels exist: ask it."""
     import httpx
 
-    with httpx.Client(headers=server.headers(), timeout=timeout, trust_env=False) as client:
-        response = client.get(f"{server.url}api/kernelspecs")
-    if response.is_success and kernel_name not in response.json().get("kernelspecs", {}):
+    try:
+        with httpx.Client(headers=server.headers(), timeout=timeout, trust_env=False) as client:
+            response = client.get(f"{server.url}api/kernelspecs")
+        if not response.is_success:
+            return  # a token that may not list kernelspecs: the PATCH itself will be refused or not
+        known = response.json()["kernelspecs"]
+    except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
+        raise KernelError(
+            f"cannot switch: the server at {server.url} did not list its kernels "
+            f"({exc.__class__.__name__}: {exc})"
+        ) from None
+    if kernel_name not in known:
         raise KernelError(f"the server at {server.url} has no kernel named {kernel_name!r}")
 
 
