@@ -6,12 +6,15 @@ import json
 import math
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from pbs_fixture import World, world_or_skip
 
+from jupyter_pyvariant.kernels import KernelError
 from jupyter_pyvariant.kernels._workload import BENCHMARKS
+from jupyter_pyvariant.kernels.compare import compare_kernels
 from jupyter_pyvariant.kernels.manage import KernelOptions, install_kernel
 
 pytestmark = [
@@ -73,3 +76,17 @@ def test_an_unknown_kernel_is_named_in_the_error(world: World) -> None:
     result = world.cli("kernel", "compare", FIRST, "no-such-kernel", "--rounds", "1", check=False)
     assert result.returncode == 1
     assert "no kernel named 'no-such-kernel'" in result.stderr
+
+
+def test_a_kernel_whose_interpreter_is_gone_is_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path))
+    spec = tmp_path / "kernels" / "gone"
+    spec.mkdir(parents=True)
+    argv = [str(tmp_path / "deleted-venv" / "bin" / "python"), "-f", "{connection_file}"]
+    (spec / "kernel.json").write_text(
+        json.dumps({"argv": argv, "display_name": "gone", "language": "python"})
+    )
+    with pytest.raises(KernelError, match="'gone' cannot be started"):
+        compare_kernels("gone", FIRST, rounds=1)

@@ -62,8 +62,8 @@ class Comparison:
         return [
             (
                 name,
-                f"{self.first.seconds[name] * 1000:.1f} ms",
-                f"{self.second.seconds[name] * 1000:.1f} ms",
+                _ms(self.first.seconds[name]),
+                _ms(self.second.seconds[name]),
                 f"{r:.2f}x",
             )
             for name, r in self.ratios().items()
@@ -104,9 +104,12 @@ class _Kernel:
             elif msg["msg_type"] == "error":
                 errors.append(f"{content.get('ename')}: {content.get('evalue')}")
 
-        reply = self.client.execute_interactive(
-            code, timeout=_ROUND_TIMEOUT, output_hook=collect, store_history=False
-        )
+        try:
+            reply = self.client.execute_interactive(
+                code, timeout=_ROUND_TIMEOUT, output_hook=collect, store_history=False
+            )
+        except TimeoutError:
+            raise KernelError(f"kernel {self.name!r} did not finish within {_ROUND_TIMEOUT:g} s") from None
         if reply["content"].get("status") != "ok" or errors:
             raise KernelError(
                 f"kernel {self.name!r} failed to run the workload: {'; '.join(errors) or reply}"
@@ -124,13 +127,16 @@ def _started(name: str) -> Iterator[_Kernel]:
         manager.start_kernel()
     except NoSuchKernel:
         raise KernelError(f"no kernel named {name!r} (see: jupyter kernelspec list)") from None
+    except OSError as exc:  # its interpreter is gone or cannot run
+        raise KernelError(f"kernel {name!r} cannot be started: {exc}") from None
     client = manager.client()
     try:
         client.start_channels()
-        client.wait_for_ready(timeout=_START_TIMEOUT)
+        try:
+            client.wait_for_ready(timeout=_START_TIMEOUT)
+        except RuntimeError as exc:  # only the start: errors of the caller's block keep their own words
+            raise KernelError(f"kernel {name!r} did not start: {exc}") from None
         yield _Kernel(name, manager, client)
-    except RuntimeError as exc:
-        raise KernelError(f"kernel {name!r} did not start: {exc}") from None
     finally:
         client.stop_channels()
         manager.shutdown_kernel(now=True)
