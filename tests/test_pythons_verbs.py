@@ -117,6 +117,10 @@ def test_bad_input(env: dict[str, Any]) -> None:
         run("python", "install", "three", "--host-report", env["report"])
     with pytest.raises(verbs.UsageError, match="unknown level 'v7'"):
         run("python", "install", "3.13", "--level", "v7", "--host-report", env["report"])
+    listed = env["tmp"] / "list.json"
+    listed.write_text("[]")
+    with pytest.raises(verbs.UsageError, match="a host report is one JSON object"):
+        run("python", "list", "--host-report", str(listed))
     code, _, err = run("python", "install", "3.9", "--host-report", env["report"])
     assert code == 1 and "no CPython 3.9 build" in err and "3.13.5, 3.12.11" in err
 

@@ -92,6 +92,11 @@ def _host(args: argparse.Namespace) -> Mapping[str, Any]:
             raise UsageError(
                 f"--host-report {args.host_report}: cannot read a JSON host report ({exc})"
             ) from None
+        if not isinstance(data, dict):
+            raise UsageError(
+                f"--host-report {args.host_report}: a host report is one JSON object "
+                f"(pyvariant cpuinfo --json), not a {type(data).__name__}"
+            )
         return data
     from ..host import report
 
