@@ -6,9 +6,10 @@ import hashlib
 import random
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -88,26 +89,40 @@ def app_and_lib(tmp_path: Path) -> Iterator[IndexServer]:
     yield from serve(root)
 
 
-def test_read_ahead_fetches_the_likely_file_and_its_dependencies_before_anyone_asks(
-    app_and_lib: IndexServer, tmp_path: Path
-) -> None:
-    """Selecting a project starts its file's download; the file's Requires-Dist are selected and
-    fetched in turn; the installer's request is then served from the spool, which goes away."""
-    client = SimpleClient(IndexSettings((app_and_lib.url,), ("test",)), cache_dir=tmp_path / "cache")
-    pages = {name: client.project(name) for name in ("app", "lib")}
-    lib_selected = threading.Event()
+def _selector_of(
+    client: SimpleClient, names: tuple[str, ...], selected: dict[str, threading.Event], **changes: Any
+) -> Callable[[str], PresentedProject | None]:
+    """Every file of these projects under its own name, all likely; ``selected`` fires per project.
+
+    ``changes`` replace fields of every wheel link (as another index page would give them)."""
+    pages = {name: client.project(name) for name in names}
 
     def selector(name: str) -> PresentedProject | None:
         page = pages.get(name)
         if page is None:
             return None
-        if name == "lib":
-            lib_selected.set()
-        files = tuple(PresentedFile(link.filename, link) for link in page.files)
+        selected.setdefault(name, threading.Event()).set()
+        files = tuple(PresentedFile(link.filename, replace(link, **changes)) for link in page.files)
         return PresentedProject(name, files, likely=files)
 
+    return selector
+
+
+def test_read_ahead_fetches_the_likely_file_and_its_dependencies_before_anyone_asks(
+    app_and_lib: IndexServer, tmp_path: Path
+) -> None:
+    """Selecting a project starts its file's download; the file's Requires-Dist are selected and
+    fetched in turn; the installer's request is then served from the spool, which goes away.
+
+    Files served from the view (a renamed variant, an index with credentials) are spooled so; here
+    every file is, whatever its name."""
+    client = SimpleClient(IndexSettings((app_and_lib.url,), ("test",)), cache_dir=tmp_path / "cache")
+    selected = {"lib": threading.Event()}
+    selector = _selector_of(client, ("app", "lib"), selected)
+    lib_selected = selected["lib"]
+
     before = _spool_folders()
-    view = IndexView(client, selector, read_ahead=True)
+    view = IndexView(client, selector, read_ahead=True, direct_links=False)
     with view, httpx.Client() as http:
         spool = _spool_folders() - before
         assert len(spool) == 1
@@ -122,3 +137,59 @@ def test_read_ahead_fetches_the_likely_file_and_its_dependencies_before_anyone_a
     # both files were read ahead, and only once: the installer's request came from the spool
     assert downloads == ["/files/app-1.0-py3-none-any.whl", "/files/lib-1.0-py3-none-any.whl"]
     assert not any(folder.exists() for folder in spool)
+
+
+def test_files_under_their_upstream_name_are_linked_upstream_unless_the_index_needs_credentials(
+    app_and_lib: IndexServer, tmp_path: Path
+) -> None:
+    """The installer downloads a file it may take as it is straight from upstream (and checks the
+    page's hash itself); a renamed variant, or a file behind credentials, still comes from the view."""
+    upstream = f"{app_and_lib.url.removesuffix('/simple')}/files/lib-1.0-py3-none-any.whl"
+    client = SimpleClient(IndexSettings((app_and_lib.url,), ("test",)), cache_dir=tmp_path / "cache")
+    logged_in = app_and_lib.url.replace("http://", "http://user:secret@")
+    with_credentials = SimpleClient(IndexSettings((logged_in,), ("test",)), cache_dir=tmp_path / "cache")
+    page = client.project("lib")
+    assert page is not None
+    (link,) = page.files
+
+    def presenting(filename: str) -> Callable[[str], PresentedProject | None]:
+        return lambda name: PresentedProject("lib", (PresentedFile(filename, link),))
+
+    direct = IndexView(client, presenting(link.filename))
+    renamed = IndexView(client, presenting("lib-1.0-py3-none-any-renamed.whl"))
+    behind = IndexView(with_credentials, presenting(link.filename))
+    with direct, renamed, behind, httpx.Client() as http:
+        urls = {
+            name: http.get(f"{view.url}/lib/", headers={"Accept": JSON_TYPE}).json()["files"][0]["url"]
+            for name, view in (("direct", direct), ("renamed", renamed), ("behind", behind))
+        }
+        html = http.get(f"{direct.url}/lib/", headers={"Accept": "text/html"}).text
+        served = http.get(urls["direct"]).content
+    client.close()
+    with_credentials.close()
+    assert urls["direct"] == upstream and f'href="{upstream}#sha256=' in html
+    assert served == (app_and_lib.root / link.filename).read_bytes()
+    assert urls["renamed"].startswith("../../files/") and urls["behind"].startswith("../../files/")
+
+
+def test_read_ahead_of_a_directly_linked_wheel_reads_only_its_published_metadata(
+    app_and_lib: IndexServer, tmp_path: Path
+) -> None:
+    """The installer fetches a directly linked wheel itself: the view reads its PEP 658 metadata
+    (hash-checked) to select the dependencies early, and never downloads the wheel."""
+    import zipfile
+
+    wheel = app_and_lib.root / "app-1.0-py3-none-any.whl"
+    with zipfile.ZipFile(wheel) as archive:
+        metadata = archive.read("app-1.0.dist-info/METADATA")
+    (app_and_lib.root / f"{wheel.name}.metadata").write_bytes(metadata)
+    client = SimpleClient(IndexSettings((app_and_lib.url,), ("test",)), cache_dir=tmp_path / "cache")
+    selected = {"lib": threading.Event()}
+    digest = hashlib.sha256(metadata).hexdigest()
+    selector = _selector_of(client, ("app", "lib"), selected, metadata_hashes=(("sha256", digest),))
+    with IndexView(client, selector, read_ahead=True) as view:
+        view.project("app")
+        assert selected["lib"].wait(10), "app's metadata requires lib: the view should select it unasked"
+    client.close()
+    downloads = [path for _, path, _ in app_and_lib.requests if path.startswith("/files/")]
+    assert downloads == [f"/files/{wheel.name}.metadata"]

@@ -453,6 +453,10 @@ class SimpleClient:
     def _auth(self, url: str) -> tuple[str, str] | None:
         return self._credentials.for_url(url)
 
+    def has_credentials(self, url: str) -> bool:
+        """Whether requests to ``url`` log in (from the index URLs or netrc)."""
+        return self._auth(url) is not None
+
     # -- pages -------------------------------------------------------------------------------------
 
     def _request_headers(self, cached: CachedResponse | None) -> dict[str, str]:

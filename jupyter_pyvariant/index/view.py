@@ -3,11 +3,15 @@
 Installers that know nothing of variants (pip, uv without its preview) then install the right build:
 for each project the view asks a *selector* which files to show, under which names; the selector
 keeps only the best-fit variant of each version and presents it under its base filename. Bytes and
-hashes are the upstream ones: files are fetched into a private spool (:mod:`.spool`) and handed over
-from local disk only after their hash matched, so a corrupt file never reaches the installer. With
-``read_ahead``, the file an installer will most likely take from a project is fetched as soon as
-the project is selected, and the dependencies that file names are selected and fetched in turn,
-concurrently: by the time the installer asks for a file, it is usually on disk.
+hashes are the upstream ones: a renamed file is fetched into a private spool (:mod:`.spool`) and
+handed over from local disk only after its hash matched, so a corrupt file never reaches the
+installer. A file the installer may take as it is (its upstream name, an index without credentials)
+is linked to its upstream URL instead: the installer downloads it directly and checks it against the
+hash on the page, as it would on the plain index, and no byte of it passes through this process.
+With ``read_ahead``, the file an installer will most likely take from a project is fetched as soon
+as the project is selected (or, for a directly linked file, its PEP 658 metadata when the index
+offers it), and the dependencies it names are selected and fetched in turn, concurrently: by the
+time the installer asks for a file, it is usually on disk.
 """
 
 from __future__ import annotations
@@ -84,6 +88,8 @@ class IndexView:
     selector: Selector
     read_ahead: bool = False
     """Fetch each selected project's likely files at once (for installs; a dry run may need none)."""
+    direct_links: bool = True
+    """Link files the installer may take as they are to their upstream URL (see :meth:`is_direct`)."""
     problems: list[str] = field(default_factory=list)
     presented: dict[str, PresentedProject] = field(default_factory=dict)
     _files: list[tuple[str, PresentedFile]] = field(default_factory=list)
@@ -148,21 +154,44 @@ class IndexView:
             found = self._pages[key]
         if new and self.read_ahead:
             for presented in selected.likely:
-                self._spool.fetch(presented.link, key).add_done_callback(self._follow)
+                link = presented.link
+                if not self.is_direct(presented):
+                    self._spool.fetch(link, key).add_done_callback(self._follow)
+                elif link.is_wheel and link.metadata_hashes is not None:
+                    self._select_later(self._published_dependencies, link, key)
         return found
+
+    def is_direct(self, presented: PresentedFile) -> bool:
+        """Whether the installer may fetch this file from upstream itself: it is presented under its
+        upstream name (only a renamed variant must be served from here) and the upstream needs no
+        credentials (the installer, scrubbed of the user's settings, would not have them)."""
+        link = presented.link
+        return (
+            self.direct_links
+            and presented.filename == link.filename
+            and not self.client.has_credentials(link.url)
+        )
 
     def _follow(self, arrived: Future[Path]) -> None:
         """Read ahead the dependencies of a wheel that arrived, as the installer soon will."""
         if arrived.exception() is None and arrived.result().name.endswith(".whl"):
-            threading.Thread(
-                target=self._read_ahead, args=(arrived.result(),), name="pyvariant-read-ahead", daemon=True
-            ).start()
+            self._select_later(wheel_dependencies, arrived.result())
 
-    def _read_ahead(self, wheel: Path) -> None:
+    def _published_dependencies(self, link: FileLink, project: str) -> list[str]:
+        return metadata_dependencies(self.client.read(metadata_link(link), project))
+
+    def _select_later(self, dependencies: Callable[..., list[str]], *args: Any) -> None:
+        """Select the projects ``dependencies(*args)`` names, on a thread of their own."""
+        threading.Thread(
+            target=self._read_ahead, args=(dependencies, *args), name="pyvariant-read-ahead", daemon=True
+        ).start()
+
+    def _read_ahead(self, dependencies: Callable[..., list[str]], *args: Any) -> None:
         """Only a guess: whatever goes wrong here is left for the installer's own request to meet."""
-        for name in wheel_dependencies(wheel):
-            with suppress(Exception):
-                self.project(name)
+        with suppress(Exception):
+            for name in dependencies(*args):
+                with suppress(Exception):
+                    self.project(name)
 
     def file(self, file_id: int) -> tuple[str, PresentedFile] | None:
         with self._lock:
@@ -178,21 +207,35 @@ class IndexView:
                 self.problems.append(problem)
 
 
-def wheel_dependencies(wheel: Path) -> list[str]:
-    """Projects a wheel's ``Requires-Dist`` names unconditionally or for its environment (not extras)."""
-    import zipfile
-    from email.parser import BytesHeaderParser
+def metadata_link(link: FileLink) -> FileLink:
+    """The PEP 658 metadata file of ``link``, with the hashes its page gave for it."""
+    return FileLink(
+        f"{link.filename}.metadata", f"{link.url}.metadata", link.index, link.metadata_hashes or ()
+    )
 
-    from packaging.requirements import InvalidRequirement, Requirement
+
+def wheel_dependencies(wheel: Path) -> list[str]:
+    """:func:`metadata_dependencies` of the wheel's own METADATA (none when it cannot be read)."""
+    import zipfile
 
     try:
         with zipfile.ZipFile(wheel) as archive:
             member = next(
                 m for m in archive.namelist() if m.count("/") == 1 and m.endswith(".dist-info/METADATA")
             )
-            headers = BytesHeaderParser().parsebytes(archive.read(member))
+            return metadata_dependencies(archive.read(member))
     except (OSError, zipfile.BadZipFile, StopIteration):
         return []
+
+
+def metadata_dependencies(metadata: bytes) -> list[str]:
+    """Projects a core metadata's ``Requires-Dist`` names unconditionally or for its environment
+    (not extras)."""
+    from email.parser import BytesHeaderParser
+
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    headers = BytesHeaderParser().parsebytes(metadata)
     names = []
     for text in headers.get_all("Requires-Dist") or []:
         try:
@@ -204,13 +247,22 @@ def wheel_dependencies(wheel: Path) -> list[str]:
     return names
 
 
-def _json_page(project: PresentedProject, ids: list[int]) -> bytes:
+def _href(view: IndexView, file_id: int, presented: PresentedFile) -> str:
+    """Upstream for a file the installer may fetch itself, else this view's own (relative) URL."""
+    return (
+        presented.link.url
+        if view.is_direct(presented)
+        else f"../../files/{file_id}/{quote(presented.filename)}"
+    )
+
+
+def _json_page(view: IndexView, project: PresentedProject, ids: list[int]) -> bytes:
     files = []
     for file_id, presented in zip(ids, project.files, strict=True):
         link = presented.link
         entry: dict[str, Any] = {
             "filename": presented.filename,
-            "url": f"../../files/{file_id}/{quote(presented.filename)}",
+            "url": _href(view, file_id, presented),
             "hashes": dict(link.hashes),
         }
         if link.requires_python:
@@ -225,11 +277,11 @@ def _json_page(project: PresentedProject, ids: list[int]) -> bytes:
     return json.dumps({"meta": {"api-version": "1.1"}, "name": project.name, "files": files}).encode()
 
 
-def _html_page(project: PresentedProject, ids: list[int]) -> bytes:
+def _html_page(view: IndexView, project: PresentedProject, ids: list[int]) -> bytes:
     rows = []
     for file_id, presented in zip(ids, project.files, strict=True):
         link = presented.link
-        href = f"../../files/{file_id}/{quote(presented.filename)}"
+        href = _href(view, file_id, presented)
         if link.strongest_hash:
             href += "#{}={}".format(*link.strongest_hash)
         attrs = [f'href="{html.escape(href)}"']
@@ -304,9 +356,9 @@ def _handler(view: IndexView) -> type[BaseHTTPRequestHandler]:
                 return
             project, ids = found
             if JSON_TYPE in self.headers.get("Accept", ""):
-                self._reply(200, _json_page(project, ids), JSON_TYPE)
+                self._reply(200, _json_page(view, project, ids), JSON_TYPE)
             else:
-                self._reply(200, _html_page(project, ids), "text/html; charset=utf-8")
+                self._reply(200, _html_page(view, project, ids), "text/html; charset=utf-8")
 
         def _file(self, file_id: int, metadata: bool) -> None:
             found = view.file(file_id)
@@ -316,9 +368,7 @@ def _handler(view: IndexView) -> type[BaseHTTPRequestHandler]:
             project, presented = found
             link = presented.link
             if metadata:
-                hashes = link.metadata_hashes or ()
-                meta = FileLink(f"{link.filename}.metadata", f"{link.url}.metadata", link.index, hashes)
-                self._reply(200, view.client.read(meta, project), "application/octet-stream")
+                self._reply(200, view.client.read(metadata_link(link), project), "application/octet-stream")
                 return
             self._send_file(project, presented)
 
