@@ -471,15 +471,17 @@ class Session:
     """One planning and installing session: target, supported properties, index clients, the view."""
 
     def __init__(self, options: Options, *, target: runner.Target | None = None) -> None:
+        # The target answers from a subprocess, started before anything else: it answers while this
+        # host's report is computed and the index pages are read; what needs it waits (``target``).
+        self._target = (
+            runner.ask_target(options.python)
+            if target is None
+            else runner.PendingTarget(target.executable, target)
+        )
         from ..variants.plugins import PluginOptions
         from ..variants.providers import Overrides, ProfileError, host_profile
 
         self.options = options
-        # The target answers from a subprocess: ask it while this host's report is computed and the
-        # index pages are read; what needs its answer waits for it (``target``).
-        self._target = (
-            in_background(runner.inspect_target, options.python) if target is None else _done(target)
-        )
         self.report = dict(options.report) if options.report is not None else _host_report()
         try:
             self.overrides: Overrides = Overrides.parse(
@@ -763,15 +765,6 @@ def in_background(function: Callable[..., T], *args: Any) -> Future[T]:
             future.set_exception(exc)
 
     threading.Thread(target=work, name=f"pyvariant-{function.__name__}", daemon=True).start()
-    return future
-
-
-def _done(value: T) -> Future[T]:
-    """A future that already holds ``value``."""
-    from concurrent.futures import Future
-
-    future: Future[T] = Future()
-    future.set_result(value)
     return future
 
 

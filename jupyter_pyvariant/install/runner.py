@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -40,18 +41,71 @@ _SCRUBBED = (
 """Settings that would point the installer somewhere other than the view or the target."""
 
 _INSPECT = r"""
-import json, sys, sysconfig
-import importlib.metadata as metadata
-dists = []
-for dist in metadata.distributions():
+import json, os, sys
+
+
+def read(folder, name):
     try:
-        variant = dist.read_text("variant.json")
-    except Exception:
-        variant = None
-    name = dist.metadata["Name"]
-    if name:
-        dists.append({"name": name, "version": dist.version, "variant_json": variant,
-                      "requires": dist.requires or []})
+        with open(os.path.join(folder, name), encoding="utf-8") as stream:
+            return stream.read()
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def headers(text):
+    found = {}
+    for line in text.split("\n"):
+        line = line.rstrip("\r")
+        if not line:
+            break
+        key, sep, value = line.partition(":")
+        if sep and line[0] not in " \t":
+            found.setdefault(key.strip().lower(), []).append(value.strip())
+    return found
+
+
+def scan():
+    # .dist-info folders read directly: importlib.metadata costs ~40 ms of imports (email, zipfile)
+    # on every install. Anything else (.egg-info, zipped entries) is left to importlib.metadata.
+    dists = []
+    for entry in sys.path:
+        try:
+            names = os.listdir(entry or ".")
+        except FileNotFoundError:
+            continue
+        except OSError:
+            return None
+        for name in names:
+            if name.endswith((".egg-info", ".egg")):
+                return None
+            folder = os.path.join(entry or ".", name)
+            text = read(folder, "METADATA") if name.endswith(".dist-info") else None
+            found = headers(text) if text else {}
+            if found.get("name"):
+                dists.append({"name": found["name"][0], "version": found.get("version", [""])[0],
+                              "variant_json": read(folder, "variant.json"),
+                              "requires": found.get("requires-dist", [])})
+    return dists
+
+
+def from_importlib():
+    import importlib.metadata as metadata
+    dists = []
+    for dist in metadata.distributions():
+        try:
+            variant = dist.read_text("variant.json")
+        except Exception:
+            variant = None
+        name = dist.metadata["Name"]
+        if name:
+            dists.append({"name": name, "version": dist.version, "variant_json": variant,
+                          "requires": dist.requires or []})
+    return dists
+
+
+dists = scan()
+if dists is None:
+    dists = from_importlib()
 sys.path.append(sys.argv[1])
 try:
     from packaging import tags
@@ -106,23 +160,66 @@ class Target:
 
 def inspect_target(python: str | None = None) -> Target:
     """Ask the target interpreter about itself (tags, prefix, installed distributions)."""
+    return ask_target(python).result()
+
+
+class PendingTarget:
+    """The target interpreter's answer: asked at once in a subprocess, read when first needed.
+
+    Thread-safe: whoever needs the answer first waits for it; everyone gets the same one.
+    """
+
+    def __init__(self, executable: str, process: subprocess.Popen[str] | OSError | Target) -> None:
+        self.executable = executable
+        self._process = process
+        self._lock = threading.Lock()
+        self._answer: Target | InstallerError | None = process if isinstance(process, Target) else None
+
+    def result(self) -> Target:
+        with self._lock:
+            if self._answer is None:
+                self._answer = self._read()
+        if isinstance(self._answer, InstallerError):
+            raise self._answer
+        return self._answer
+
+    def _read(self) -> Target | InstallerError:
+        executable, process = self.executable, self._process
+        if isinstance(process, Target):
+            return process
+        if isinstance(process, OSError):
+            return InstallerError(f"cannot run the target interpreter {executable}: {process}")
+        try:
+            stdout, stderr = process.communicate(timeout=120)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.communicate()
+            return InstallerError(f"the target interpreter {executable} did not answer in 120 s")
+        if process.returncode != 0:
+            return InstallerError(f"the target interpreter {executable} failed: {stderr.strip()[-2000:]}")
+        return _target_from(executable, json.loads(stdout))
+
+
+def ask_target(python: str | None = None) -> PendingTarget:
+    """Start asking the target interpreter about itself; the answer is read by ``result()``."""
     import packaging
 
     executable = python or sys.executable
     helper_path = str(Path(packaging.__file__).parent.parent)
     try:
-        done = subprocess.run(
+        process: subprocess.Popen[str] | OSError = subprocess.Popen(
             [executable, "-c", _INSPECT, helper_path],
-            capture_output=True,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             text=True,
-            timeout=120,
-            check=False,
         )
     except OSError as exc:
-        raise InstallerError(f"cannot run the target interpreter {executable}: {exc}") from None
-    if done.returncode != 0:
-        raise InstallerError(f"the target interpreter {executable} failed: {done.stderr.strip()[-2000:]}")
-    data = json.loads(done.stdout)
+        process = exc
+    return PendingTarget(executable, process)
+
+
+def _target_from(executable: str, data: dict[str, Any]) -> Target:
     return Target(
         executable=executable,
         prefix=data["prefix"],
