@@ -18,7 +18,8 @@ class Progress(Protocol):
 
     def update(self, done: float, message: str = "") -> None: ...
 
-    def close(self, message: str = "") -> None: ...
+    def close(self, message: str = "", ok: bool = True) -> None:
+        """End the bar; ``ok=False`` marks the task as failed (a red bar in a notebook)."""
 
 
 class Output(Protocol):
@@ -84,8 +85,8 @@ class _TextProgress:
             self._stream.write(line + "\n")
         self._stream.flush()
 
-    def close(self, message: str = "") -> None:
-        end = f"{self._label} {message}".rstrip()
+    def close(self, message: str = "", ok: bool = True) -> None:
+        end = f"{self._label} {'' if ok else 'failed: '}{message}".rstrip()
         self._stream.write(("\r" + end.ljust(120) + "\n") if self._tty else end + "\n")
         self._stream.flush()
 
@@ -133,9 +134,9 @@ class _WidgetProgress:
         if message:
             self._status.value = message
 
-    def close(self, message: str = "") -> None:
+    def close(self, message: str = "", ok: bool = True) -> None:
         self._bar.value = self._bar.max
-        self._bar.bar_style = "success"
+        self._bar.bar_style = "success" if ok else "danger"
         self._status.value = message
 
 
@@ -189,8 +190,8 @@ class _EventProgress:
             }
         )
 
-    def close(self, message: str = "") -> None:
-        self._emit({"event": "done", "label": self._label, "message": message})
+    def close(self, message: str = "", ok: bool = True) -> None:
+        self._emit({"event": "done", "label": self._label, "message": message, "ok": ok})
 
 
 class JsonLinesOutput:

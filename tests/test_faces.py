@@ -150,3 +150,16 @@ _OUTPUTS: list[dict[str, Any]] = []
 def _collect(msg: dict[str, Any]) -> None:
     if msg["msg_type"] == "display_data":
         _OUTPUTS.append(msg)
+
+
+def test_a_failed_task_ends_its_progress_as_failed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    catalog = tmp_path / "empty.ndjson"
+    catalog.write_text("")
+    monkeypatch.setenv("PYVARIANT_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("JUPYTER_DATA_DIR", str(tmp_path / "data"))
+    assert main(["kernel", "install", "3.11", "--catalog", str(catalog)]) == 1
+    err = capsys.readouterr().err
+    assert "kernel failed: no kernel was made" in err
+    assert "lists no CPython builds" in err

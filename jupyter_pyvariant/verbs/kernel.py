@@ -117,6 +117,9 @@ def _install(args: argparse.Namespace, out: Output) -> int:
 
     try:
         info = install_kernel(options, on_step=step, download_progress=download)
+    except BaseException:
+        steps.close("no kernel was made", ok=False)
+        raise
     finally:
         download.close()
     steps.close(f"installed {info.name}")
