@@ -92,6 +92,25 @@ def test_plan_records_the_recipe_and_routes_the_index(tmp_path: Path) -> None:
     ).rewrites() == [recipes.Rewrite("cupy", "cupy")]
 
 
+def test_what_the_host_supports_is_asked_only_when_a_rule_names_the_project() -> None:
+    asked: list[str] = []
+
+    def supported() -> recipes.Supported:
+        asked.append("asked")
+        return supported_properties(_report(_nvidia("12.8")))
+
+    assert recipes.apply("numpy>=2", supported) == recipes.Rewrite("numpy>=2", "numpy>=2")
+    assert asked == []
+    assert recipes.apply("cupy", supported).requirement == "cupy-cuda12x"
+    assert asked == ["asked"]
+
+
+def test_a_session_works_out_what_the_host_supports_only_when_needed(tmp_path: Path) -> None:
+    bad_report: dict[str, Any] = {"cpu": "not a mapping"}  # working it out would fail
+    session = Session(Options(requirements=("numpy>=2",), report=bad_report, cache_dir=tmp_path))
+    assert session.rewrites() == [recipes.Rewrite("numpy>=2", "numpy>=2")]
+
+
 VARIANT_INDEX = "https://download.pytorch.org/whl/variant"
 
 

@@ -60,19 +60,34 @@ Selector = Callable[[str], PresentedProject | None]
 """Project name -> the files to present (None: the project is unknown, answer 404)."""
 
 
-def _server(address: tuple[str, int], handler: type[BaseHTTPRequestHandler]) -> ThreadingHTTPServer:
-    """Threads per request, daemon threads, and a listen backlog for installers that open many
-    connections at once (the default of 5 drops the rest, and each waits a 1 s SYN retry).
+def _listen() -> socket.socket:
+    """A loopback socket on a free port, listening: an installer may connect at once, and its
+    connections wait in the backlog until the server takes them. The backlog is long for installers
+    that open many connections at once (a short one drops the rest, and each waits a 1 s SYN retry)."""
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(128)
+    except OSError:
+        listener.close()
+        raise
+    return listener
 
-    ``http.server`` is imported only when a view starts: a session asks its target meanwhile.
+
+def _server(listener: socket.socket, handler: type[BaseHTTPRequestHandler]) -> ThreadingHTTPServer:
+    """An HTTP server with a thread per request (daemon threads) on an already listening socket.
+
+    ``http.server`` is imported here, on the serving thread: the installer starts meanwhile.
     """
     from http.server import ThreadingHTTPServer
 
     class Server(ThreadingHTTPServer):
         daemon_threads = True
-        request_queue_size = 128
 
-    return Server(address, handler)
+    server = Server(listener.getsockname(), handler, bind_and_activate=False)
+    server.socket.close()  # the unbound socket the constructor made; serve the listening one
+    server.socket = listener
+    return server
 
 
 @dataclass
@@ -95,7 +110,9 @@ class IndexView:
     _files: list[tuple[str, PresentedFile]] = field(default_factory=list)
     _pages: dict[str, tuple[PresentedProject, list[int]]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
-    _server: ThreadingHTTPServer | None = None
+    _server: Future[ThreadingHTTPServer] | None = None
+    """Made on the serving thread (see :func:`_server`)."""
+    _port: int = 0
     _token: str = field(default_factory=lambda: secrets.token_hex(8))
     """In every URL: a later view on the same port never answers from an installer's cache of this one."""
     _thread: threading.Thread | None = None
@@ -108,27 +125,38 @@ class IndexView:
     def url(self) -> str:
         if self._server is None:
             raise RuntimeError("the index view is not running")
-        return f"http://127.0.0.1:{self._server.server_address[1]}/{self._token}/simple"
+        return f"http://127.0.0.1:{self._port}/{self._token}/simple"
 
     def __enter__(self) -> IndexView:
         self._spool.open()
-        self._server = _server(("127.0.0.1", 0), _handler(self))
+        listener = _listen()
+        self._port = listener.getsockname()[1]
+        self._server = Future()
         self._thread = threading.Thread(
-            # a short poll interval: shutdown() waits for the serving loop to notice
-            target=self._server.serve_forever,
-            args=(0.02,),
-            name="pyvariant-view",
-            daemon=True,
+            target=self._serve, args=(listener, self._server), name="pyvariant-view", daemon=True
         )
         self._thread.start()
         return self
+
+    def _serve(self, listener: socket.socket, server: Future[ThreadingHTTPServer]) -> None:
+        try:
+            made = _server(listener, _handler(self))
+        except Exception as exc:  # the installer's connections are refused; the caller learns why
+            listener.close()
+            self.report(f"the index view could not start: {exc}")
+            server.set_exception(exc)
+            return
+        server.set_result(made)
+        made.serve_forever(0.02)  # a short poll interval: shutdown() waits for the loop to notice
 
     def __exit__(
         self, kind: type[BaseException] | None, value: BaseException | None, traceback: TracebackType | None
     ) -> None:
         if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+            if self._server.exception() is None:  # a server that could not start has nothing to stop
+                server = self._server.result()
+                server.shutdown()
+                server.server_close()
             self._server = None
         self._spool.close()
 

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from ..display import Progress
     from ..variants.metadata import VariantMetadata
     from ..variants.ordering import Ranking
+    from ..variants.plugins import PluginOptions
     from ..variants.properties import VariantLabel, WheelName
     from ..variants.providers import Overrides, SupportedProperties
 
@@ -467,24 +468,45 @@ class Options:
     """A host report dict standing in for this host's (tests, remote kernels); None: probe this host."""
 
 
+@dataclass(frozen=True)
+class HostSupport:
+    """This host's report and what it supports (overrides applied), as the recipes see it."""
+
+    report: dict[str, Any]
+    supported: dict[str, dict[str, list[str]]]
+
+
 class Session:
     """One planning and installing session: target, supported properties, index clients, the view."""
 
-    def __init__(self, options: Options, *, target: runner.Target | None = None) -> None:
-        # The target answers from a subprocess, started before anything else: it answers while this
-        # host's report is computed and the index pages are read; what needs it waits (``target``).
-        self._target = (
-            runner.ask_target(options.python)
-            if target is None
-            else runner.PendingTarget(target.executable, target)
-        )
-        from ..variants.plugins import PluginOptions
-        from ..variants.providers import Overrides, ProfileError, host_profile
-
+    def __init__(self, options: Options, *, target: runner.PendingTarget | None = None) -> None:
+        # The target answers from a subprocess, started before anything else (or by the caller, as
+        # soon as it knows the interpreter): it answers while the index pages are read; what needs it
+        # waits (``target``).
+        self._target = runner.ask_target(options.python) if target is None else target
         self.options = options
-        self.report = dict(options.report) if options.report is not None else _host_report()
+        if _overridden(options):
+            self.overrides  # noqa: B018 - a bad --force or --profile fails now, before anything is read
+        # Only a recipe naming a requested project, or a project with variants, needs to know what
+        # this host supports: it is worked out then, once. Started in the background at once instead,
+        # it took CPU time from the installer (on two cores) and from installs that never needed it.
+        self._host: HostSupport | None = None
+        self._host_lock = threading.Lock()
+        self.supported_from = _describe_support(options)
+        self.settings = IndexSettings.from_options(options.index_url, options.extra_index_urls)
+        self._clients: dict[tuple[str, ...], SimpleClient] = {}
+        self.routes: dict[str, tuple[str, ...]] = {}
+        self._supported: dict[str, SupportedProperties] = {}
+        self.chooser = VariantChooser(self._client_for, self._supported_for, lambda: self.target.tags)
+        self.view = IndexView(self._client_for(""), self.chooser.presented)
+
+    @cached_property
+    def overrides(self) -> Overrides:
+        from ..variants.providers import Overrides, ProfileError
+
+        options = self.options
         try:
-            self.overrides: Overrides = Overrides.parse(
+            return Overrides.parse(
                 force=options.force,
                 forbid=options.forbid,
                 prefer=options.prefer,
@@ -493,18 +515,24 @@ class Session:
             )
         except (ProfileError, ValueError) as exc:
             raise PlanError(str(exc)) from None
-        whole: SupportedProperties = self.overrides.profile or host_profile(self.report)
-        self.supported_from = _describe_support(options)
-        self.machine = self.overrides.apply(whole).to_dict()  # the recipes see the overrides too
-        self.settings = IndexSettings.from_options(options.index_url, options.extra_index_urls)
-        self.plugin_options = PluginOptions(
-            cache_dir=options.cache_dir, installer_args=self.settings.installer_args()
-        )
-        self._clients: dict[tuple[str, ...], SimpleClient] = {}
-        self.routes: dict[str, tuple[str, ...]] = {}
-        self._supported: dict[str, SupportedProperties] = {}
-        self.chooser = VariantChooser(self._client_for, self._supported_for, lambda: self.target.tags)
-        self.view = IndexView(self._client_for(""), self.chooser.presented)
+
+    def host_support(self) -> HostSupport:
+        """This host's report and what it supports, worked out on first use (thread-safe)."""
+        with self._host_lock:
+            if self._host is None:
+                from ..variants.providers import host_profile
+
+                options = self.options
+                report = dict(options.report) if options.report is not None else _host_report()
+                whole = self.overrides.profile or host_profile(report)
+                self._host = HostSupport(report, self.overrides.apply(whole).to_dict())
+            return self._host
+
+    @cached_property
+    def plugin_options(self) -> PluginOptions:
+        from ..variants.plugins import PluginOptions
+
+        return PluginOptions(cache_dir=self.options.cache_dir, installer_args=self.settings.installer_args())
 
     @property
     def target(self) -> runner.Target:
@@ -531,13 +559,17 @@ class Session:
     def _client_for(self, project: str) -> SimpleClient:
         return self._client(self.routes.get(project, self.settings.urls))
 
+    def _recipe_facts(self) -> recipes.Supported:
+        """What the recipes test: the supported properties, overrides applied."""
+        return self.host_support().supported
+
     def _supported_for(self, metadata: VariantMetadata) -> SupportedProperties:
         from ..variants.providers import host_supported
 
         key = repr((metadata.priorities.namespaces, sorted(metadata.providers.items())))
         if key not in self._supported:
             self._supported[key] = host_supported(
-                self.report,
+                self.host_support().report,
                 metadata,
                 trusted_plugins=self.options.trusted_plugins,
                 overrides=self.overrides,
@@ -566,7 +598,7 @@ class Session:
             raise PlanError("nothing to install: name packages or pass -r requirements.txt")
         _check_requirements(requested)
         rewrites = [
-            recipes.apply(r, self.machine, opted_in=self.options.opt_in)
+            recipes.apply(r, self._recipe_facts, opted_in=self.options.opt_in)
             if self.options.recipes
             else recipes.Rewrite(r, r)
             for r in requested
@@ -788,6 +820,11 @@ def installed_label(installed: runner.Installed) -> str | None:
     except MetadataError:
         return None
     return str(next(iter(metadata.variants), "")) or None
+
+
+def _overridden(options: Options) -> bool:
+    """Whether the user said anything about support (then it is checked at once)."""
+    return any((options.force, options.forbid, options.prefer, options.profile, options.enable_optional))
 
 
 def _describe_support(options: Options) -> str:

@@ -8,7 +8,7 @@ machine gets that machine's recipes.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -156,12 +156,14 @@ def load_rules(text: str | None = None) -> tuple[Rule, ...]:
 
 def apply(
     requirement: str,
-    supported: Supported,
+    supported: Supported | Callable[[], Supported],
     rules: Sequence[Rule] | None = None,
     opted_in: Iterable[str] = (),
 ) -> Rewrite:
     """``requirement`` rewritten by the first rule that fires for its project (or unchanged).
 
+    ``supported`` may be a function that works it out: it is called only when a rule names the
+    project, so that installing anything else never waits for what the host supports.
     ``opted_in`` names the experimental routes the user asked for (rules with an ``opt-in`` condition).
     """
     from packaging.requirements import Requirement
@@ -169,9 +171,12 @@ def apply(
 
     parsed = Requirement(requirement)
     project = canonicalize_name(parsed.name)
-    facts = Facts.from_supported(supported, opted_in)
-    for rule in load_rules() if rules is None else rules:
-        if project not in rule.packages or not _holds(rule.when, facts):
+    naming = [rule for rule in (load_rules() if rules is None else rules) if project in rule.packages]
+    if not naming:
+        return Rewrite(requirement, requirement)
+    facts = Facts.from_supported(supported() if callable(supported) else supported, opted_in)
+    for rule in naming:
+        if not _holds(rule.when, facts):
             continue
         if rule.rename:
             parsed.name = rule.rename.format(name=project)

@@ -11,7 +11,7 @@ from ..install import failures as install_failures
 from . import Verb, reported
 
 if TYPE_CHECKING:
-    from ..install.plan import Options, Plan
+    from ..install.plan import Options, Plan, Session
 
 TORCH_VARIANT_INDEX_ENV = "PYVARIANT_TORCH_VARIANT_INDEX"
 
@@ -123,6 +123,17 @@ def _configure_list(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
 
 
+def _session(args: argparse.Namespace) -> Session:
+    """The session of these arguments; the target interpreter is asked first, so that it answers
+    while the planning modules are imported."""
+    from ..install.runner import ask_target
+
+    target = ask_target(args.python)
+    from ..install.plan import Session
+
+    return Session(_options(args), target=target)
+
+
 def _options(args: argparse.Namespace) -> Options:
     from ..install.plan import Options
 
@@ -205,9 +216,7 @@ def _pre(lines: list[str]) -> str:
 
 
 def _plan(args: argparse.Namespace, out: Output) -> int:
-    from ..install.plan import Session
-
-    with Session(_options(args)) as session:
+    with _session(args) as session:
         progress = out.progress("pyvariant plan")
         plan = session.plan(progress)
         progress.close(f"{len(plan.packages)} to install")
@@ -220,9 +229,8 @@ def _plan(args: argparse.Namespace, out: Output) -> int:
 
 def _install(args: argparse.Namespace, out: Output) -> int:
     from ..install import runner
-    from ..install.plan import Session
 
-    with Session(_options(args)) as session:
+    with _session(args) as session:
         progress = out.progress("pyvariant install")
         plan = session.plan(progress) if args.dry_run else session.install(progress)
         progress.close("dry run: nothing changed" if args.dry_run else f"{len(plan.packages)} installed")
@@ -244,9 +252,8 @@ def _install(args: argparse.Namespace, out: Output) -> int:
 
 def _lock(args: argparse.Namespace, out: Output) -> int:
     from ..install.lock import write_lock
-    from ..install.plan import Session
 
-    with Session(_options(args)) as session:
+    with _session(args) as session:
         progress = out.progress("pyvariant lock")
         plan = session.plan(progress, fresh=True)
         path = write_lock(plan, args.output)
@@ -260,10 +267,9 @@ def _lock(args: argparse.Namespace, out: Output) -> int:
 
 def _sync(args: argparse.Namespace, out: Output) -> int:
     from ..install.lock import read_lock, sync
-    from ..install.plan import Session
 
     lock = read_lock(args.lock)
-    with Session(_options(args)) as session:
+    with _session(args) as session:
         progress = out.progress("pyvariant sync")
         result = sync(session, lock, dry_run=args.dry_run, progress=progress)
         progress.close("dry run: nothing changed" if args.dry_run else f"{len(result.changes)} installed")
