@@ -302,3 +302,16 @@ def world_or_skip(
             yield world
     except FixtureUnavailable as exc:
         pytest.skip(f"real interpreter fixture unavailable: {exc}")
+
+
+@contextmanager
+def world_with_kernels(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, names: Iterable[str]
+) -> Iterator[World]:
+    """A world in which the fixture interpreter is installed as one kernel per name."""
+    from jupyter_pyvariant.kernels.manage import KernelOptions, install_kernel
+
+    with world_or_skip(request, tmp_path_factory) as world:
+        for name in names:
+            install_kernel(KernelOptions(version="3.11", catalog=world.catalog, name=name))
+        yield world

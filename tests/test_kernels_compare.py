@@ -10,12 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pbs_fixture import World, world_or_skip
+from pbs_fixture import World, world_with_kernels
 
 from jupyter_pyvariant.kernels import KernelError
 from jupyter_pyvariant.kernels._workload import BENCHMARKS
 from jupyter_pyvariant.kernels.compare import compare_kernels
-from jupyter_pyvariant.kernels.manage import KernelOptions, install_kernel
 
 pytestmark = [
     pytest.mark.slow,
@@ -27,9 +26,7 @@ FIRST, SECOND = "compare-a", "compare-b"
 
 @pytest.fixture(scope="module")
 def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    with world_or_skip(request, tmp_path_factory) as w:
-        for name in (FIRST, SECOND):
-            install_kernel(KernelOptions(version="3.11", catalog=w.catalog, name=name))
+    with world_with_kernels(request, tmp_path_factory, (FIRST, SECOND)) as w:
         yield w
 
 

@@ -15,9 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
-from pbs_fixture import World, world_or_skip
-
-from jupyter_pyvariant.kernels.manage import KernelOptions, install_kernel
+from pbs_fixture import World, world_with_kernels
 
 pytestmark = [
     pytest.mark.slow,
@@ -29,9 +27,7 @@ FIRST, SECOND = "switch-from", "switch-to"
 
 @pytest.fixture(scope="module")
 def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    with world_or_skip(request, tmp_path_factory) as w:
-        for name in (FIRST, SECOND):
-            install_kernel(KernelOptions(version="3.11", catalog=w.catalog, name=name))
+    with world_with_kernels(request, tmp_path_factory, (FIRST, SECOND)) as w:
         yield w
 
 

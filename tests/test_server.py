@@ -14,24 +14,6 @@ from tornado.httpclient import HTTPClientError, HTTPResponse
 Fetch = Callable[..., Awaitable[HTTPResponse]]
 
 
-@pytest.fixture
-def jp_server_config() -> dict[str, Any]:
-    # Every route must be authenticated even where the server would let unauthenticated requests
-    # through to handlers that forget to ask.
-    return {
-        "ServerApp": {
-            "jpserver_extensions": {"jupyter_pyvariant": True},
-            "allow_unauthenticated_access": False,
-        }
-    }
-
-
-@pytest.fixture
-def jp_base_url() -> str:
-    # A non-root base URL proves the routes are mounted below it, as behind JupyterHub.
-    return "/user/someone/"
-
-
 @pytest.fixture(scope="module")
 def schema() -> dict[str, Any]:
     text = resources.files("jupyter_pyvariant.host").joinpath("data", "host-report.schema.json").read_text()

@@ -33,21 +33,6 @@ FINISHED = ("succeeded", "failed", "cancelled")
 JOB_DEADLINE_S = 300.0
 
 
-@pytest.fixture
-def jp_server_config() -> dict[str, Any]:
-    return {
-        "ServerApp": {
-            "jpserver_extensions": {"jupyter_pyvariant": True},
-            "allow_unauthenticated_access": False,
-        }
-    }
-
-
-@pytest.fixture
-def jp_base_url() -> str:
-    return "/user/someone/"
-
-
 @dataclass(frozen=True)
 class Answer:
     code: int
