@@ -24,6 +24,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import quote, unquote
 
+import pytest
+
 PUBLIC_PREFIX = "https://github.com/astral-sh/python-build-standalone/releases/download"
 WAIT_LIMIT_S = 60.0
 
@@ -332,3 +334,9 @@ def _range_start(header: str | None) -> int | None:
         return None
     value = header[len("bytes=") : -1]
     return int(value) if value.isdigit() else None
+
+
+@pytest.fixture(autouse=True)
+def private_catalog_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Loopback ports are reused between tests: a catalog cached for one must not serve the next."""
+    monkeypatch.setenv("PYVARIANT_CACHE_DIR", str(tmp_path_factory.mktemp("catalog-cache")))

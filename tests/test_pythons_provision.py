@@ -11,6 +11,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+import pbs_mirror
 import pytest
 from pbs_mirror import (
     Archive,
@@ -43,10 +44,7 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-@pytest.fixture(autouse=True)
-def private_catalog_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Loopback ports are reused between tests: a catalog cached for one must not serve the next."""
-    monkeypatch.setenv("PYVARIANT_CACHE_DIR", str(tmp_path_factory.mktemp("catalog-cache")))
+private_catalog_cache = pbs_mirror.private_catalog_cache
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import pbs_mirror
 import pytest
 from pbs_mirror import Mirror, make_archive
 
@@ -23,10 +24,7 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-@pytest.fixture(autouse=True)
-def private_catalog_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Loopback ports are reused between tests: a catalog cached for one must not serve the next."""
-    monkeypatch.setenv("PYVARIANT_CACHE_DIR", str(tmp_path_factory.mktemp("catalog-cache")))
+private_catalog_cache = pbs_mirror.private_catalog_cache
 
 
 @pytest.fixture
