@@ -1,9 +1,12 @@
 """python-build-standalone archive names, current and legacy, parsed into one value.
 
-Current: ``cpython-3.13.5+20250612-x86_64_v3-unknown-linux-gnu-install_only_stripped.tar.gz``.
-Legacy (until mid 2021): ``cpython-3.8.2-x86_64-unknown-linux-gnu-pgo-20200518T0154.tar.zst``.
+Current: ``cpython-3.13.5+20250612-x86_64_v3-unknown-linux-gnu-freethreaded-install_only_stripped.tar.gz``.
+Legacy (until late 2021): ``cpython-3.8.2-x86_64-pc-windows-msvc-shared-pgo-20200518T0154.tar.zst``.
 The name is the only place some facts live (install_only archives carry no marker of their triple),
 so everything downstream (selection, the store's folder names, markers) starts here.
+
+Triples and flavours both contain dashes (``x86_64_v4-unknown-linux-gnu`` + ``freethreaded-install_only``),
+so the flavour is read from the right: the trailing parts made only of known flavour tokens.
 """
 
 from __future__ import annotations
@@ -17,20 +20,14 @@ from typing import Any
 
 from ..host.triples import target_for_triple
 
-# cpython-{version}+{YYYYMMDD}-{triple}-{flavour}.{ext}; the flavour is '+'-joined tokens ending in
-# install_only / install_only_stripped, or '+'-joined build options followed by '-full'.
 _CURRENT = re.compile(
     r"^cpython-(?P<version>\d+\.\d+\.\d+(?:(?:a|b|rc)\d+)?)\+(?P<release>\d{8})-(?P<rest>.+)"
     r"\.(?P<ext>tar\.gz|tar\.zst)$"
 )
-_CURRENT_FLAVOUR = re.compile(
-    r"-(?P<flavour>(?:[a-z]+\+)*(?:install_only_stripped|install_only)|(?:[a-z]+\+)*[a-z]+-full)$"
-)
 _LEGACY = re.compile(
-    r"^cpython-(?P<version>\d+\.\d+\.\d+(?:(?:a|b|rc)\d+)?)-(?P<rest>.+)-(?P<release>\d{8})T\d{4}"
+    r"^cpython-(?P<version>\d+\.\d+\.\d+(?:(?:a|b|rc)\d+)?)-(?P<rest>.+)-(?P<stamp>(?P<release>\d{8})T\d{4})"
     r"\.(?P<ext>tar\.gz|tar\.zst)$"
 )
-_LEGACY_LINKAGE = ("shared", "static")
 
 
 class InvalidArchiveName(ValueError):
@@ -47,15 +44,30 @@ def pbs_data() -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class ArchiveName:
-    """What an archive's name says: version, release tag, target triple, flavour, compression."""
+    """What an archive's name says: version, release tag, target triple, flavour, compression.
 
-    filename: str
+    ``flavour`` is the one spelling selection and markers use; ``spelling`` is the flavour as this
+    name writes it, and ``stamp`` the legacy build time, so that :attr:`filename` gives the name back.
+    """
+
     version: str
     release: str
     triple: str
     flavour: str
     extension: str
-    legacy: bool = False
+    spelling: str
+    stamp: str | None = None
+
+    @property
+    def legacy(self) -> bool:
+        return self.stamp is not None
+
+    @property
+    def filename(self) -> str:
+        if self.stamp is not None:
+            flavour = f"-{self.spelling}" if self.spelling else ""
+            return f"cpython-{self.version}-{self.triple}{flavour}-{self.stamp}.{self.extension}"
+        return f"cpython-{self.version}+{self.release}-{self.triple}-{self.spelling}.{self.extension}"
 
     @property
     def stem(self) -> str:
@@ -64,13 +76,14 @@ class ArchiveName:
 
     @property
     def tokens(self) -> frozenset[str]:
-        """The flavour's build options: ``{"freethreaded", "pgo", "lto"}`` for freethreaded+pgo+lto-full."""
-        return flavour_tokens(self.flavour)
+        """Every flavour token the name carries: ``{"freethreaded", "pgo", "lto", "full"}``."""
+        parts = frozenset(re.split(r"[+-]", self.spelling)) - {""}
+        return parts if "install_only" in parts or "install_only_stripped" in parts else parts | {"full"}
 
     @property
     def full(self) -> bool:
         """Full archives unpack to ``python/install/…`` beside ``python/PYTHON.json``."""
-        return self.flavour.endswith("-full")
+        return "full" in self.tokens
 
     @property
     def freethreaded(self) -> bool:
@@ -108,45 +121,70 @@ class ArchiveName:
         return ".".join(self.version.split(".")[:2])
 
 
-def flavour_tokens(flavour: str) -> frozenset[str]:
-    """The build options a flavour spells; ``install_only`` variants count as one option each."""
-    return frozenset(flavour.removesuffix("-full").split("+"))
-
-
 def parse_archive_name(filename: str) -> ArchiveName:
     """Parse a current or legacy archive name; :class:`InvalidArchiveName` names what did not fit."""
     current = _CURRENT.match(filename)
     if current:
-        flavour = _CURRENT_FLAVOUR.search(current["rest"])
-        if flavour is None:
-            raise InvalidArchiveName(
-                f"{filename}: no known flavour (install_only… or …-full) after the triple"
-            )
-        triple = current["rest"][: flavour.start()]
+        triple, spelling = _split_flavour(filename, current["rest"])
         return ArchiveName(
-            filename, current["version"], current["release"], triple, flavour["flavour"], current["ext"]
+            current["version"],
+            current["release"],
+            triple,
+            _flavour(filename, spelling),
+            current["ext"],
+            spelling,
         )
     legacy = _LEGACY.match(filename)
     if legacy:
-        return _parse_legacy(filename, legacy)
+        if legacy["rest"] in pbs_data()["first_platforms"]:
+            triple, spelling, flavour = legacy["rest"], "", "full"
+        else:
+            triple, spelling = _split_flavour(filename, legacy["rest"])
+            flavour = pbs_data()["legacy_flavours"].get(spelling)
+        if flavour is None:
+            raise InvalidArchiveName(f"{filename}: legacy archive name with an unknown flavour {spelling!r}")
+        return ArchiveName(
+            legacy["version"], legacy["release"], triple, flavour, legacy["ext"], spelling, legacy["stamp"]
+        )
     raise InvalidArchiveName(
         f"{filename}: not a python-build-standalone archive name "
         "(expected cpython-VERSION+YYYYMMDD-TRIPLE-FLAVOUR.tar.gz|tar.zst)"
     )
 
 
-def _parse_legacy(filename: str, match: re.Match[str]) -> ArchiveName:
-    """Legacy names put the flavour before a timestamp and spell linkage as a triple suffix."""
-    triple, _, flavour = match["rest"].rpartition("-")
-    bare_triple, _, linkage = triple.rpartition("-")
-    if linkage in _LEGACY_LINKAGE:
-        flavour, triple = f"{linkage}-{flavour}", bare_triple
-    normalized = pbs_data()["legacy_flavours"].get(flavour)
-    if not triple or normalized is None:
-        raise InvalidArchiveName(f"{filename}: legacy archive name with an unknown flavour {flavour!r}")
-    return ArchiveName(
-        filename, match["version"], match["release"], triple, normalized, match["ext"], legacy=True
-    )
+@cache
+def _known_tokens() -> frozenset[str]:
+    table = pbs_data()["flavour_tokens"]
+    return frozenset(table["layouts"]) | frozenset(table["options"])
+
+
+def _split_flavour(filename: str, rest: str) -> tuple[str, str]:
+    """``x86_64_v4-unknown-linux-gnu-freethreaded-install_only`` → the triple and the flavour's spelling."""
+    segments = rest.split("-")
+    known = _known_tokens()
+    cut = len(segments)
+    while cut > 1 and set(segments[cut - 1].split("+")) <= known:
+        cut -= 1
+    if cut == len(segments):
+        raise InvalidArchiveName(
+            f"{filename}: no known flavour after the triple (flavour tokens: {', '.join(sorted(known))})"
+        )
+    return "-".join(segments[:cut]), "-".join(segments[cut:])
+
+
+def _flavour(filename: str, spelling: str) -> str:
+    """The flavour's one spelling: ``freethreaded-install_only`` → ``freethreaded+install_only``."""
+    table = pbs_data()["flavour_tokens"]
+    parts = re.split(r"[+-]", spelling)
+    layouts = [p for p in parts if p in table["layouts"]]
+    if len(layouts) != 1 or parts[-1] != layouts[0]:
+        raise InvalidArchiveName(
+            f"{filename}: the flavour {spelling!r} does not end in one of {', '.join(table['layouts'])}"
+        )
+    options = [p for p in parts[:-1] if p not in table["dropped"]]
+    if layouts[0] == "full":
+        return "+".join(options) + "-full"
+    return "+".join([*options, layouts[0]])
 
 
 def is_archive_name(filename: str) -> bool:
@@ -158,11 +196,4 @@ def is_archive_name(filename: str) -> bool:
     return True
 
 
-__all__ = [
-    "ArchiveName",
-    "InvalidArchiveName",
-    "flavour_tokens",
-    "is_archive_name",
-    "parse_archive_name",
-    "pbs_data",
-]
+__all__ = ["ArchiveName", "InvalidArchiveName", "is_archive_name", "parse_archive_name", "pbs_data"]
