@@ -45,10 +45,12 @@ class CpuInfo(NamedTuple):
 
 
 def probe_cpu(roots: Roots, rec: Recorder, machine: str | None = None) -> CpuInfo:
-    """Describe the CPU; ``machine`` (``uname -m``) names the architecture of a replayed procfs."""
+    """Describe the CPU; ``machine`` (``uname -m``) names the architecture of a replayed procfs.
+
+    Without ``machine``, a replayed procfs is the machine its cpuinfo shows, whatever runs the probe.
+    """
     live_machine = platform.machine()
-    machine = machine or live_machine
-    facts = _read_facts(roots, rec, machine)
+    facts = _read_facts(roots, rec, machine, live_machine)
     verdict = rec.run("cpu.level", f"{facts.family} level rules", lambda: _judge(facts), None)
     if verdict is not None and verdict.reason:
         rec.note("cpu.level", f"{facts.family} level rules", verdict.reason)
@@ -76,9 +78,10 @@ def _judge(facts: CpuFacts) -> LevelVerdict:
     return judge(facts.family, facts.features, facts.generation, facts.level_blocker)
 
 
-def _read_facts(roots: Roots, rec: Recorder, machine: str) -> CpuFacts:
+def _read_facts(roots: Roots, rec: Recorder, asked: str | None, live_machine: str) -> CpuFacts:
     cpuinfo = roots.proc("cpuinfo")
     system = platform.system()
+    machine = asked or live_machine
     family = normalize_arch(machine)
     unknown = CpuFacts(arch=family, family=family)
     if system == "Darwin" and not cpuinfo.exists():
@@ -89,7 +92,8 @@ def _read_facts(roots: Roots, rec: Recorder, machine: str) -> CpuFacts:
     text = rec.run("cpu.cpuinfo", str(cpuinfo), lambda: read_text(cpuinfo), None)
     if text is None:
         return unknown
-    return rec.run("cpu.cpuinfo", f"parse {cpuinfo}", lambda: facts_from_cpuinfo(text, machine), unknown)
+    shown = asked if asked or roots.procfs != _LIVE_PROCFS else live_machine
+    return rec.run("cpu.cpuinfo", f"parse {cpuinfo}", lambda: facts_from_cpuinfo(text, shown), unknown)
 
 
 def _sve_vector_length(roots: Roots, rec: Recorder, facts: CpuFacts) -> int | None:

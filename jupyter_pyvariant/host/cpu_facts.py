@@ -7,6 +7,7 @@ from. The parsers are pure functions of text or key/value pairs, so recorded mac
 
 from __future__ import annotations
 
+import platform
 import re
 import sys
 from collections.abc import Mapping, Sequence
@@ -76,10 +77,24 @@ def _first(blocks: Sequence[Mapping[str, str]], *keys: str) -> str:
     return ""
 
 
-def facts_from_cpuinfo(text: str, machine: str) -> CpuFacts:
-    """Parse ``/proc/cpuinfo`` text of a ``machine`` (``uname -m``) host."""
-    family = normalize_arch(machine)
+def machine_from_cpuinfo(blocks: Sequence[Mapping[str, str]]) -> str | None:
+    """The architecture a recorded ``/proc/cpuinfo`` shows: each kernel port writes its own keys."""
+    for key, prefix, machine in _features_table()["cpuinfo_machines"]:
+        value = _first(blocks, key)
+        if value and value.startswith(prefix):
+            return str(machine)
+    return None
+
+
+def facts_from_cpuinfo(text: str, machine: str | None) -> CpuFacts:
+    """Parse ``/proc/cpuinfo`` text of a ``machine`` (``uname -m``) host.
+
+    ``machine=None`` means a recorded file of any machine: its architecture is read from the text
+    (this machine's when the text shows none).
+    """
     blocks = cpuinfo_blocks(text)
+    shown = None if machine else machine_from_cpuinfo(blocks)
+    family = normalize_arch(machine or shown or platform.machine())
     feature_key = _CPUINFO_FEATURE_KEYS.get(family)
     features = common_features(blocks, feature_key) if feature_key else frozenset()
     vendor = _first(blocks, "vendor_id") or _features_table()["arch_vendors"].get(family, "")
@@ -97,6 +112,8 @@ def facts_from_cpuinfo(text: str, machine: str) -> CpuFacts:
         model = cpu_line.split(",")[0].strip()
         found = _POWER_GENERATION.search(cpu_line)
         generation = f"power{int(found.group(1))}" if found else None
+        if shown and found and int(found.group(1)) < 8:
+            family = "ppc64"  # little-endian Linux needs POWER8: older POWER runs big-endian
     elif family == "s390x":
         vendor = _features_table()["arch_vendors"]["s390x"]
         found = _S390_MACHINE.search(text)
