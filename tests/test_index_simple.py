@@ -12,11 +12,10 @@ from pathlib import Path
 import pytest
 from variant_wheels import IndexServer, build_plain, serve, variant_metadata
 
+from jupyter_pyvariant.index.settings import IndexSettings
 from jupyter_pyvariant.index.simple import (
-    PYPI,
     HashMismatch,
     IndexGarbage,
-    IndexSettings,
     IndexUnavailable,
     SimpleClient,
     redact,
@@ -116,29 +115,6 @@ def test_credentials_from_netrc(root: Path, tmp_path: Path) -> None:
             IndexSettings((server.url,), ("test",)), cache_dir=None, environ={"NETRC": str(netrc)}
         )
         assert reader.project("alpha") is not None
-
-
-def test_settings_follow_flags_then_uv_then_pip() -> None:
-    env = {
-        "PIP_INDEX_URL": "https://pip.example/simple",
-        "PIP_EXTRA_INDEX_URL": "https://pip-extra.example/simple",
-        "UV_INDEX": "internal=https://uv-index.example/simple",
-    }
-    from_env = IndexSettings.from_options(environ=env)
-    assert from_env.urls == (
-        "https://uv-index.example/simple",
-        "https://pip-extra.example/simple",
-        "https://pip.example/simple",
-    )
-    assert from_env.origins[-1] == "PIP_INDEX_URL"
-    assert IndexSettings.from_options(environ={"UV_INDEX_URL": "https://uv.example/simple", **env}).urls[
-        -1
-    ] == ("https://uv.example/simple")
-    flagged = IndexSettings.from_options(
-        "https://flag.example/simple", ["https://x.example/simple"], environ=env
-    )
-    assert flagged.urls == ("https://x.example/simple", "https://flag.example/simple")
-    assert IndexSettings.from_options(environ={}).urls == (PYPI,)
 
 
 def _closed_port() -> int:

@@ -1,10 +1,10 @@
 """A client for the simple repository API: PEP 691 JSON and PEP 503 HTML pages over httpx.
 
 Pages of several indexes are fetched concurrently and revalidated with ETag / Last-Modified against
-an on-disk cache, so a second plan of the same packages costs a few 304s. Index URLs come from the
-flags, else from the settings pip and uv users already have (``UV_*`` / ``PIP_*``). Credentials may
-sit in the index URL or in ``~/.netrc``; they are sent only to the host they belong to and never
-appear in messages.
+an on-disk cache, so a second plan of the same packages costs a few 304s. The indexes, find-links,
+trusted hosts and CA bundle are the user's own (:mod:`.settings`); ``file://`` indexes and find-links
+folders are read from disk (:mod:`.local`). Credentials may sit in the index URL or in ``~/.netrc``;
+they are sent only to the host they belong to and never appear in messages.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ import json
 import os
 import re
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,9 +26,12 @@ from .._atomic import write_bytes_atomic
 from .._cache import user_cache_dir
 
 if TYPE_CHECKING:
+    import ssl
+
     import httpx
 
-PYPI = "https://pypi.org/simple"
+    from .settings import IndexSettings
+
 ACCEPT = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01"
 JSON_TYPE = "application/vnd.pypi.simple.v1+json"
 HASH_PREFERENCE = ("sha256", "sha384", "sha512")
@@ -67,6 +70,26 @@ def redact(url: str) -> str:
     return urlunsplit((parts.scheme, user + host, parts.path, parts.query, parts.fragment))
 
 
+def local_url(url: str) -> str:
+    """``file:///x`` as ``file://localhost/x``: httpx takes a URL without a host for a relative one."""
+    parts = urlsplit(url)
+    if parts.scheme != "file" or parts.netloc:
+        return url
+    return urlunsplit(("file", "localhost", parts.path, parts.query, ""))
+
+
+def project_of(filename: str) -> str | None:
+    """The normalized project of a distribution file's name (None: not a wheel, sdist or
+    ``variants.json``), for find-links locations, which list every project together."""
+    if filename.endswith(".whl"):
+        return normalize(filename.split("-", 1)[0])
+    for suffix in (".tar.gz", ".zip", "-variants.json"):
+        if filename.endswith(suffix):
+            name, sep, _ = filename.removesuffix(suffix).rpartition("-")
+            return normalize(name) if sep and name else None
+    return None
+
+
 def strip_credentials(url: str) -> tuple[str, tuple[str, str] | None]:
     """``url`` without its userinfo, and the (user, password) it carried."""
     parts = urlsplit(url)
@@ -79,78 +102,6 @@ def strip_credentials(url: str) -> tuple[str, tuple[str, str] | None]:
         host += f":{parts.port}"
     clean = urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
     return clean, (unquote(parts.username), unquote(parts.password or ""))
-
-
-def _split_env(value: str | None) -> list[str]:
-    return [item for item in (value or "").split() if item]
-
-
-def _uv_index_url(entry: str) -> str:
-    """``UV_INDEX`` entries may be ``name=url``."""
-    name, sep, url = entry.partition("=")
-    return url if sep and "://" not in name else entry
-
-
-_EXTRA_ORIGINS = frozenset({"--extra-index-url", "UV_INDEX", "UV_EXTRA_INDEX_URL", "PIP_EXTRA_INDEX_URL"})
-"""Where extra indexes come from (every other origin names the main index)."""
-
-
-@dataclass(frozen=True)
-class IndexSettings:
-    """The indexes to read, most preferred first, and where each came from.
-
-    The first index that knows a project answers for it (uv's default, safe against dependency
-    confusion); extra indexes rank before the default one, as in uv.
-    """
-
-    urls: tuple[str, ...]
-    origins: tuple[str, ...]
-
-    @classmethod
-    def from_options(
-        cls,
-        index_url: str | None = None,
-        extra_index_urls: Sequence[str] = (),
-        environ: Mapping[str, str] | None = None,
-    ) -> IndexSettings:
-        """Flags win; otherwise the user's uv, then pip, settings; otherwise PyPI."""
-        env = os.environ if environ is None else environ
-        if index_url:
-            primary, primary_origin = index_url, "--index-url"
-        else:
-            candidates = [
-                (env.get("UV_DEFAULT_INDEX"), "UV_DEFAULT_INDEX"),
-                (env.get("UV_INDEX_URL"), "UV_INDEX_URL"),
-                (env.get("PIP_INDEX_URL"), "PIP_INDEX_URL"),
-            ]
-            primary, primary_origin = next(((u, o) for u, o in candidates if u), (PYPI, "default"))
-        extras: list[tuple[str, str]] = []
-        if extra_index_urls:
-            extras = [(url, "--extra-index-url") for url in extra_index_urls]
-        else:
-            extras += [(_uv_index_url(u), "UV_INDEX") for u in _split_env(env.get("UV_INDEX"))]
-            extras += [(u, "UV_EXTRA_INDEX_URL") for u in _split_env(env.get("UV_EXTRA_INDEX_URL"))]
-            extras += [(u, "PIP_EXTRA_INDEX_URL") for u in _split_env(env.get("PIP_EXTRA_INDEX_URL"))]
-        ordered: dict[str, str] = {}
-        for url, origin in [*extras, (primary, primary_origin)]:
-            ordered.setdefault(url.rstrip("/"), origin)
-        return cls(tuple(ordered), tuple(ordered.values()))
-
-    def describe(self) -> list[str]:
-        return [f"{redact(url)} ({origin})" for url, origin in zip(self.urls, self.origins, strict=True)]
-
-    def installer_args(self) -> tuple[str, ...]:
-        """The same indexes as uv / pip flags (credentials kept: that installer must log in too)."""
-        primary = next(
-            (
-                url
-                for url, origin in zip(self.urls, self.origins, strict=True)
-                if origin not in _EXTRA_ORIGINS
-            ),
-            self.urls[-1],
-        )
-        extras = (arg for url in self.urls if url != primary for arg in ("--extra-index-url", url))
-        return ("--index-url", primary, *extras)
 
 
 @dataclass(frozen=True)
@@ -439,12 +390,18 @@ class SimpleClient:
     environ: Mapping[str, str] | None = None
     _credentials: Credentials = field(init=False)
     _clean_urls: tuple[str, ...] = field(init=False)
+    _private_hosts: frozenset[str] = field(init=False)
     _sync: httpx.Client | None = field(default=None, init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
+    _found: dict[str, tuple[FileLink, ...]] | None = field(default=None, init=False)
+    """Find-links files by project, read on first use."""
+    _found_lock: threading.Lock = field(default_factory=threading.Lock, init=False)
 
     def __post_init__(self) -> None:
-        self._credentials = Credentials.gather(self.settings.urls, self.environ)
-        self._clean_urls = tuple(strip_credentials(url)[0] for url in self.settings.urls)
+        locations = (*self.settings.urls, *(link.value for link in self.settings.find_links))
+        self._credentials = Credentials.gather(locations, self.environ)
+        self._clean_urls = tuple(local_url(strip_credentials(url)[0]) for url in self.settings.urls)
+        self._private_hosts = self.settings.private_hosts()
 
     @property
     def cache(self) -> HttpCache | None:
@@ -453,9 +410,17 @@ class SimpleClient:
     def _auth(self, url: str) -> tuple[str, str] | None:
         return self._credentials.for_url(url)
 
-    def has_credentials(self, url: str) -> bool:
-        """Whether requests to ``url`` log in (from the index URLs or netrc)."""
-        return self._auth(url) is not None
+    def installer_can_fetch(self, url: str) -> bool:
+        """Whether an installer run without the user's settings can download ``url`` itself: an
+        HTTP(S) URL that needs no credentials (from the index URLs or netrc), on a host that needs
+        neither a trusted-host entry nor the user's CA bundle. A local file never is one."""
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        return (
+            parts.scheme in ("http", "https")
+            and self._auth(url) is None
+            and not {host, f"{host}:{parts.port}"} & self._private_hosts
+        )
 
     # -- pages -------------------------------------------------------------------------------------
 
@@ -491,7 +456,7 @@ class SimpleClient:
     def _fetch_page(self, index: str, project: str) -> ProjectPage | None:
         import httpx
 
-        url = f"{index.rstrip('/')}/{normalize(project)}/"
+        url = f"{index.rstrip('/')}/{normalize(project)}/"  # a local folder answers with its page
         cached = self.cache.load(url) if self.cache else None
         try:
             response = self._sync_client().get(
@@ -525,15 +490,63 @@ class SimpleClient:
         workers = min(self.concurrency, len(keys))
         with ThreadPoolExecutor(workers, thread_name_prefix="pyvariant-index") as pool:
             by_key = dict(zip(keys, pool.map(self._answer, keys), strict=True))
-        return {name: _first_page(by_key[(name, index)] for index in self._clean_urls) for name in names}
+        return {
+            name: self._with_found_links(
+                name, _first_page(by_key[(name, index)] for index in self._clean_urls)
+            )
+            for name in names
+        }
 
     def project(self, name: str) -> ProjectPage | None:
         """One project's page from the first index that knows it, asking them in turn."""
         for index in self._clean_urls:
             page = self._fetch_page(index, name)
             if page is not None:
-                return page
-        return None
+                return self._with_found_links(name, page)
+        return self._with_found_links(name, None)
+
+    # -- find-links --------------------------------------------------------------------------------
+
+    def _with_found_links(self, name: str, page: ProjectPage | None) -> ProjectPage | None:
+        """The page with the project's find-links files added (files it already lists stay its own)."""
+        found = self._found_links(normalize(name)) if self.settings.find_links else ()
+        if not found:
+            return page
+        if page is None:
+            return ProjectPage(normalize(name), found[0].index, found[0].index, found)
+        known = {link.filename for link in page.files}
+        return replace(page, files=(*page.files, *(link for link in found if link.filename not in known)))
+
+    def _found_links(self, project: str) -> tuple[FileLink, ...]:
+        """``project``'s files in the find-links locations (each location is read once)."""
+        with self._found_lock:
+            if self._found is None:
+                by_project: dict[str, list[FileLink]] = {}
+                for location in self.settings.find_links:
+                    for link in self._links_at(location.value):
+                        name = project_of(link.filename)
+                        if name is not None:
+                            by_project.setdefault(name, []).append(link)
+                self._found = {name: tuple(links) for name, links in by_project.items()}
+            return self._found.get(project, ())
+
+    def _links_at(self, location: str) -> tuple[FileLink, ...]:
+        """The links of a find-links page, or of the files in a find-links folder. A location that
+        does not exist lists nothing, as in pip; one that does not answer is an error."""
+        import httpx
+
+        url = local_url(strip_credentials(location)[0].rstrip("/"))
+        try:
+            response = self._sync_client().get(url, headers={"Accept": "text/html"}, auth=self._auth(url))
+        except httpx.HTTPError as exc:
+            raise IndexUnavailable(
+                f"find-links {redact(location)} did not answer ({_describe(exc)})"
+            ) from None
+        if response.status_code == 404:
+            return ()
+        if response.status_code != 200:
+            raise IndexUnavailable(f"find-links {redact(location)} answered HTTP {response.status_code}")
+        return parse_html_page(response.content, str(response.url), redact(location), "").files
 
     # -- files -------------------------------------------------------------------------------------
 
@@ -542,12 +555,35 @@ class SimpleClient:
 
         with self._lock:
             if self._sync is None:
+                from .local import LocalFiles
+
+                unverified = {
+                    f"https://{host}": httpx.HTTPTransport(verify=False)
+                    for host in self.settings.trusted_hosts
+                }
                 self._sync = httpx.Client(
                     timeout=httpx.Timeout(self.timeout),
                     follow_redirects=True,
                     headers={"User-Agent": "jupyter_pyvariant"},
+                    verify=self._verify(),
+                    mounts={"file://": LocalFiles(), **unverified},
                 )
             return self._sync
+
+    def _verify(self) -> ssl.SSLContext | bool:
+        """The configured CA bundle (a file or a folder), else httpx's default."""
+        cert = self.settings.cert
+        if cert is None:
+            return True
+        import ssl
+
+        path = Path(cert.value).expanduser()
+        try:
+            if path.is_dir():
+                return ssl.create_default_context(capath=str(path))
+            return ssl.create_default_context(cafile=str(path))
+        except (OSError, ssl.SSLError) as exc:
+            raise IndexUnavailable(f"the CA bundle {path} ({cert.origin}) cannot be read ({exc})") from None
 
     def close(self) -> None:
         with self._lock:
@@ -566,7 +602,7 @@ class SimpleClient:
             if hashlib.sha256(data).hexdigest() == link.sha256:
                 return data
         try:
-            response = self._sync_client().get(link.url, auth=self._auth(link.url))
+            response = self._sync_client().get(local_url(link.url), auth=self._auth(link.url))
         except httpx.HTTPError as exc:
             raise IndexUnavailable(
                 f"{project}: {link.filename} from {redact(link.url)} ({_describe(exc)})"
@@ -588,7 +624,7 @@ class SimpleClient:
         import httpx
 
         try:
-            with self._sync_client().stream("GET", url, auth=self._auth(url)) as response:
+            with self._sync_client().stream("GET", local_url(url), auth=self._auth(url)) as response:
                 if response.status_code != 200:
                     raise IndexUnavailable(
                         f"{project}: {filename} from {redact(url)} answered HTTP {response.status_code}"

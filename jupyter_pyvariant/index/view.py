@@ -197,7 +197,7 @@ class IndexView:
         return (
             self.direct_links
             and presented.filename == link.filename
-            and not self.client.has_credentials(link.url)
+            and self.client.installer_can_fetch(link.url)
         )
 
     def _follow(self, arrived: Future[Path]) -> None:

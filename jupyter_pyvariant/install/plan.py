@@ -18,7 +18,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from ..index.simple import FileLink, IndexSettings, ProjectPage, SimpleClient, normalize, redact
+from ..index.settings import IndexSettings, environment_prefix
+from ..index.simple import FileLink, ProjectPage, SimpleClient, normalize, redact
 from ..index.view import IndexView, PresentedFile, PresentedProject
 from . import recipes, runner
 
@@ -446,6 +447,7 @@ class Options:
     requirement_files: tuple[str, ...] = ()
     index_url: str | None = None
     extra_index_urls: tuple[str, ...] = ()
+    find_links: tuple[str, ...] = ()
     python: str | None = None
     profile: str | None = None
     recipes: bool = True
@@ -493,7 +495,12 @@ class Session:
         self._host: HostSupport | None = None
         self._host_lock = threading.Lock()
         self.supported_from = _describe_support(options)
-        self.settings = IndexSettings.from_options(options.index_url, options.extra_index_urls)
+        self.settings = IndexSettings.from_options(
+            options.index_url,
+            options.extra_index_urls,
+            options.find_links,
+            prefix=environment_prefix(options.python),
+        )
         self._clients: dict[tuple[str, ...], SimpleClient] = {}
         self.routes: dict[str, tuple[str, ...]] = {}
         self._supported: dict[str, SupportedProperties] = {}
@@ -547,9 +554,7 @@ class Session:
 
     def _client(self, urls: tuple[str, ...]) -> SimpleClient:
         if urls not in self._clients:
-            settings = (
-                self.settings if urls == self.settings.urls else IndexSettings(urls, ("recipe",) * len(urls))
-            )
+            settings = self.settings if urls == self.settings.urls else self.settings.routed(urls)
             kwargs: dict[str, Any] = {"timeout": self.options.timeout}
             if self.options.cache_dir is not None:
                 kwargs["cache_dir"] = self.options.cache_dir

@@ -21,7 +21,9 @@ def _target_options(parser: argparse.ArgumentParser) -> None:
         "--python", metavar="PATH", help="install into this interpreter's environment (default: this one)"
     )
     parser.add_argument(
-        "--index-url", metavar="URL", help="the main index (default: UV_/PIP_INDEX_URL, else PyPI)"
+        "--index-url",
+        metavar="URL",
+        help="the main index (default: the user's uv, then pip, settings, else PyPI)",
     )
     parser.add_argument(
         "--extra-index-url",
@@ -29,6 +31,13 @@ def _target_options(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         help="another index, tried first (repeatable)",
+    )
+    parser.add_argument(
+        "--find-links",
+        metavar="URL|DIR",
+        action="append",
+        default=[],
+        help="also take files from this folder or page of links, as pip does (repeatable)",
     )
     parser.add_argument(
         "--installer", choices=("uv", "pip"), help="force the installer (default: uv when installed)"
@@ -142,6 +151,7 @@ def _options(args: argparse.Namespace) -> Options:
         requirement_files=tuple(getattr(args, "requirement", ())),
         index_url=args.index_url,
         extra_index_urls=tuple(args.extra_index_url),
+        find_links=tuple(args.find_links),
         python=args.python,
         profile=getattr(args, "profile", None),
         recipes=not getattr(args, "no_recipes", False),
