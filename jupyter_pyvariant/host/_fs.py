@@ -10,10 +10,11 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import NamedTuple
+
+from ._values import Record
 
 
-class Roots(NamedTuple):
+class Roots(Record):
     """The filesystem roots a probe reads from (hashable: reports are cached per roots)."""
 
     procfs: Path = Path("/proc")

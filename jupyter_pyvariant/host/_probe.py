@@ -10,14 +10,16 @@ import contextlib
 import io
 import time
 from collections.abc import Callable
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, TypeVar
+
+from ._values import Record
 
 T = TypeVar("T")
 
 UNKNOWN = "unknown"
 
 
-class Diagnostic(NamedTuple):
+class Diagnostic(Record):
     """What one probe read, how long it took, and why it failed (None when it did not)."""
 
     probe: str

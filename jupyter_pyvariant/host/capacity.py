@@ -14,11 +14,11 @@ import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, TypeVar
 
 from ._fs import Roots, read_text
 from ._probe import Recorder
-from ._values import data_table, shaped
+from ._values import Record, data_table, shaped
 
 N = TypeVar("N", int, float)
 T = TypeVar("T")
@@ -30,7 +30,7 @@ _UNLIMITED_FLOOR = 1 << 62
 _CONTROLLERS = ("cpu", "cpuset", "memory")
 
 
-class CgroupLimits(NamedTuple):
+class CgroupLimits(Record):
     """The tightest limits along the process's cgroup path (None: no limit, or unreadable)."""
 
     version: int | None
@@ -42,7 +42,7 @@ class CgroupLimits(NamedTuple):
         return shaped(self)
 
 
-class MemoryCapacity(NamedTuple):
+class MemoryCapacity(Record):
     """Physical memory, what is free now, the cgroup ceiling, and the smaller of total and ceiling."""
 
     total_bytes: int | None
@@ -54,7 +54,7 @@ class MemoryCapacity(NamedTuple):
         return shaped(self)
 
 
-class JupyterHubLimits(NamedTuple):
+class JupyterHubLimits(Record):
     """What the spawner declared (``MEM_LIMIT`` / ``CPU_LIMIT``); it may or may not be enforced."""
 
     mem_limit_bytes: int | None
@@ -64,7 +64,7 @@ class JupyterHubLimits(NamedTuple):
         return shaped(self)
 
 
-class Capacity(NamedTuple):
+class Capacity(Record):
     """The contract's ``capacity`` object."""
 
     logical_cpus: int | None
@@ -79,7 +79,7 @@ class Capacity(NamedTuple):
         return shaped(self)
 
 
-class _Hierarchy(NamedTuple):
+class _Hierarchy(Record):
     """Where each controller's files are for this process: its cgroup directory first, the root last."""
 
     version: int

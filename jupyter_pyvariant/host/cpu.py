@@ -12,11 +12,11 @@ import platform
 from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, NamedTuple
+from typing import Any
 
 from ._fs import Roots, read_first_line, read_text
 from ._probe import UNKNOWN, Recorder
-from ._values import shaped
+from ._values import Record, shaped
 from .cpu_archspec import ArchspecMatch, match
 from .cpu_facts import CpuFacts, facts_from_cpuinfo, facts_from_sysctl, read_darwin_sysctl, read_windows
 from .cpu_hwcaps import GlibcHwcaps, glibc_hwcaps
@@ -25,7 +25,7 @@ from .cpu_levels import LevelVerdict, extension_groups, judge, normalize_arch
 _LIVE_PROCFS = Path("/proc")
 
 
-class CpuInfo(NamedTuple):
+class CpuInfo(Record):
     """The contract's ``cpu`` object."""
 
     arch: str

@@ -16,9 +16,9 @@ from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, NamedTuple
+from typing import Any
 
-from ._values import shaped
+from ._values import Record, shaped
 from .cpu_facts import CpuFacts
 
 _GENERIC = "generic"
@@ -26,7 +26,7 @@ _COMPILERS = ("gcc", "clang")
 _NUMBERED = re.compile(r"^(\D+)(\d+)$")
 
 
-class Refusal(NamedTuple):
+class Refusal(Record):
     target: str
     missing: tuple[str, ...]
 
@@ -34,7 +34,7 @@ class Refusal(NamedTuple):
         return shaped(self)
 
 
-class ArchspecMatch(NamedTuple):
+class ArchspecMatch(Record):
     """The best archspec target, its generic level, flags for the newest gcc/clang, and near misses."""
 
     microarchitecture: str
@@ -47,7 +47,7 @@ class ArchspecMatch(NamedTuple):
         return shaped(self)
 
 
-class Target(NamedTuple):
+class Target(Record):
     name: str
     vendor: str
     features: frozenset[str]

@@ -11,10 +11,10 @@ import platform
 import re
 import sys
 from collections.abc import Mapping, Sequence
-from typing import Any, NamedTuple
+from typing import Any
 
 from ._probe import UNKNOWN
-from ._values import data_table
+from ._values import Record, data_table
 from .cpu_levels import generation_ladder_names, normalize_arch
 
 _CPUINFO_FEATURE_KEYS = {"x86_64": "flags", "aarch64": "Features", "s390x": "features"}
@@ -23,7 +23,7 @@ _S390_MACHINE = re.compile(r"\bmachine\s*[=:]\s*([0-9A-Fa-f]{4})\b")
 _APPLE_MODEL = re.compile(r"Apple\s+(M\d+)", re.IGNORECASE)
 
 
-class CpuFacts(NamedTuple):
+class CpuFacts(Record):
     """The CPU as one source describes it.
 
     ``generation`` is the rung of a generation ladder ("power9", "z15") where no feature flag tells

@@ -14,16 +14,16 @@ import subprocess
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 from ._probe import Recorder
-from ._values import data_table, shaped
+from ._values import Record, data_table, shaped
 
 _PT_INTERP = 3
 _SECTION = "Subdirectories of glibc-hwcaps directories"
 
 
-class GlibcHwcaps(NamedTuple):
+class GlibcHwcaps(Record):
     """Levels glibc supports (best first), its best, whether it matches ours, and why not known."""
 
     supported: tuple[str, ...] = ()
@@ -35,7 +35,7 @@ class GlibcHwcaps(NamedTuple):
         return shaped(self)
 
 
-class LoaderListing(NamedTuple):
+class LoaderListing(Record):
     """The glibc-hwcaps subdirectories the loader knows, in priority order, and those it supports."""
 
     listed: tuple[str, ...]

@@ -11,12 +11,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from functools import cache
 from types import MappingProxyType
-from typing import Any, NamedTuple
+from typing import Any
 
-from ._values import data_table
+from ._values import Record, data_table
 
 
-class Level(NamedTuple):
+class Level(Record):
     """One rung: the features it adds and the rungs it builds on."""
 
     name: str
@@ -24,7 +24,7 @@ class Level(NamedTuple):
     requires: frozenset[str]
 
 
-class LevelVerdict(NamedTuple):
+class LevelVerdict(Record):
     """The highest level reached (None: not even the first), the next one and what it lacks.
 
     ``reason`` says why there is no level when ``level`` is None.
@@ -36,7 +36,7 @@ class LevelVerdict(NamedTuple):
     reason: str | None = None
 
 
-class Ladder(NamedTuple):
+class Ladder(Record):
     """Levels from lowest to highest; each one reached only when all its bases are."""
 
     levels: tuple[Level, ...]

@@ -9,10 +9,10 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal, NamedTuple, TypeVar
+from typing import Any, Literal, TypeVar
 
 from ._probe import Recorder
-from ._values import data_table, shaped
+from ._values import Record, data_table, shaped
 
 T = TypeVar("T")
 
@@ -49,10 +49,10 @@ def _entry_dict(entry: Accelerator) -> dict[str, Any]:
     return {"vendor": entry.vendor, **shaped(entry)}
 
 
-class NvidiaDevice(NamedTuple):
+class NvidiaDevice(Record):
     """One GPU as NVML sees it; ``visible`` says whether CUDA would see it under CUDA_VISIBLE_DEVICES."""
 
-    index: int  # type: ignore[assignment]  # shadows tuple.index on purpose: the contract names it so
+    index: int
     name: str
     uuid: str
     compute_capability: str
@@ -62,7 +62,7 @@ class NvidiaDevice(NamedTuple):
     visible: bool
 
 
-class NvidiaAccelerator(NamedTuple):
+class NvidiaAccelerator(Record):
     status: Status
     reason: str | None = None
     driver_version: str | None = None
@@ -78,7 +78,7 @@ class NvidiaAccelerator(NamedTuple):
         return _entry_dict(self)
 
 
-class AmdDevice(NamedTuple):
+class AmdDevice(Record):
     """One GPU node of the KFD topology (what ROCm enumerates)."""
 
     node: int
@@ -87,7 +87,7 @@ class AmdDevice(NamedTuple):
     memory_total_bytes: int | None
 
 
-class AmdAccelerator(NamedTuple):
+class AmdAccelerator(Record):
     status: Status
     reason: str | None = None
     rocm_version: str | None = None
@@ -101,7 +101,7 @@ class AmdAccelerator(NamedTuple):
         return _entry_dict(self)
 
 
-class IntelDevice(NamedTuple):
+class IntelDevice(Record):
     """One Intel display-class PCI device; ``card`` is its DRM card when a driver created one."""
 
     card: str | None
@@ -110,7 +110,7 @@ class IntelDevice(NamedTuple):
     name: str
 
 
-class IntelAccelerator(NamedTuple):
+class IntelAccelerator(Record):
     status: Status
     reason: str | None = None
     devices: tuple[IntelDevice, ...] = ()
@@ -123,7 +123,7 @@ class IntelAccelerator(NamedTuple):
         return _entry_dict(self)
 
 
-class AppleAccelerator(NamedTuple):
+class AppleAccelerator(Record):
     status: Status
     reason: str | None = None
     mps_available: bool | None = None

@@ -10,17 +10,17 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import NamedTuple
 
 from ._fs import Roots, read_first_line
 from ._probe import Recorder
+from ._values import Record
 from .gpu_common import knowledge
 
 _PROBE = "gpu.pci"
 _DRM_CARD = re.compile(r"card\d+")
 
 
-class PciDisplayDevice(NamedTuple):
+class PciDisplayDevice(Record):
     address: str
     vendor_id: str
     device_id: str

@@ -17,10 +17,10 @@ import sys
 import sysconfig
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 from ._probe import UNKNOWN, Recorder
-from ._values import shaped
+from ._values import Record, shaped
 
 # Written next to the interpreter by this project's provisioning: which archive it came from.
 MARKER_NAME = "PYVARIANT-BUILD.json"
@@ -30,11 +30,12 @@ _X86_MARCH = re.compile(r"x86-64(-v[1-4])?")
 _ARM_MARCH = re.compile(r"armv(\d+)(?:\.(\d+))?-a(?:\+[\w+]*)?")
 # The ISA a compiler targets when no -march is given: the architecture's baseline.
 _DEFAULT_LEVEL = {"x86_64": "x86-64-v1", "amd64": "x86-64-v1", "aarch64": "armv8.0-a"}
-# Where the flags the interpreter was compiled with are recorded, configure's own arguments first.
-_FLAG_VARS = ("CONFIG_ARGS", "CFLAGS", "PY_CFLAGS", "PY_CFLAGS_NODIST", "PY_CORE_CFLAGS", "PY_LDFLAGS_NODIST")
+# Where the flags the interpreter was compiled with are recorded, configure's own arguments first
+# (public: the pythons wing asks a freshly unpacked interpreter for the same variables).
+FLAG_VARS = ("CONFIG_ARGS", "CFLAGS", "PY_CFLAGS", "PY_CFLAGS_NODIST", "PY_CORE_CFLAGS", "PY_LDFLAGS_NODIST")
 
 
-class Jit(NamedTuple):
+class Jit(Record):
     """Whether CPython's experimental JIT was built in, and whether it is running (None: unknowable)."""
 
     available: bool | None
@@ -44,7 +45,7 @@ class Jit(NamedTuple):
         return shaped(self)
 
 
-class BuildMarker(NamedTuple):
+class BuildMarker(Record):
     """The provisioning marker: which python-build-standalone archive this interpreter came from."""
 
     triple: str | None = None
@@ -71,7 +72,7 @@ class BuildMarker(NamedTuple):
         return shaped(self)
 
 
-class Standalone(NamedTuple):
+class Standalone(Record):
     """Whether this is a python-build-standalone interpreter, and why we think so."""
 
     detected: bool
@@ -82,7 +83,7 @@ class Standalone(NamedTuple):
         return shaped(self)
 
 
-class NumpyBuild(NamedTuple):
+class NumpyBuild(Record):
     """The already-imported numpy's SIMD baseline, the dispatch targets this CPU runs, and its BLAS."""
 
     simd_baseline: tuple[str, ...]
@@ -93,7 +94,7 @@ class NumpyBuild(NamedTuple):
         return shaped(self)
 
 
-class InterpreterInfo(NamedTuple):
+class InterpreterInfo(Record):
     """The contract's ``python`` object."""
 
     version: str
@@ -116,7 +117,7 @@ class InterpreterInfo(NamedTuple):
         return shaped(self)
 
 
-class BuildFlags(NamedTuple):
+class BuildFlags(Record):
     """What the build configuration says about optimisation (None where the platform records nothing)."""
 
     pgo: bool | None
@@ -138,7 +139,7 @@ def _configure_options(config_args: str) -> dict[str, str]:
 def build_flags(config: Mapping[str, Any]) -> BuildFlags:
     """Read PGO, LTO, JIT and ``-march`` from sysconfig variables (configure arguments and compiler flags)."""
     config_args = config.get("CONFIG_ARGS")
-    texts = [str(config[name]) for name in _FLAG_VARS if config.get(name)]
+    texts = [str(config[name]) for name in FLAG_VARS if config.get(name)]
     if config_args is None and not texts:
         return BuildFlags(pgo=None, lto=None, jit_built=None, march=None)
     options = _configure_options(str(config_args or ""))

@@ -10,10 +10,11 @@ import os
 import threading
 import time
 from collections.abc import Mapping
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal
 
 from ._fs import Roots
 from ._probe import Recorder
+from ._values import Record
 
 SCHEMA_VERSION = "1.0"
 Scope = Literal["kernel-host", "server-host"]
@@ -31,7 +32,7 @@ _UNKNOWN_CPU: dict[str, Any] = {
 }
 
 
-class HostReport(NamedTuple):
+class HostReport(Record):
     """What this machine is, as the JSON contract spells it (``to_dict``)."""
 
     scope: Scope
@@ -48,10 +49,10 @@ class HostReport(NamedTuple):
         """Reports of the same facts are equal however long each took to probe."""
         if not isinstance(other, HostReport):
             return NotImplemented
-        return self[:-1] == other[:-1]
+        return self._replace(elapsed_ms=0.0)._asdict() == other._replace(elapsed_ms=0.0)._asdict()
 
-    def __ne__(self, other: object) -> bool:
-        return not self == other
+    def __hash__(self) -> int:
+        return hash(tuple(self._replace(elapsed_ms=0.0)._asdict().values()))
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -11,11 +11,11 @@ import os
 import platform
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 from ._fs import Roots, read_first_line, read_text
 from ._probe import UNKNOWN, Recorder
-from ._values import data_table, shaped
+from ._values import Record, data_table, shaped
 from .capacity import Capacity, is_live, probe_capacity
 
 __all__ = ["Capacity", "Detection", "Libc", "SystemInfo", "probe_capacity", "probe_system"]
@@ -23,7 +23,7 @@ __all__ = ["Capacity", "Detection", "Libc", "SystemInfo", "probe_capacity", "pro
 _TOP_TAGS = 5
 
 
-class Libc(NamedTuple):
+class Libc(Record):
     """The C library the interpreter is linked against ("glibc" / "musl" / "unknown")."""
 
     family: str
@@ -33,7 +33,7 @@ class Libc(NamedTuple):
         return shaped(self)
 
 
-class Detection(NamedTuple):
+class Detection(Record):
     """Whether an isolation layer was found, which one, and the markers that say so."""
 
     detected: bool
@@ -50,7 +50,7 @@ class Detection(NamedTuple):
         return shaped(self)
 
 
-class SystemInfo(NamedTuple):
+class SystemInfo(Record):
     """The contract's ``system`` object."""
 
     os: str

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from functools import cache
-from typing import Any, NamedTuple
+from typing import Any
 
-from ._values import data_table
+from ._values import Record, data_table
 
 # x86-64 psABI levels, best first.
 LEVEL_ORDER = ("x86-64-v4", "x86-64-v3", "x86-64-v2", "x86-64-v1")
@@ -21,7 +21,7 @@ def _table() -> dict[str, Any]:
     return table
 
 
-class Target(NamedTuple):
+class Target(Record):
     """One triple this host can run, with the ISA level it needs (None: no level split)."""
 
     triple: str
