@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from variant_wheels import IndexServer, build_plain, serve, variant_metadata
 
-from jupyter_pyvariant.index.settings import IndexSettings
+from jupyter_pyvariant.index.settings import IndexSettings, Setting
 from jupyter_pyvariant.index.simple import (
     HashMismatch,
     IndexGarbage,
@@ -161,3 +161,83 @@ def test_small_files_are_hash_checked(root: Path, tmp_path: Path) -> None:
             HashMismatch, match=r"alpha: alpha-1\.0-py3-none-any\.whl from http://127\.0\.0\.1"
         ):
             reader.read(wheel, "alpha")
+
+
+def _tree_on_disk(root: Path, tmp_path: Path, as_json: bool) -> Path:
+    """A PEP 503 tree (``simple/<project>/index.html`` or ``index.json``) beside the files it links."""
+    tree = tmp_path / "tree"
+    (tree / "files").mkdir(parents=True)
+    for path in root.iterdir():
+        (tree / "files" / path.name).write_bytes(path.read_bytes())
+    body, _ = IndexServer(tree / "files").page("alpha", as_json)
+    page = tree / "simple" / "alpha" / ("index.json" if as_json else "index.html")
+    page.parent.mkdir(parents=True)
+    page.write_bytes(body)
+    return tree / "simple"
+
+
+@pytest.mark.parametrize("as_json", [False, True], ids=["index.html", "index.json"])
+def test_a_file_index_is_read_from_disk_and_never_linked_directly(
+    root: Path, tmp_path: Path, as_json: bool
+) -> None:
+    reader = client(_tree_on_disk(root, tmp_path, as_json).as_uri(), tmp_path=tmp_path)
+    page = reader.project("alpha")
+    assert page is not None and reader.project("beta") is None
+    wheel = next(f for f in page.files if f.filename == "alpha-1.0-py3-none-any.whl")
+    assert wheel.url == (tmp_path / "tree/files/alpha-1.0-py3-none-any.whl").as_uri().replace(
+        "file://", "file://localhost"
+    )
+    assert wheel.sha256 == hashlib.sha256((root / wheel.filename).read_bytes()).hexdigest()
+    with reader.stream(wheel.url, "alpha", wheel.filename) as response:
+        assert b"".join(response.iter_bytes()) == (root / wheel.filename).read_bytes()
+    assert not reader.installer_can_fetch(wheel.url)
+
+
+def test_find_links_folders_and_pages_join_the_index_page(root: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "wheels"
+    folder.mkdir()
+    build_plain(folder, "alpha", "2.0")
+    build_plain(folder, "beta", "1.0")
+    (folder / "notes.txt").write_text("not a distribution")
+    (folder / "alpha-2.0-variants.json").write_text('{"local": true}')
+    for server in serve(root):
+        settings = IndexSettings(
+            (server.url,), ("test",), find_links=(Setting(folder.as_uri(), "--find-links"),)
+        )
+        reader = SimpleClient(settings, cache_dir=None)
+        pages = reader.projects(["alpha", "beta", "gamma"])
+        alpha, beta = pages["alpha"], pages["beta"]
+        assert alpha is not None and beta is not None and pages["gamma"] is None
+        local = [f for f in alpha.files if f.url.startswith("file:")]
+        assert sorted(f.filename for f in local) == ["alpha-2.0-py3-none-any.whl", "alpha-2.0-variants.json"]
+        assert len(alpha.files) == 5 and alpha.index == server.url
+        assert [f.filename for f in beta.files] == ["beta-1.0-py3-none-any.whl"]
+        assert not any(reader.installer_can_fetch(f.url) for f in local)
+        assert all(reader.installer_can_fetch(f.url) for f in alpha.files if f not in local)
+        variants = alpha.variants_json("2.0")
+        assert variants is not None and reader.read(variants, "alpha") == b'{"local": true}'
+        # A page of links over HTTP is a find-links location too.
+        over_http = IndexSettings(
+            (folder.as_uri(),), ("test",), find_links=(Setting(f"{server.url}/alpha/", "x"),)
+        )
+        page = SimpleClient(over_http, cache_dir=None).project("alpha")
+        assert page is not None
+        assert {f.filename for f in page.files if f.sha256} == {
+            "alpha-1.0-py3-none-any.whl",
+            "alpha-1.1-py3-none-any.whl",
+            "alpha-1.1-variants.json",
+        }
+
+
+def test_trusted_hosts_and_a_private_cert_keep_files_behind_the_view(tmp_path: Path) -> None:
+    url = "https://mirror.example:8443/files/alpha-1.0-py3-none-any.whl"
+    trusted = SimpleClient(
+        IndexSettings(("https://mirror.example:8443/simple",), ("x",), trusted_hosts=("mirror.example",))
+    )
+    assert not trusted.installer_can_fetch(url)
+    cert = Setting(str(tmp_path / "ca.pem"), "PIP_CERT")
+    private = SimpleClient(IndexSettings(("https://mirror.example:8443/simple",), ("x",), cert=cert))
+    assert not private.installer_can_fetch(url)
+    assert private.installer_can_fetch("https://files.example/alpha-1.0-py3-none-any.whl")
+    with pytest.raises(IndexUnavailable, match=r"the CA bundle .*ca\.pem \(PIP_CERT\) cannot be read"):
+        private.project("alpha")
