@@ -6,11 +6,14 @@ import itertools
 import json
 import os
 import sys
+import sysconfig
+import types
 from pathlib import Path
 
 import pytest
 from packaging.tags import sys_tags
 
+from jupyter_pyvariant.host import wheel_tags
 from jupyter_pyvariant.host._fs import Roots
 from jupyter_pyvariant.host._probe import Recorder
 from jupyter_pyvariant.host.capacity import parse_cpu_list, parse_cpu_max, parse_memory_limit
@@ -414,3 +417,53 @@ def test_live_system_facts() -> None:
         assert info.libc.family == "musl"
     assert info.boot_id and len(info.boot_id) == 36
     json.dumps(info.to_dict())
+
+
+def _live_glibc() -> str | None:
+    """This CPython's glibc version, None elsewhere (musl, macOS, Windows, PyPy)."""
+    try:
+        gnu = os.confstr("CS_GNU_LIBC_VERSION")
+    except (AttributeError, ValueError, OSError):
+        return None
+    if not gnu or sys.implementation.name != "cpython" or not sys.platform.startswith("linux"):
+        return None
+    return gnu.split(" ", 1)[1]
+
+
+LIVE_GLIBC = _live_glibc()
+live_glibc_cpython = pytest.mark.skipif(
+    LIVE_GLIBC is None, reason="the short path of the wheel tags serves CPython on glibc Linux only"
+)
+
+
+@live_glibc_cpython
+@pytest.mark.parametrize("count", [1, 5, 12])
+def test_wheel_tags_are_the_head_of_packaging_sys_tags(count: int) -> None:
+    assert wheel_tags._glibc_cpython_head(count, "glibc", LIVE_GLIBC) is not None
+    assert wheel_tags.top_tags(count, "glibc", LIVE_GLIBC) == tuple(
+        str(tag) for tag in itertools.islice(sys_tags(), count)
+    )
+
+
+@live_glibc_cpython
+def test_a_debug_build_gets_the_d_abi_as_packaging_says(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = sysconfig.get_config_var
+    monkeypatch.setattr(sysconfig, "get_config_var", lambda name: 1 if name == "Py_DEBUG" else real(name))
+    head = wheel_tags.top_tags(3, "glibc", LIVE_GLIBC)
+    assert head == tuple(str(tag) for tag in itertools.islice(sys_tags(), 3))
+    assert all(tag.split("-")[1].endswith("d") for tag in head)
+
+
+@pytest.mark.parametrize(
+    ("family", "version"),
+    [("musl", "1.2"), ("glibc", "2.20"), ("glibc", "3.1"), ("glibc", None), ("unknown", None)],
+)
+def test_wheel_tags_leave_other_cases_to_packaging(family: str, version: str | None) -> None:
+    """musl, a glibc whose head reaches the legacy manylinux2014 alias, or an unknown libc."""
+    assert wheel_tags._glibc_cpython_head(5, family, version) is None
+
+
+@live_glibc_cpython
+def test_a_manylinux_override_module_is_left_to_packaging(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "_manylinux", types.ModuleType("_manylinux"))
+    assert wheel_tags._glibc_cpython_head(5, "glibc", LIVE_GLIBC) is None

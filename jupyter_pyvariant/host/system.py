@@ -17,6 +17,7 @@ from ._fs import Roots, read_first_line, read_text
 from ._probe import UNKNOWN, Recorder
 from ._values import Record, data_table, shaped
 from .capacity import Capacity, is_live, probe_capacity
+from .wheel_tags import top_tags
 
 __all__ = ["Capacity", "Detection", "Libc", "SystemInfo", "probe_capacity", "probe_system"]
 
@@ -87,15 +88,6 @@ def _os_release(rootfs: Path) -> str:
     if not pretty:
         raise ValueError(f"{path} names no PRETTY_NAME, NAME or VERSION_ID")
     return pretty
-
-
-def _top_platform_tags() -> tuple[str, ...]:
-    """The interpreter's best few wheel tags, straight from packaging (lazy: only these are computed)."""
-    from itertools import islice
-
-    from packaging.tags import sys_tags
-
-    return tuple(str(tag) for tag in islice(sys_tags(), _TOP_TAGS))
 
 
 def _libc() -> Libc:
@@ -197,14 +189,20 @@ def probe_system(
     boot_id_path = roots.proc("sys", "kernel", "random", "boot_id")
     if not boot_id_path.exists():
         rec.note("system.boot_id", str(boot_id_path), "absent")
+    libc = rec.run("system.libc", "os.confstr / packaging.tags", _libc, Libc(UNKNOWN, None))
     return SystemInfo(
         os=platform.system() or UNKNOWN,
         os_release=rec.run(
             "system.os_release", str(rootfs / "etc" / "os-release"), lambda: _os_release(rootfs), UNKNOWN
         ),
         kernel=_proc_or_live(roots, rec, "system.kernel", ("sys", "kernel", "osrelease"), platform.release()),
-        libc=rec.run("system.libc", "os.confstr / packaging.tags", _libc, Libc(UNKNOWN, None)),
-        platform_tags=rec.run("system.platform_tags", "packaging.tags.sys_tags()", _top_platform_tags, ()),
+        libc=libc,
+        platform_tags=rec.run(
+            "system.platform_tags",
+            "sys_tags() head",
+            lambda: top_tags(_TOP_TAGS, libc.family, libc.version),
+            (),
+        ),
         container=_container(roots, rec, env, rootfs),
         virtualization=_virtualization(roots, rec),
         hostname=_proc_or_live(roots, rec, "system.hostname", ("sys", "kernel", "hostname"), platform.node()),
