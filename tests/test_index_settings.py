@@ -1,15 +1,23 @@
 """The index settings users already have: real pip.conf, uv.toml and pyproject.toml files under a
 private HOME / XDG_CONFIG_HOME / working directory, the variables, and their ranking; pip itself
-(``pip config list``) agrees on which index-url its files name."""
+(``pip config list``) agrees on which index-url its files name; ``plan`` through the real command
+line names where its index came from; a ``file://`` index and a find-links folder install a real
+wheel with uv."""
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from variant_wheels import IndexServer, build_plain, freeze, fresh_venv, serve
 
+from jupyter_pyvariant.cli import main
 from jupyter_pyvariant.index.settings import (
     PYPI,
     IndexSettings,
@@ -228,3 +236,98 @@ def test_pip_config_list_finds_the_same_index_url(env: dict[str, str], project: 
         mine = settings(environ, project).urls[-1]
         # pip lists every section's value; the last it lists ([install] after [global]) is the one it uses.
         assert pip_says and pip_says[-1] == mine
+
+
+# --------------------------------------------------------------------------------------------------
+# Through the command line, against real indexes
+
+needs_uv = pytest.mark.skipif(
+    not (shutil.which("uv", path=str(Path(sys.executable).parent)) or shutil.which("uv")),
+    reason="the uv path needs uv installed",
+)
+
+
+@pytest.fixture
+def wheels(tmp_path: Path) -> Path:
+    folder = tmp_path / "wheels"
+    folder.mkdir()
+    build_plain(folder, "alpha", "1.0")
+    return folder
+
+
+@pytest.fixture
+def index(wheels: Path) -> Iterator[IndexServer]:
+    yield from serve(wheels)
+
+
+@pytest.fixture
+def isolated(env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """This process's environment without the user's index settings, with the private HOME."""
+    for key in list(os.environ):
+        if key.startswith(("UV_", "PIP_")) or key in ("SSL_CERT_FILE", "XDG_CONFIG_HOME"):
+            monkeypatch.delenv(key)
+    for key, value in {**env, "PYVARIANT_CACHE_DIR": str(tmp_path / "cache")}.items():
+        monkeypatch.setenv(key, value)
+    return dict(os.environ)
+
+
+@needs_uv
+def test_plan_names_the_pip_conf_its_index_came_from(
+    index: IndexServer, isolated: dict[str, str], project: Path, tmp_path: Path
+) -> None:
+    conf = write(Path(isolated["HOME"]) / ".config/pip/pip.conf", f"[global]\nindex-url = {index.url}\n")
+    venv = fresh_venv(tmp_path / "venv")
+    done = subprocess.run(
+        [sys.executable, "-m", "jupyter_pyvariant", "plan", "--json", "--python", str(venv), "alpha"],
+        cwd=project,
+        env=isolated,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    plan = json.loads(done.stdout)
+    assert plan["indexes"] == [f"{index.url} (pip.conf ({conf}))"]
+    assert [(p["name"], p["version"]) for p in plan["packages"]] == [("alpha", "1.0")]
+    assert any(path.startswith("/simple/alpha") for _, path, _ in index.requests)
+
+
+@needs_uv
+def test_a_file_index_installs_a_real_wheel(
+    wheels: Path, isolated: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tree = tmp_path / "tree"
+    page = tree / "alpha" / "index.html"
+    page.parent.mkdir(parents=True)
+    wheel = next(wheels.glob("alpha-*.whl"))
+    page.write_text(f'<a href="{wheel.as_uri()}">{wheel.name}</a>\n')
+    venv = fresh_venv(tmp_path / "venv")
+    argv = [
+        "install",
+        "alpha",
+        "--index-url",
+        tree.as_uri(),
+        "--python",
+        str(venv),
+        "--installer",
+        "uv",
+        "--json",
+    ]
+    assert main(argv) == 0, capsys.readouterr().err
+    assert json.loads(capsys.readouterr().out)["indexes"] == [f"{tree.as_uri()} (--index-url)"]
+    assert any(line.startswith('["alpha", "1.0"') for line in freeze(venv))
+
+
+@needs_uv
+def test_a_find_links_folder_installs_a_real_wheel(
+    wheels: Path, isolated: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    empty = tmp_path / "empty-index"
+    empty.mkdir()
+    venv = fresh_venv(tmp_path / "venv")
+    argv = ["install", "alpha", "--index-url", empty.as_uri(), "--find-links", str(wheels)]
+    assert main([*argv, "--python", str(venv), "--installer", "uv", "--json"]) == 0, capsys.readouterr().err
+    assert (
+        json.loads(capsys.readouterr().out)["indexes"][-1] == f"find-links {wheels.as_uri()} (--find-links)"
+    )
+    assert any(line.startswith('["alpha", "1.0"') for line in freeze(venv))
