@@ -2,7 +2,9 @@
 
 - A relocatable CPython in the python-build-standalone ``install_only`` layout, made from Debian's
   python3.11 packages (``apt-get download``, ``dpkg-deb -x``, ``usr/bin`` → ``python/bin``,
-  ``usr/lib`` → ``python/lib``) and packed under a real-looking archive name.
+  ``usr/lib`` → ``python/lib``) and packed under a real-looking archive name; and the same from
+  Debian's debug interpreter (``python3.11-dbg``, ``Py_DEBUG`` 1), packed under a release build's
+  name, as a catalog that mislabels a build would publish it.
 - A loopback mirror (``pbs_mirror.Mirror``) serving that archive and a loopback package index
   (``variant_wheels.IndexServer``) for ``--with`` packages, with the environment that keeps a
   test's kernels, interpreter store and package installs inside its temporary folder.
@@ -38,7 +40,9 @@ from packaging.utils import canonicalize_name
 from pbs_mirror import Archive, Mirror
 from variant_wheels import IndexServer, build_plain
 
-DEBIAN_PACKAGES = ("python3.11-minimal", "libpython3.11-minimal", "libpython3.11-stdlib")
+STDLIB_PACKAGES = ("libpython3.11-minimal", "libpython3.11-stdlib")
+DEBIAN_PACKAGES = ("python3.11-minimal", *STDLIB_PACKAGES)
+DEBUG_PACKAGES = ("python3.11-dbg", "libpython3.11-dbg", *STDLIB_PACKAGES)
 RELEASE = "20260101"
 EXTRA_PACKAGE = "kernelextra"
 """A plain wheel on the world's loopback package index, for ``kernel install --with``."""
@@ -59,32 +63,44 @@ def _check_output(argv: list[str], cwd: Path | None = None) -> str:
     return result.stdout
 
 
-def _download_debs(cache: Path) -> list[Path]:
+def _download_debs(cache: Path, packages: Iterable[str]) -> list[Path]:
+    """The packages' .deb files, downloaded once into ``cache/debs`` (each file appears whole)."""
     debs = cache / "debs"
-    found = sorted(debs.glob("*.deb"))
-    if len(found) >= len(DEBIAN_PACKAGES):
-        return found
-    if shutil.which("apt-get") is None or shutil.which("dpkg-deb") is None:
-        raise FixtureUnavailable("needs apt-get and dpkg-deb (a Debian-based system) to fetch python3.11")
-    partial = Path(tempfile.mkdtemp(dir=cache, prefix="debs-"))
-    _check_output(["apt-get", "download", *DEBIAN_PACKAGES], cwd=partial)
-    shutil.rmtree(debs, ignore_errors=True)
-    partial.rename(debs)
-    return sorted(debs.glob("*.deb"))
+    debs.mkdir(parents=True, exist_ok=True)
+    missing = [name for name in packages if not any(debs.glob(f"{name}_*.deb"))]
+    if missing:
+        if shutil.which("apt-get") is None or shutil.which("dpkg-deb") is None:
+            raise FixtureUnavailable("needs apt-get and dpkg-deb (a Debian-based system) to fetch python3.11")
+        with tempfile.TemporaryDirectory(dir=cache, prefix="debs-") as partial:
+            _check_output(["apt-get", "download", *missing], cwd=Path(partial))
+            for deb in Path(partial).glob("*.deb"):
+                deb.rename(debs / deb.name)
+    return [deb for name in packages for deb in sorted(debs.glob(f"{name}_*.deb"))]
 
 
 def debian_python_archive(cache: Path) -> Path:
     """The python-build-standalone-shaped archive of Debian's python3.11 (built once, then cached)."""
-    cache.mkdir(parents=True, exist_ok=True)
-    done = sorted(cache.glob("cpython-*.tar.gz"))
+    return _repacked(cache, cache, DEBIAN_PACKAGES, "python3.11")
+
+
+def debian_debug_python_archive(cache: Path) -> Path:
+    """Debian's debug python3.11d under a release build's archive name (built once, then cached in
+    its own folder: ``debian_python_archive`` takes the first archive of ``cache``)."""
+    return _repacked(cache, cache / "debug", DEBUG_PACKAGES, "python3.11d")
+
+
+def _repacked(cache: Path, folder: Path, packages: Iterable[str], binary: str) -> Path:
+    """Unpack ``packages``, lay them out as an install_only archive around ``binary``, pack it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    done = sorted(folder.glob("cpython-*.tar.gz"))
     if done:
         return done[0]
     arch = _check_output(["dpkg", "--print-architecture"]).strip()
     triple = _DEB_ARCH_TO_TRIPLE.get(arch)
     if triple is None:
         raise FixtureUnavailable(f"no python-build-standalone triple for Debian architecture {arch}")
-    debs = _download_debs(cache)
-    with tempfile.TemporaryDirectory(dir=cache) as work:
+    debs = _download_debs(cache, packages)
+    with tempfile.TemporaryDirectory(dir=folder) as work:
         tree = Path(work, "tree")
         for deb in debs:
             _check_output(["dpkg-deb", "-x", str(deb), str(tree)])
@@ -93,17 +109,31 @@ def debian_python_archive(cache: Path) -> Path:
         (tree / "usr" / "bin").rename(python / "bin")
         (tree / "usr" / "lib").rename(python / "lib")
         _drop_absolute_links(python)  # Debian's sitecustomize.py points into /etc: not relocatable
-        (python / "bin" / "python3").symlink_to("python3.11")
-        (python / "bin" / "python").symlink_to("python3.11")
+        _drop_build_only_files(python)
+        for alias in {"python3.11", "python3", "python"} - {binary}:
+            (python / "bin" / alias).unlink(missing_ok=True)
+            (python / "bin" / alias).symlink_to(binary)
         query = "import platform; print(platform.python_version())"
         version = _check_output([str(python / "bin" / "python3"), "-c", query])
         name = f"cpython-{version.strip()}+{RELEASE}-{triple}-install_only_stripped.tar.gz"
         partial = Path(work, name)
         with tarfile.open(partial, "w:gz") as archive:
             archive.add(python, arcname="python")
-        final = cache / name
+        final = folder / name
         partial.rename(final)
     return final
+
+
+def _drop_build_only_files(tree: Path) -> None:
+    """Debug symbols and static libraries (most of a -dbg package) play no part in running: dropped,
+    as install_only_stripped archives drop them, so the archive stays small."""
+    shutil.rmtree(tree / "lib" / "debug", ignore_errors=True)
+    for unused in [*tree.glob("lib/python3*/config-*/*.a"), *tree.glob("lib/*-linux-*/libpython3*.so*")]:
+        unused.unlink()  # the interpreters are linked statically; these are for embedding
+    if shutil.which("strip"):
+        binaries = [p for p in (tree / "bin").iterdir() if p.is_file() and not p.is_symlink()]
+        binaries += tree.glob("lib/python3*/lib-dynload/*.so")
+        subprocess.run(["strip", "--strip-debug", *map(str, binaries)], capture_output=True, check=False)
 
 
 def _drop_absolute_links(tree: Path) -> None:
@@ -287,6 +317,15 @@ def offline_world(cache: Path, root: Path, levels: Iterable[str] = ("v1",)) -> I
         index.close()
 
 
+def artifact_cache(request: pytest.FixtureRequest) -> Path:
+    """Where the built artifacts are kept between runs: pytest's cache folder, also when pytest runs
+    with its cache plugin off (``-p no:cacheprovider``), so the slow builds are made once."""
+    cache = getattr(request.config, "cache", None)
+    if cache is not None:
+        return Path(cache.mkdir("pyvariant-kernels"))
+    return request.config.rootpath / ".pytest_cache" / "d" / "pyvariant-kernels"
+
+
 @contextmanager
 def world_or_skip(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, levels: Iterable[str] = ("v1",)
@@ -296,9 +335,7 @@ def world_or_skip(
     if sys.platform != "linux":
         pytest.skip("the real interpreter fixture is Debian's CPython")
     try:
-        with offline_world(
-            request.config.cache.mkdir("pyvariant-kernels"), tmp_path_factory.mktemp("world"), levels
-        ) as world:
+        with offline_world(artifact_cache(request), tmp_path_factory.mktemp("world"), levels) as world:
             yield world
     except FixtureUnavailable as exc:
         pytest.skip(f"real interpreter fixture unavailable: {exc}")

@@ -26,6 +26,7 @@ from jupyter_pyvariant.kernels.switch import candidate_servers, kernel_id_of, sw
 from jupyter_pyvariant.kernels.venv import Installer, extension_requirements, find_installer
 from jupyter_pyvariant.pythons.catalog import Build
 from jupyter_pyvariant.pythons.names import parse_archive_name
+from jupyter_pyvariant.pythons.verify import BuildFacts
 
 
 def build(filename: str) -> Build:
@@ -60,8 +61,9 @@ def build(filename: str) -> Build:
 def test_display_and_default_names_say_version_level_and_flavour(
     filename: str, display: str, name: str
 ) -> None:
-    assert display_name(build(filename)) == display
-    assert default_kernel_name(build(filename)) == name
+    promised = BuildFacts.claimed_by(build(filename))
+    assert display_name(promised) == display
+    assert default_kernel_name(promised) == name
 
 
 @pytest.mark.parametrize("bad", ["has space", "slash/name", "ünïcode", "", "..", ".hidden", "-h", "_x"])

@@ -6,6 +6,7 @@ a report that arrived from another process or machine.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -13,6 +14,10 @@ from .properties import property_lines, supported_properties
 from .triples import runnable_targets, uv_key
 
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+# Set by a provisioned kernel's kernelspec: what the archive's name promised (JSON, shaped like the
+# ``python`` section, plus ``archive`` and ``executable``), so the kernel's own report can say where
+# the running interpreter breaks that promise.
+KERNEL_CLAIM_ENV = "PYVARIANT_KERNEL_CLAIM"
 
 
 def _level_number(level: str | None) -> int | None:
@@ -35,6 +40,63 @@ def headroom(cpu: Mapping[str, Any], python: Mapping[str, Any]) -> str:
             return f"This interpreter targets {py_level}; this CPU runs {cpu_level}."
         return f"This interpreter targets {py_level}, the best this CPU ({cpu_level}) runs."
     return f"This interpreter targets {py_level}; this CPU runs {cpu_level}."
+
+
+def optimization_label(pgo: bool | None, lto: bool | None) -> str:
+    """``PGO+LTO``, ``PGO``, ``LTO`` or ``no PGO/LTO``, as python-build-standalone names its flavours."""
+    return "+".join(name for name, on in (("PGO", pgo), ("LTO", lto)) if on) or "no PGO/LTO"
+
+
+def build_disagreements(claimed: Mapping[str, Any], actual: Mapping[str, Any]) -> list[str]:
+    """Where an archive's name (``claimed``) and its interpreter's own build (``actual``) differ.
+
+    Both are shaped like the report's ``python`` section (``implementation``, ``isa_level``,
+    ``debug``, ``pgo``, ``lto``); ``claimed["archive"]`` names the archive. A fact either side does
+    not know (None) never disagrees. One rule for ``kernel install`` and for the kernel's own report.
+    """
+    archive = claimed.get("archive") or "this kernel's archive"
+    found: list[str] = []
+
+    def known(key: str) -> bool:
+        return claimed.get(key) is not None and actual.get(key) is not None
+
+    if known("implementation") and claimed["implementation"] != actual["implementation"]:
+        found.append(
+            f"{archive} is published as {claimed['implementation']}, "
+            f"but its interpreter is {actual['implementation']}."
+        )
+    if known("isa_level") and claimed["isa_level"] != actual["isa_level"]:
+        march = f"-march={actual['march']}" if actual.get("march") else "no -march flag"
+        found.append(
+            f"{archive} is published as {claimed['isa_level']}, "
+            f"but its interpreter was compiled for {actual['isa_level']} ({march})."
+        )
+    if known("debug") and bool(claimed["debug"]) != bool(actual["debug"]):
+        found.append(
+            f"{archive} is published as a release build, but its interpreter is a debug build "
+            "(Py_DEBUG): expect it to be several times slower."
+            if actual["debug"]
+            else f"{archive} is published as a debug build, but its interpreter is a release build."
+        )
+    elif not actual.get("debug") and known("pgo") and known("lto"):
+        said, built = (optimization_label(f["pgo"], f["lto"]) for f in (claimed, actual))
+        if said != built:
+            found.append(
+                f"{archive} is published as {said}, but its interpreter's build configuration shows {built}."
+            )
+    return found
+
+
+def _kernel_claim(python: Mapping[str, Any], environ: Mapping[str, str]) -> list[str]:
+    """The kernelspec's promise against the running interpreter (only the interpreter it was made
+    for: a subprocess of the kernel inherits the variable)."""
+    try:
+        claimed = json.loads(environ.get(KERNEL_CLAIM_ENV) or "null")
+    except ValueError:
+        return []
+    if not isinstance(claimed, dict) or claimed.get("executable") != python.get("real_executable"):
+        return []
+    return build_disagreements(claimed, python)
 
 
 def _interpreter(report: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -123,7 +185,7 @@ def _warnings(report: Mapping[str, Any], environ: Mapping[str, str]) -> list[str
             )
     if python.get("debug"):
         warnings.append("This interpreter is a debug build: expect it to be several times slower.")
-    return warnings
+    return warnings + _kernel_claim(python, environ)
 
 
 def recommendations(report: Mapping[str, Any], environ: Mapping[str, str]) -> dict[str, Any]:

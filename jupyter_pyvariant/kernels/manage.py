@@ -23,8 +23,10 @@ from .spec import (
     check_name,
     default_kernel_name,
     display_name,
+    kernel_env,
     kernel_json,
     read_kernelspec,
+    verification,
     write_kernelspec,
 )
 from .venv import KernelEnv, StepCallback, create_kernel_env, is_kernel_venv
@@ -34,6 +36,7 @@ if TYPE_CHECKING:
     from ..pythons.fetch import ProgressCallback
     from ..pythons.select import Request, Selection
     from ..pythons.store import InstalledPython, Store
+    from ..pythons.verify import BuildFacts
 
 
 @dataclass(frozen=True)
@@ -75,6 +78,11 @@ class KernelInfo:
         return tuple(Path(p) for p in self.metadata.get("venvs", ()))
 
     @property
+    def warnings(self) -> tuple[str, ...]:
+        """Where the interpreter contradicts its archive's name (recorded when it was provisioned)."""
+        return tuple(str(warning) for warning in self.metadata.get("warnings") or ())
+
+    @property
     def usable(self) -> bool:
         """Its interpreter is still there (a kernelspec whose venv was deleted by hand is not)."""
         return self.python.exists()
@@ -87,6 +95,7 @@ class KernelInfo:
             "python": str(self.python),
             "usable": self.usable,
             "provisioned": self.provisioned,
+            "warnings": list(self.warnings),
             METADATA_KEY: dict(self.metadata),
         }
 
@@ -152,10 +161,12 @@ def install_kernel(
     download_progress: ProgressCallback | None = None,
 ) -> KernelInfo:
     """Provision the best interpreter for this host and register it as a kernel."""
+    from ..pythons.verify import BuildFacts
+
     step = on_step or (lambda message: None)
     location = options.location or SpecLocation.user()
     selection = plan_kernel(options, report)
-    name = check_name(options.name or default_kernel_name(selection.best))
+    name = _kernel_name(options, BuildFacts.claimed_by(selection.best))
     _check_free(location, name)
     if options.per_node:
         return _install_per_node(options, selection, location, name, step)
@@ -163,13 +174,22 @@ def install_kernel(
 
     step(f"interpreter: {selection.best.filename}")
     python = provision(selection, _store(options), progress=download_progress)
+    facts = verification(python).facts
+    if (named := _kernel_name(options, facts)) != name:  # the interpreter is not what its name says
+        name = named
+        _check_free(location, name)
     venv = location.venv_dir(name)
     env = create_kernel_env(
         python.executable, venv, packages=options.packages, kernel_name=name, on_step=step
     )
-    metadata = build_metadata(python.build, python, venvs=[str(venv)], packages=list(options.packages))
-    spec = kernel_json(env.python, options.display_name or display_name(python.build), metadata)
+    metadata = build_metadata(python, venvs=[str(venv)], packages=list(options.packages))
+    label = options.display_name or display_name(facts)
+    spec = kernel_json(env.python, label, metadata, env=kernel_env(python))
     return _register(location, name, spec, env.site_packages, [venv], step)
+
+
+def _kernel_name(options: KernelOptions, facts: BuildFacts) -> str:
+    return check_name(options.name or default_kernel_name(facts))
 
 
 def _register(
@@ -203,7 +223,13 @@ def _per_node_builds(selection: Selection, installed: Sequence[InstalledPython])
 
 
 def _variant(python: InstalledPython, env: KernelEnv) -> dict[str, Any]:
-    return {"build": python.build.to_dict(), "python": str(env.python)}
+    """One level of a per-node kernel: its archive, venv interpreter, environment and warnings."""
+    return {
+        "build": python.build.to_dict(),
+        "python": str(env.python),
+        "env": kernel_env(python),
+        "warnings": list(verification(python).warnings),
+    }
 
 
 def _install_per_node(
@@ -227,18 +253,16 @@ def _install_per_node(
     here = pythons.index(next(p for p in pythons if p.build == selection.best))
     request = options.request()
     metadata = build_metadata(
-        pythons[here].build,
         pythons[here],
         venvs=[str(env.path) for env in envs],
         packages=list(options.packages),
         store=str(store.root),
         request={"version": request.version, "freethreaded": request.freethreaded, "debug": request.debug},
-        variants=[
-            {"build": p.build.to_dict(), "python": str(e.python)} for p, e in zip(pythons, envs, strict=True)
-        ],
+        variants=[_variant(p, e) for p, e in zip(pythons, envs, strict=True)],
     )
-    label = options.display_name or display_name(pythons[here].build, level="best level per node")
-    spec = kernel_json(envs[here].python, label, metadata, provisioned=True)
+    facts = verification(pythons[here]).facts
+    label = options.display_name or display_name(facts, level="best level per node")
+    spec = kernel_json(envs[here].python, label, metadata, provisioned=True, env=kernel_env(pythons[here]))
     return _register(location, name, spec, envs[here].site_packages, [root], step)
 
 

@@ -5,8 +5,9 @@ x86-64-v4 build dies with an illegal instruction on a v2 node, and a v1 build wa
 ``pyvariant kernel install 3.13 --per-node`` makes one venv per level found in a shared store
 (filled by ``pyvariant python install --levels v1,v2,v3,v4``) and records them in
 ``metadata.pyvariant.variants``; this provisioner reads this node's host report when the kernel
-starts and puts the best of them first in the launch command. Everything else is
-jupyter_client's local provisioner.
+starts and puts the best of them first in the launch command, with that level's environment (the
+archive's promise the kernel's report checks, ``PYTHON_GIL``). Everything else is jupyter_client's
+local provisioner.
 """
 
 from __future__ import annotations
@@ -50,6 +51,14 @@ def replace_interpreter(cmd: Sequence[str], python: Path) -> list[str]:
     return [str(python), *cmd[1:]]
 
 
+def variant_env(metadata: Mapping[str, Any], python: Path) -> dict[str, str]:
+    """The environment recorded for the level whose venv interpreter is ``python``."""
+    variant: Mapping[str, Any] = next(
+        (v for v in metadata.get("variants", ()) if Path(v["python"]) == python), {}
+    )
+    return {str(key): str(value) for key, value in (variant.get("env") or {}).items()}
+
+
 class PyvariantProvisioner(LocalProvisioner):
     """jupyter_client's local provisioner, with the interpreter chosen for this node at each start."""
 
@@ -61,4 +70,5 @@ class PyvariantProvisioner(LocalProvisioner):
         python, why = choose_python(metadata, report().to_dict())
         self.log.info("pyvariant: kernel %s starts on %s (%s)", self.kernel_id, python, why)
         launch["cmd"] = replace_interpreter(launch["cmd"], python)
+        launch["env"] = {**launch.get("env", {}), **variant_env(metadata, python)}
         return launch

@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING, Any
 from . import KernelError
 
 if TYPE_CHECKING:
-    from ..pythons.catalog import Build
     from ..pythons.store import InstalledPython
+    from ..pythons.verify import BuildFacts, Verification
 
 METADATA_KEY = "pyvariant"
 PROVISIONER_NAME = "pyvariant-provisioner"
@@ -80,37 +80,81 @@ def check_name(name: str) -> str:
     return lowered
 
 
-def short_version(build: Build) -> str:
-    """``3.13`` or ``3.13t``: how people name a kernel's Python."""
-    return build.minor + ("t" if build.freethreaded else "")
-
-
-def display_name(build: Build, level: str | None = None) -> str:
-    """``Python 3.13 · x86-64-v4 · PGO+LTO`` (the level only where levels are published)."""
-    parts = [f"Python {short_version(build)}", level or build.level, build.optimizations]
-    if build.freethreaded:
-        parts.append("free-threaded")
+def _facts_line(first: str, facts: BuildFacts, level: str | None = None) -> str:
+    threading = "free-threaded" if facts.free_threaded else ""
+    parts = (first, level or facts.isa_level, facts.optimizations, threading)
     return " · ".join(part for part in parts if part)
 
 
-def default_kernel_name(build: Build) -> str:
+def display_name(facts: BuildFacts, level: str | None = None) -> str:
+    """``Python 3.13 · x86-64-v4 · PGO+LTO``, from what the interpreter says it is (``level`` overrides)."""
+    return _facts_line(f"Python {facts.short_version}", facts, level)
+
+
+def default_kernel_name(facts: BuildFacts) -> str:
     """``pyvariant-3.13-v4``, ``pyvariant-3.14t-v3-debug``: distinct per version, level and flavour."""
-    level = (build.level or "").removeprefix("x86-64-")
-    parts = ["pyvariant", short_version(build), level, "debug" if build.debug else ""]
+    isa = facts.isa_level or ""
+    level = isa.removeprefix("x86-64-") if isa.startswith("x86-64-") else ""
+    parts = ["pyvariant", facts.short_version, level, "debug" if facts.debug else ""]
     return check_name("-".join(part for part in parts if part))
 
 
-def build_metadata(build: Build, python: InstalledPython | None = None, **extra: Any) -> dict[str, Any]:
-    """``metadata.pyvariant``: the build facts (from the store's marker when there is one)."""
-    facts: dict[str, Any] = {**build.to_dict(), "label": build.describe(), "freethreaded": build.freethreaded}
-    if python is not None:
-        facts.update(interpreter=str(python.executable), prefix=str(python.root), marker=dict(python.marker))
-    facts.update(extra)
-    return facts
+def verification(python: InstalledPython) -> Verification:
+    """What the store's interpreter said about itself when it was provisioned."""
+    from ..pythons.verify import Verification
+
+    return Verification.recorded(python.build, python.marker)
+
+
+def build_metadata(python: InstalledPython, **extra: Any) -> dict[str, Any]:
+    """``metadata.pyvariant``: the archive (catalog facts), and how its interpreter says it was built.
+
+    ``level``, ``debug`` and ``label`` follow the interpreter; ``catalog_level`` keeps the name's
+    level; ``warnings`` lists every disagreement between the two.
+    """
+    build, checked = python.build, verification(python)
+    facts = checked.facts
+    return {
+        **build.to_dict(),
+        "label": _facts_line(f"CPython {facts.version}", facts),
+        "level": facts.isa_level,
+        "catalog_level": build.level,
+        "freethreaded": facts.free_threaded,
+        "debug": facts.debug,
+        "build": facts.to_dict(),
+        "verified": checked.verified,
+        "warnings": list(checked.warnings),
+        "interpreter": str(python.executable),
+        "prefix": str(python.root),
+        "marker": dict(python.marker),
+        **extra,
+    }
+
+
+def kernel_env(python: InstalledPython) -> dict[str, str]:
+    """The kernel's environment: no GIL in a free-threaded kernel, and the archive's promise, so
+    that the kernel's own report can compare it with the interpreter that runs."""
+    from ..host.recommend import KERNEL_CLAIM_ENV
+    from ..pythons.verify import BuildFacts
+
+    claim = {
+        "archive": python.build.filename,
+        "executable": str(python.executable),
+        **BuildFacts.claimed_by(python.build).to_dict(),
+    }
+    env = {KERNEL_CLAIM_ENV: json.dumps(claim, sort_keys=True)}
+    if verification(python).facts.free_threaded:
+        env["PYTHON_GIL"] = "0"  # an extension built without free-threading support would turn it on
+    return env
 
 
 def kernel_json(
-    python: Path, name: str, metadata: Mapping[str, Any], *, provisioned: bool = False
+    python: Path,
+    name: str,
+    metadata: Mapping[str, Any],
+    *,
+    provisioned: bool = False,
+    env: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """The kernelspec: absolute interpreter, ``--ext=jupyter_pyvariant``, build facts in metadata."""
     spec_metadata: dict[str, Any] = {METADATA_KEY: dict(metadata)}
@@ -121,6 +165,7 @@ def kernel_json(
         "display_name": name,
         "language": "python",
         "interrupt_mode": "signal",
+        **({"env": dict(env)} if env else {}),
         "metadata": spec_metadata,
     }
 

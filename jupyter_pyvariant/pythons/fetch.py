@@ -10,6 +10,8 @@
   build against the new interpreter.
 - The new interpreter must start and report the version and flavour its name promises. A SIGILL
   means the CPU lacks an instruction of the build's x86-64 level: the next lower level is tried.
+  Its answer also says how it was built (``verify``): the marker records that verification, with
+  every disagreement with the archive's name, and kernels are named from it.
 """
 
 from __future__ import annotations
@@ -20,8 +22,6 @@ import json
 import os
 import posixpath
 import re
-import signal
-import subprocess
 import tarfile
 import time
 from collections.abc import Callable, Iterator
@@ -42,6 +42,7 @@ from .errors import (
 )
 from .select import Selection
 from .store import MARKER_NAME, InstalledPython, Store, default_store, guard_disk, interpreter_path
+from .verify import Verification, ask
 
 if TYPE_CHECKING:
     import httpx
@@ -51,12 +52,6 @@ ProgressCallback = Callable[[str, int, "int | None"], None]
 
 MARKER_VERSION = 1
 _BUILD_PATH = re.compile(r"(?<![\w.+-])/install(?=[/'\"\s:;,)]|$)", re.MULTILINE)
-_SMOKE_CODE = (
-    "import json, platform, sys, sysconfig; print(json.dumps({"
-    "'version': platform.python_version(), 'prefix': sys.base_prefix, "
-    "'freethreaded': bool(sysconfig.get_config_var('Py_GIL_DISABLED')), "
-    "'debug': hasattr(sys, 'gettotalrefcount')}))"
-)
 
 
 @dataclass(frozen=True)
@@ -146,6 +141,7 @@ def _install_into(
         checked: dict[str, Any] = {"ran": True, **run_smoke_test(executable, build, policy.smoke_timeout_s)}
     else:
         checked = {"ran": False, "reason": "the build's level is above this CPU's; for other machines"}
+    verification = Verification.of(build, checked.get("reported"))
     marker = {
         "marker_version": MARKER_VERSION,
         **build.to_dict(),
@@ -153,6 +149,7 @@ def _install_into(
         "layout": "full" if build.full else "install_only",
         "provisioned_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "smoke_test": checked,
+        "verification": verification.to_dict(),
     }
     with guard_disk(f"writing the marker of {build.stem}"):
         (staged / MARKER_NAME).write_text(json.dumps(marker, indent=2) + "\n", encoding="utf-8")
@@ -462,29 +459,7 @@ def patch_build_paths(prefix: Path, final: Path) -> list[Path]:
 
 def run_smoke_test(executable: Path, build: Build, timeout_s: float = 120.0) -> dict[str, Any]:
     """Start the interpreter once; it must report the version and flavour the archive name promises."""
-    env = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "LC_ALL", "SYSTEMROOT", "TMPDIR")}
-    try:
-        result = subprocess.run(
-            [str(executable), "-I", "-c", _SMOKE_CODE],
-            capture_output=True,
-            text=True,
-            timeout=timeout_s,
-            env=env,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        raise SmokeTestFailed(f"{executable} did not finish starting within {timeout_s:.0f} s") from None
-    except OSError as exc:
-        raise SmokeTestFailed(f"{executable} cannot be started here: {exc.strerror or exc}") from None
-    if result.returncode == -signal.SIGILL:
-        raise IllegalInstruction(f"{executable} died with an illegal instruction (SIGILL) at start")
-    if result.returncode != 0:
-        tail = (result.stderr or result.stdout).strip()[-400:]
-        raise SmokeTestFailed(f"{executable} exited with status {result.returncode} at start: {tail}")
-    try:
-        reported: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
-    except (ValueError, IndexError):
-        raise SmokeTestFailed(f"{executable} started but printed {result.stdout[-200:]!r}") from None
+    reported = ask(executable, timeout_s)
     if reported.get("version") != build.version:
         raise SmokeTestFailed(
             f"{build.filename} promises CPython {build.version}, "

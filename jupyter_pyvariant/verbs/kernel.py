@@ -127,7 +127,15 @@ def _install(args: argparse.Namespace, out: Output) -> int:
         out.json(info.to_dict())
     else:
         out.text(f'kernel {info.name} ("{info.display_name}") → {info.spec_dir}')
+        _print_warnings([info], out)
     return 0
+
+
+def _print_warnings(kernels: list[KernelInfo], out: Output) -> None:
+    """The interpreter contradicts its archive's name: the kernel is named for the interpreter."""
+    for info in kernels:
+        for warning in info.warnings:
+            out.text(f"warning: {info.name}: {warning}")
 
 
 # -- list / remove -------------------------------------------------------------------------------
@@ -157,6 +165,7 @@ def _list(args: argparse.Namespace, out: Output) -> int:
     else:
         rows = [_row(info) for info in kernels]
         out.rich(table_text(_HEADERS, rows), table_html(_HEADERS, rows))
+        _print_warnings(kernels, out)
     return 0
 
 
