@@ -401,6 +401,7 @@ async def test_pythons_lists_the_builds_that_fit_best_first(jp_fetch: Fetch, syn
     assert data["best"]["filename"] == synthetic.archives[0].filename
     assert data["best"]["installed"] is False
     assert any(line.startswith("chosen: ") for line in data["explain"])
+    assert data["catalog"]["origin"] == "network" and data["explain"][0].startswith("catalog: network")
 
 
 async def test_pythons_without_a_fitting_build_says_why(jp_fetch: Fetch, synthetic: Synthetic) -> None:
@@ -411,14 +412,30 @@ async def test_pythons_without_a_fitting_build_says_why(jp_fetch: Fetch, synthet
     assert "versions published here: 3.12.3" in answer.data["explain"][-1]
 
 
-async def test_pythons_with_the_catalog_unreachable_is_504(jp_fetch: Fetch, synthetic: Synthetic) -> None:
+async def test_pythons_with_the_catalog_unreachable_is_502(jp_fetch: Fetch, synthetic: Synthetic) -> None:
     synthetic.mirror.stop()
 
     answer = await call(jp_fetch, "GET", "pythons")
 
-    assert answer.code == 504
+    assert answer.code == 502, "a server that does not answer at all is a bad gateway, not a timeout"
+    assert "--catalog" in answer.data["message"] and "PYVARIANT_PYTHON_MIRROR" in answer.data["message"]
     assert "cannot fetch the catalog" in answer.data["message"]
     assert synthetic.mirror.url.removeprefix("http://") in answer.data["message"]
+
+
+async def test_pythons_with_the_catalog_too_slow_is_504(
+    jp_fetch: Fetch, synthetic: Synthetic, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import jupyter_pyvariant.pythons._http as http
+
+    monkeypatch.setattr(http, "READ_TIMEOUT_S", 0.2)
+    _, release = synthetic.mirror.block("/index.ndjson", after_bytes=10)
+    try:
+        answer = await call(jp_fetch, "GET", "pythons")
+    finally:
+        release.set()
+
+    assert answer.code == 504 and "did not answer in time" in answer.data["message"]
 
 
 def _nothing_made(data_dir: Path, store: Path) -> None:

@@ -10,6 +10,8 @@ if TYPE_CHECKING:
 
 CONNECT_TIMEOUT_S = 10.0
 READ_TIMEOUT_S = 30.0
+# What to do when a download host does not answer; the catalog adds its own way out.
+MIRROR_WAY_OUT = "to download from a mirror instead, use --mirror URL or PYVARIANT_PYTHON_MIRROR"
 
 
 def http_client() -> httpx.Client:
@@ -24,8 +26,15 @@ def http_client() -> httpx.Client:
     )
 
 
-def describe_http_error(exc: Exception, url: str) -> str:
-    """``url``'s host and what went wrong, in words a user can act on."""
+def unreachable(exc: Exception) -> bool:
+    """True when the server did not answer at all (rather than answering with an error)."""
+    import httpx
+
+    return isinstance(exc, httpx.TransportError)
+
+
+def describe_http_error(exc: Exception, url: str, *, way_out: str = MIRROR_WAY_OUT) -> str:
+    """``url``'s host and what went wrong, in words a user can act on; ``way_out`` when it did not answer."""
     import httpx
 
     host = urlsplit(url).netloc or url
@@ -34,7 +43,9 @@ def describe_http_error(exc: Exception, url: str) -> str:
         hint = " (not on this server: check the mirror or catalog setting)" if status == 404 else ""
         return f"{url}: HTTP {status} {exc.response.reason_phrase}{hint}"
     if isinstance(exc, httpx.ConnectError):
-        return f"cannot connect to {host} ({exc}); is the server or mirror up?"
+        return f"cannot connect to {host} ({exc}); {way_out}"
     if isinstance(exc, httpx.TimeoutException):
-        return f"{host} did not answer in time ({type(exc).__name__})"
+        return f"{host} did not answer in time ({type(exc).__name__}); {way_out}"
+    if isinstance(exc, httpx.TransportError):
+        return f"{host} did not answer ({type(exc).__name__}: {exc}); {way_out}"
     return f"{url}: {type(exc).__name__}: {exc}"

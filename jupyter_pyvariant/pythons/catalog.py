@@ -1,10 +1,14 @@
-"""The builds python-build-standalone publishes, from its release index or a release's SHA256SUMS.
+"""The builds python-build-standalone publishes, from any catalog its users have.
 
-Two machine-readable sources exist: the index uv reads (one JSON object per line, newest release
-first, each with ``artifacts`` of platform, variant, url, sha256) and the ``SHA256SUMS`` file of one
-release (``<hex>  <filename>``). Both end up as :class:`Build` values. A mirror replaces the release
-download prefix the way ``UV_PYTHON_INSTALL_MIRROR`` does; an offline cache keeps the last index
-read, so provisioning works without the network once the index has been seen.
+Four formats, recognised by content: the release index (one JSON object per line, newest release
+first, each with ``artifacts`` of url and sha256), a release's ``SHA256SUMS`` (``<hex>  <filename>``),
+uv's ``download-metadata.json`` (one object keyed ``cpython-3.13.15-linux-x86_64_v3-gnu``) and
+pbs-installer's ``versions.json`` (a list of ``{"files": [...]}``). All end up as :class:`Build`
+values. A mirror replaces the release download prefix the way ``UV_PYTHON_INSTALL_MIRROR`` does.
+
+Which catalog answers: a named file; else the network (cached, revalidated with a conditional GET);
+else the cached copy; else the snapshot shipped in the package (:mod:`.snapshot`), which is also
+the list a mirror serves when no catalog is named, so ``PYVARIANT_PYTHON_MIRROR`` alone is enough.
 """
 
 from __future__ import annotations
@@ -15,14 +19,14 @@ import os
 import re
 import time
 from collections.abc import Iterator, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote, urljoin, urlsplit
 
 from .._cache import user_cache_dir
-from .errors import CatalogError
+from .errors import CatalogError, CatalogTimeout, CatalogUnreachable
 from .names import ArchiveName, InvalidArchiveName, parse_archive_name, pbs_data
 
 CATALOG_ENV = "PYVARIANT_PYTHON_CATALOG"
@@ -30,6 +34,15 @@ MIRROR_ENV = "PYVARIANT_PYTHON_MIRROR"
 # A cached index younger than this is used without asking the network again.
 CACHE_FRESH_SECONDS = 600.0
 
+FORMATS = (
+    "the python-build-standalone release index (NDJSON), a release's SHA256SUMS, "
+    "uv's download-metadata.json or pbs-installer's versions.json"
+)
+WAY_OUT = (
+    "to work without it, name a local or reachable catalog with --catalog PATH|URL or "
+    "PYVARIANT_PYTHON_CATALOG (any of: " + FORMATS + "), or name a mirror with --mirror URL or "
+    "PYVARIANT_PYTHON_MIRROR to use the catalog shipped in the package"
+)
 _SUMS_LINE = re.compile(r"^(?P<sha256>[0-9a-fA-F]{64})\s+\*?(?P<filename>\S+)\s*$")
 
 
@@ -125,14 +138,21 @@ def _install_only_optimizations(triple: str) -> str:
     return next((opts for pattern, opts in table.items() if fnmatchcase(triple, pattern)), "")
 
 
+# Where a catalog's text came from, in the words `python list` and `--explain` use.
+ORIGINS = ("network", "cache", "snapshot", "file")
+
+
 @dataclass(frozen=True)
 class Catalog:
-    """Builds newest release first, and where they came from."""
+    """Builds newest release first, where they came from (``origin``: one of :data:`ORIGINS`), and
+    when that copy was made (seconds since the epoch; None when unknown)."""
 
     builds: tuple[Build, ...]
     source: str
     stale: bool = False
     notes: tuple[str, ...] = field(default=())
+    origin: str = "file"
+    made_at: float | None = None
 
     def __iter__(self) -> Iterator[Build]:
         return iter(self.builds)
@@ -143,6 +163,34 @@ class Catalog:
     def releases(self) -> list[str]:
         """Release tags, newest first."""
         return sorted({b.release for b in self.builds}, reverse=True)
+
+    def describe(self) -> str:
+        """``catalog: network https://… (fetched just now)``: which catalog answered and how old it is."""
+        age = "age unknown" if self.made_at is None else _age_text(time.time() - self.made_at)
+        newest = f", newest release {self.releases()[0]}" if self.builds else ""
+        what = {"network": "fetched", "cache": "cached", "snapshot": "made", "file": "written"}[self.origin]
+        return f"catalog: {self.origin} {self.source} ({what} {age}{newest})"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The catalog's provenance for JSON output (the builds are listed separately)."""
+        return {
+            "source": self.source,
+            "origin": self.origin,
+            "made_at": self.made_at,
+            "stale": self.stale,
+            "notes": list(self.notes),
+            "description": self.describe(),
+        }
+
+
+def _age_text(seconds: float) -> str:
+    if seconds < 60:
+        return "just now"
+    for unit, size in (("day", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            count = int(seconds // size)
+            return f"{count} {unit}{'s' if unit == 'day' and count > 1 else ''} ago"
+    return "just now"
 
 
 def default_download_prefix() -> str:
@@ -169,34 +217,89 @@ def load_catalog(
     release: str | None = None,
     cache_dir: Path | None = None,
 ) -> Catalog:
-    """Read the catalog from ``source`` (URL, ``file://`` URL or path; NDJSON index or SHA256SUMS).
+    """Read the catalog from ``source`` (URL, ``file://`` URL or path, in any of :data:`FORMATS`).
 
     ``source`` defaults to ``$PYVARIANT_PYTHON_CATALOG``, then — with ``release`` — that release's
-    SHA256SUMS under the mirror, then the public index. ``mirror`` defaults to
-    ``$PYVARIANT_PYTHON_MIRROR``. ``offline`` reads only local files and the cache.
+    SHA256SUMS under the mirror; with only a mirror, the snapshot shipped in the package; else the
+    public index, falling back to its cached copy and then to the snapshot. ``mirror`` defaults to
+    ``$PYVARIANT_PYTHON_MIRROR``. ``offline`` reads only local files, the cache and the snapshot.
     """
     mirror = mirror or os.environ.get(MIRROR_ENV) or None
     source = source or os.environ.get(CATALOG_ENV) or None
     if source is None and release:
         source = apply_mirror(f"{default_download_prefix()}/{release}/SHA256SUMS", mirror)
-    source = source or str(pbs_data()["catalog_url"])
-    text, stale, notes = _read_source(source, offline, cache_dir or user_cache_dir())
-    builds = parse_catalog_text(text, base_url=_as_url(source))
-    if mirror:
-        builds = [_with_url(b, apply_mirror(b.url, mirror)) for b in builds]
-    if not builds:
-        raise CatalogError(
-            f"the catalog at {source} lists no CPython builds (is it an index or a SHA256SUMS file?)"
+    if source is None and mirror:
+        catalog = _snapshot_catalog(
+            stale=False, notes=[f"no catalog named: the snapshot's builds, from {mirror}"]
         )
-    return Catalog(tuple(builds), source, stale, tuple(notes))
+    elif source is None:
+        catalog = _default_catalog(offline, cache_dir or user_cache_dir())
+    else:
+        catalog = _read_catalog(source, offline, cache_dir or user_cache_dir())
+    if mirror:
+        catalog = replace(catalog, builds=tuple(_with_url(b, apply_mirror(b.url, mirror)) for b in catalog))
+    if not catalog.builds:
+        raise CatalogError(f"the catalog at {catalog.source} lists no CPython builds (it may be: {FORMATS})")
+    return catalog
+
+
+def _read_catalog(source: str, offline: bool, cache_dir: Path) -> Catalog:
+    """A named catalog: a file, or a URL read through the cache. Its failures are errors."""
+    text, origin, made_at, notes = _read_source(source, offline, cache_dir)
+    try:
+        builds = parse_catalog_text(text, base_url=_as_url(source))
+    except CatalogError as exc:
+        raise CatalogError(f"the catalog at {source}: {exc}") from None
+    return Catalog(tuple(builds), source, origin == "cache" and bool(notes), tuple(notes), origin, made_at)
+
+
+def _default_catalog(offline: bool, cache_dir: Path) -> Catalog:
+    """The public index, else its cached copy, else the shipped snapshot (with a note saying why)."""
+    try:
+        return _read_catalog(str(pbs_data()["catalog_url"]), offline, cache_dir)
+    except CatalogError as exc:
+        return _snapshot_catalog(stale=True, notes=[f"{exc}; using the snapshot shipped in the package"])
+
+
+def _snapshot_catalog(*, stale: bool, notes: list[str]) -> Catalog:
+    from . import snapshot
+
+    builds = snapshot.builds()
+    return Catalog(builds, snapshot.SOURCE, stale, tuple(notes), "snapshot", snapshot.made_at(builds))
 
 
 def parse_catalog_text(text: str, base_url: str) -> list[Build]:
-    """Builds from NDJSON index text or SHA256SUMS text; SHA256SUMS names resolve against ``base_url``."""
+    """Builds, newest release first, from text in any of :data:`FORMATS` (recognised by content).
+
+    SHA256SUMS names resolve against ``base_url``; :class:`CatalogError` names the formats accepted.
+    """
     stripped = text.lstrip()
-    if stripped.startswith("{"):
-        return _parse_ndjson(stripped)
-    return _parse_sums(stripped, base_url)
+    if stripped.startswith("["):
+        builds = _parse_pbs_installer(_json_document(stripped))
+    elif stripped.startswith("{"):
+        try:
+            document: Any = json.loads(stripped)
+        except ValueError:
+            document = None  # several JSON lines: the release index
+        if isinstance(document, dict) and "artifacts" not in document:
+            builds = _parse_uv(document)
+        else:
+            builds = _parse_ndjson(stripped)
+    else:
+        builds = _parse_sums(stripped, base_url)
+    builds.sort(key=lambda b: b.release, reverse=True)
+    return builds
+
+
+def _json_document(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise _refused(f"not valid JSON ({exc})") from None
+
+
+def _refused(problem: str) -> CatalogError:
+    return CatalogError(f"{problem}: this is none of the catalog formats read here ({FORMATS})")
 
 
 def _parse_ndjson(text: str) -> list[Build]:
@@ -205,19 +308,44 @@ def _parse_ndjson(text: str) -> list[Build]:
         if not line.strip():
             continue
         try:
-            release = json.loads(line)
-            artifacts = release["artifacts"]
-        except (ValueError, KeyError, TypeError) as exc:
-            raise CatalogError(
-                f"catalog line {number} is not a release object with artifacts: {exc}"
-            ) from None
-        for artifact in artifacts:
-            url, sha256 = artifact.get("url"), artifact.get("sha256")
-            if not url or not sha256:
-                continue
-            name = _archive_name_or_none(unquote(urlsplit(url).path.rsplit("/", 1)[-1]))
-            if name is not None:
-                builds.append(Build.from_name(name, url, sha256))
+            artifacts = json.loads(line)["artifacts"]
+            pairs = [(a.get("url"), a.get("sha256")) for a in artifacts]
+        except (ValueError, KeyError, TypeError, AttributeError):
+            raise _refused(f"line {number} is not a release object with artifacts (url, sha256)") from None
+        builds += _builds(pairs)
+    return builds
+
+
+def _parse_uv(document: Mapping[str, Any]) -> list[Build]:
+    """uv's ``download-metadata.json``: other implementations and entries without a sha256 are skipped."""
+    pairs = []
+    for key, entry in document.items():
+        if not isinstance(entry, Mapping) or "url" not in entry:
+            raise _refused(f"entry {key!r} is not a download object with a url and a sha256")
+        pairs.append((entry.get("url"), entry.get("sha256")))
+    return _builds(pairs)
+
+
+def _parse_pbs_installer(document: Any) -> list[Build]:
+    """pbs-installer's ``versions.json``: a list of ``{"python_version": …, "files": [{url, sha256}]}``."""
+    pairs = []
+    for number, entry in enumerate(document if isinstance(document, list) else [None], 1):
+        try:
+            pairs += [(file.get("url"), file.get("sha256")) for file in entry["files"]]
+        except (KeyError, TypeError, AttributeError):
+            raise _refused(f"item {number} is not an object with files (url, sha256)") from None
+    return _builds(pairs)
+
+
+def _builds(pairs: list[tuple[Any, Any]]) -> list[Build]:
+    """Builds from (url, sha256) pairs; pairs without both, or not naming a CPython archive, are skipped."""
+    builds: list[Build] = []
+    for url, sha256 in pairs:
+        if not isinstance(url, str) or not isinstance(sha256, str):
+            continue
+        name = _archive_name_or_none(unquote(urlsplit(url).path.rsplit("/", 1)[-1]))
+        if name is not None:
+            builds.append(Build.from_name(name, url, sha256))
     return builds
 
 
@@ -228,16 +356,15 @@ def _parse_sums(text: str, base_url: str) -> list[Build]:
             continue
         match = _SUMS_LINE.match(line)
         if match is None:
-            raise CatalogError(f"SHA256SUMS line {number} is not '<sha256>  <filename>': {line[:80]!r}")
+            raise _refused(f"line {number} {line[:80]!r} is neither JSON nor '<sha256>  <filename>'")
         name = _archive_name_or_none(match["filename"])
         if name is not None:
             builds.append(Build.from_name(name, urljoin(base_url, quote(name.filename)), match["sha256"]))
-    builds.sort(key=lambda b: b.release, reverse=True)
     return builds
 
 
 def _archive_name_or_none(filename: str) -> ArchiveName | None:
-    """Indexes also list non-CPython files (SBOMs, .sha256); those are not builds."""
+    """Catalogs also list non-CPython files (PyPy, GraalPy, SBOMs, .sha256); those are not builds."""
     try:
         return parse_archive_name(filename)
     except InvalidArchiveName:
@@ -245,8 +372,6 @@ def _archive_name_or_none(filename: str) -> ArchiveName | None:
 
 
 def _with_url(build: Build, url: str) -> Build:
-    from dataclasses import replace
-
     return build if url == build.url else replace(build, url=url)
 
 
@@ -257,32 +382,32 @@ def _as_url(location: str) -> str:
     return Path(location).expanduser().resolve().as_uri()
 
 
-def _read_source(source: str, offline: bool, cache_dir: Path) -> tuple[str, bool, list[str]]:
-    """The catalog text, whether it came from a stale cache, and notes saying so."""
+def _read_source(source: str, offline: bool, cache_dir: Path) -> tuple[str, str, float | None, list[str]]:
+    """The catalog text, its origin (:data:`ORIGINS`), when that copy was made, and notes."""
     url = _as_url(source)
     if url.startswith("file://"):
         path = Path(unquote(urlsplit(url).path))
         try:
-            return path.read_text(encoding="utf-8"), False, []
+            return path.read_text(encoding="utf-8"), "file", path.stat().st_mtime, []
         except OSError as exc:
             raise CatalogError(f"cannot read the catalog file {path}: {exc.strerror or exc}") from None
     cached = _CachedCatalog(cache_dir, url)
     if offline:
         text = cached.text()
         if text is None:
-            raise CatalogError(f"offline and no cached copy of the catalog {url}; run once with the network")
-        return text, True, [f"offline: using the catalog cached {cached.age_text()}"]
+            raise CatalogError(f"offline and no cached copy of the catalog {url}; {WAY_OUT}")
+        return text, "cache", cached.fetched_at(), [f"offline: using the catalog cached {cached.age_text()}"]
     if cached.fresh():
         text = cached.text()
         if text is not None:
-            return text, False, []
+            return text, "cache", cached.fetched_at(), []
     try:
-        return cached.refresh(), False, []
+        return cached.refresh(), "network", time.time(), []
     except CatalogError as exc:
         text = cached.text()
         if text is None:
             raise
-        return text, True, [f"{exc}; using the catalog cached {cached.age_text()}"]
+        return text, "cache", cached.fetched_at(), [f"{exc}; using the catalog cached {cached.age_text()}"]
 
 
 class _CachedCatalog:
@@ -307,40 +432,48 @@ class _CachedCatalog:
         except OSError:
             return None
 
-    def fresh(self) -> bool:
+    def fetched_at(self) -> float | None:
         fetched = self._meta().get("fetched_at")
-        return isinstance(fetched, (int, float)) and time.time() - fetched < CACHE_FRESH_SECONDS
+        return float(fetched) if isinstance(fetched, (int, float)) else None
+
+    def fresh(self) -> bool:
+        fetched = self.fetched_at()
+        return fetched is not None and time.time() - fetched < CACHE_FRESH_SECONDS
 
     def age_text(self) -> str:
-        fetched = self._meta().get("fetched_at")
-        if not isinstance(fetched, (int, float)):
-            return "earlier"
-        return f"{int((time.time() - fetched) // 60)} min ago"
+        fetched = self.fetched_at()
+        return "earlier" if fetched is None else _age_text(time.time() - fetched)
 
     def refresh(self) -> str:
         """Fetch the URL (conditionally when a copy exists), store it, return its text."""
         import httpx
 
-        from ._http import describe_http_error, http_client
+        from ._http import describe_http_error, http_client, unreachable
 
         meta = self._meta()
-        headers = {"If-None-Match": meta["etag"]} if meta.get("etag") and self.path.exists() else {}
+        headers = {}
+        if self.path.exists():
+            validators = (("If-None-Match", "etag"), ("If-Modified-Since", "last_modified"))
+            headers = {header: meta[key] for header, key in validators if meta.get(key)}
         try:
             with http_client() as client:
                 response = client.get(self.url, headers=headers)
                 if response.status_code == 304:
                     text = self.text()
                     if text is not None:
-                        self._store(None, meta.get("etag"))
+                        self._store(None, meta.get("etag"), meta.get("last_modified"))
                         return text
                     response = client.get(self.url)
                 response.raise_for_status()
         except httpx.HTTPError as exc:
-            raise CatalogError(f"cannot fetch the catalog: {describe_http_error(exc, self.url)}") from None
-        self._store(response.text, response.headers.get("etag"))
+            message = f"cannot fetch the catalog: {describe_http_error(exc, self.url, way_out=WAY_OUT)}"
+            if isinstance(exc, httpx.TimeoutException):
+                raise CatalogTimeout(message) from None
+            raise (CatalogUnreachable if unreachable(exc) else CatalogError)(message) from None
+        self._store(response.text, response.headers.get("etag"), response.headers.get("last-modified"))
         return response.text
 
-    def _store(self, text: str | None, etag: str | None) -> None:
+    def _store(self, text: str | None, etag: str | None, last_modified: str | None) -> None:
         """Write atomically; a cache that cannot be written only costs the next run a download."""
         from .._atomic import write_text_atomic
 
@@ -348,10 +481,13 @@ class _CachedCatalog:
             if text is not None:
                 write_text_atomic(self.path, text)
             write_text_atomic(
-                self.meta_path, json.dumps({"url": self.url, "etag": etag, "fetched_at": time.time()})
+                self.meta_path,
+                json.dumps(
+                    {"url": self.url, "etag": etag, "last_modified": last_modified, "fetched_at": time.time()}
+                ),
             )
         except OSError:
             pass
 
 
-__all__ = ["Build", "Catalog", "apply_mirror", "load_catalog", "parse_catalog_text"]
+__all__ = ["FORMATS", "Build", "Catalog", "apply_mirror", "load_catalog", "parse_catalog_text"]

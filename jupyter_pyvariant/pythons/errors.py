@@ -15,6 +15,14 @@ class CatalogError(PythonsError):
     """The release index could not be read (down, unparsable, no cached copy offline)."""
 
 
+class CatalogUnreachable(CatalogError):
+    """The catalog's server did not answer (no route, refused, DNS): the fault is upstream."""
+
+
+class CatalogTimeout(CatalogUnreachable):
+    """The catalog's server was reached but did not answer in time."""
+
+
 class NoMatchingBuild(PythonsError):
     """No published build fits the request and the host; the message says what does exist."""
 

@@ -160,7 +160,8 @@ def select(
     request = request or Request()
     level = normalize_level(level)
     host_level = str(report.get("cpu", {}).get("isa_level", "unknown"))
-    notes = [_host_line(report)]
+    notes = [catalog.describe()] if isinstance(catalog, Catalog) else []
+    notes.append(_host_line(report))
     targets = _targets(report, level, notes)
     rank = {t.triple: i for i, t in enumerate(targets)}
     flavours: list[str] = pbs_data()["flavour_preference"][request.flavour_kind]

@@ -3,8 +3,8 @@
 Every handler is an ``APIHandler`` behind ``authenticated`` and ``authorized``, so it obeys the
 server's token, XSRF and authorizer exactly as the built-in ``/api`` routes do. Inputs are checked
 (:mod:`.inputs`) before anything runs; errors are ``{"message", "reason"}`` with 400 (bad input),
-404 (no such kernel or job), 409 (a name already taken, a job already over) or 504 (the release
-catalog could not be read).
+404 (no such kernel or job), 409 (a name already taken, a job already over), 502 (the release
+catalog's server did not answer or answered nonsense) or 504 (it did not answer in time).
 """
 
 from __future__ import annotations
@@ -114,7 +114,7 @@ class PythonsHandler(PyvariantHandler):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        from ..pythons.errors import CatalogError
+        from ..pythons.errors import CatalogError, CatalogTimeout
 
         freethreaded = self.flag("freethreaded")
         with _bad_input_is_400():
@@ -122,7 +122,7 @@ class PythonsHandler(PyvariantHandler):
         try:
             data = await asyncio.to_thread(_pythons, version, freethreaded, self.flag("all"))
         except CatalogError as exc:
-            raise ApiError(504, str(exc)) from None
+            raise ApiError(504 if isinstance(exc, CatalogTimeout) else 502, str(exc)) from None
         self.answer(data)
 
 

@@ -25,6 +25,7 @@ def kernel_summary(info: Mapping[str, Any]) -> dict[str, Any]:
         "freethreaded": bool(facts.get("freethreaded")),
         "python_root": facts.get("prefix"),
         "ok": bool(info["usable"]),
+        "warnings": list(info.get("warnings") or ()),
     }
 
 
@@ -80,6 +81,7 @@ def pythons_listing(
         shown = fitting_builds(catalog, report)
     return {
         "host": host_summary(report),
+        "catalog": catalog.to_dict(),
         "builds": _entries(shown, installed),
         "best": _entries([best], installed)[0] if best else None,
         "explain": explain,

@@ -62,9 +62,13 @@ def _add_source_options(parser: argparse.ArgumentParser) -> None:
         "--mirror", help="replaces the release download prefix (URL or file://; PYVARIANT_PYTHON_MIRROR)"
     )
     parser.add_argument(
-        "--catalog", help="release index or SHA256SUMS, URL or path (PYVARIANT_PYTHON_CATALOG)"
+        "--catalog",
+        help="release index, SHA256SUMS, uv's download-metadata.json or pbs-installer's versions.json; "
+        "URL or path (PYVARIANT_PYTHON_CATALOG; default: the release index, else the shipped snapshot)",
     )
-    parser.add_argument("--offline", action="store_true", help="use the cached catalog; no network for it")
+    parser.add_argument(
+        "--offline", action="store_true", help="use the cached catalog or the shipped snapshot; no network"
+    )
     _add_store_options(parser)
     parser.add_argument(
         "--host-report", metavar="FILE", help="choose for the host in this `pyvariant cpuinfo --json` file"
@@ -137,6 +141,8 @@ def _best_per_version(builds: list[Build], report: Mapping[str, Any]) -> list[Bu
 
 
 def _list(args: argparse.Namespace, out: Output) -> int:
+    from html import escape
+
     from ..pythons.select import fitting_builds
 
     report = _host(args)
@@ -149,7 +155,7 @@ def _list(args: argparse.Namespace, out: Output) -> int:
     if args.json:
         out.json(
             {
-                "catalog": {"source": catalog.source, "stale": catalog.stale, "notes": list(catalog.notes)},
+                "catalog": catalog.to_dict(),
                 "available": [{**b.to_dict(), "installed": b.sha256 in here} for b in shown],
                 "installed": [p.to_dict() for p in installed],
             }
@@ -166,7 +172,8 @@ def _list(args: argparse.Namespace, out: Output) -> int:
         if rows
         else "no build fits this host"
     )
-    html = table_html(_LIST_HEADERS, rows)
+    text += f"\n{catalog.describe()}"
+    html = table_html(_LIST_HEADERS, rows) + f"<p>{escape(catalog.describe())}</p>"
     if installed:
         headers = ("interpreter", "store", "path")
         own = [
