@@ -120,8 +120,11 @@ def _sample(name: str) -> str:
     return (SAMPLES / name).read_text()
 
 
-def replay(tmp_path: Path, content: str | bytes, machine: str) -> tuple[CpuInfo, Recorder]:
-    """Probe a recorded machine through a procfs root, as PYVARIANT_PROCFS would."""
+def replay(tmp_path: Path, content: str | bytes, machine: str | None) -> tuple[CpuInfo, Recorder]:
+    """Probe a recorded machine through a procfs root (``tmp_path/proc``), as PYVARIANT_PROCFS would.
+
+    ``machine=None`` leaves the architecture to the recorded text, as a report of that root does.
+    """
     proc = tmp_path / "proc"
     proc.mkdir(exist_ok=True)
     data = content.encode() if isinstance(content, str) else content
