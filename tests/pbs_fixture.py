@@ -28,7 +28,7 @@ import sys
 import tarfile
 import tempfile
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -277,10 +277,14 @@ class World:
     def store(self) -> Path:
         return Path(self.env["PYVARIANT_PYTHON_STORE"])
 
-    def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        """Run the real ``pyvariant`` command line in this world."""
+    def cli(
+        self, *args: str, check: bool = True, env: Mapping[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        """Run the real ``pyvariant`` command line in this world (``env``: variables added)."""
         argv = [sys.executable, "-m", "jupyter_pyvariant", *args]
-        result = subprocess.run(argv, env=self.env, capture_output=True, text=True, timeout=600, check=False)
+        result = subprocess.run(
+            argv, env={**self.env, **(env or {})}, capture_output=True, text=True, timeout=600, check=False
+        )
         if check and result.returncode != 0:
             raise AssertionError(f"{argv} failed ({result.returncode}):\n{result.stderr}")
         return result

@@ -29,6 +29,8 @@ pytestmark = [
 ]
 
 NAME = "pyvariant-3.11-v1"
+# A real x86-64-v4 machine's /proc/cpuinfo (Xeon Cascade Lake), from archspec's test data.
+V4_CPUINFO = ("archspec", "json/tests/targets/linux-centos7-cascadelake")
 
 
 @pytest.fixture(scope="module")
@@ -221,3 +223,65 @@ def test_remove_takes_spec_and_venv_and_keeps_the_shared_interpreter(
     result = world.cli("kernel", "remove", NAME, check=False)
     assert result.returncode == 1 and f"no kernel named '{NAME}'" in result.stderr
     assert list((world.data_dir / "kernels").iterdir()) == []
+
+
+# -- an archive whose name promises more than its interpreter holds ------------------------------------
+
+
+@pytest.fixture(scope="module")
+def v4_host(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """``PYVARIANT_PROCFS`` of a recorded x86-64-v4 machine, so that a v4 build is chosen anywhere."""
+    import importlib.resources
+
+    package, path = V4_CPUINFO
+    sample = importlib.resources.files(package).joinpath(path)
+    if not sample.is_file():
+        pytest.skip(f"{package}'s recorded machines ({path}) are not installed")
+    procfs = tmp_path_factory.mktemp("v4-procfs")
+    (procfs / "cpuinfo").write_bytes(sample.read_bytes())
+    return {"PYVARIANT_PROCFS": str(procfs)}
+
+
+@pytest.fixture(scope="module")
+def mislabelled(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, v4_host: dict[str, str]
+) -> Iterator[tuple[World, subprocess.CompletedProcess[str]]]:
+    """Debian's generic build published only as x86_64_v4, installed on a v4 host by the command line."""
+    with world_or_skip(request, tmp_path_factory, ("v4",)) as w:
+        yield w, w.cli("kernel", "install", "3.11", "--catalog", w.catalog, env=v4_host)
+
+
+def test_install_names_the_kernel_for_its_interpreter_and_prints_the_disagreement(
+    mislabelled: tuple[World, subprocess.CompletedProcess[str]],
+) -> None:
+    world, installed = mislabelled
+    spec = json.loads((world.data_dir / "kernels" / NAME / "kernel.json").read_text())
+    assert spec["display_name"] == "Python 3.11 · x86-64-v1"
+    facts = spec["metadata"]["pyvariant"]
+    assert facts["triple"] == "x86_64_v4-unknown-linux-gnu" and facts["catalog_level"] == "x86-64-v4"
+    assert facts["level"] == "x86-64-v1" and facts["verified"] is True
+    assert "published as x86-64-v4, but its interpreter was compiled for x86-64-v1" in installed.stdout
+    assert spec["env"]["PYVARIANT_KERNEL_CLAIM"] and "PYTHON_GIL" not in spec["env"]
+
+
+def test_list_shows_the_disagreement_in_text_and_json(
+    mislabelled: tuple[World, subprocess.CompletedProcess[str]],
+) -> None:
+    world, _ = mislabelled
+    listed = json.loads(world.cli("kernel", "list", "--json").stdout)
+    assert any("published as x86-64-v4" in warning for warning in listed[0]["warnings"])
+    text = world.cli("kernel", "list").stdout
+    assert f"warning: {NAME}: " in text and "compiled for x86-64-v1" in text
+
+
+def test_the_kernels_own_report_warns_about_its_archives_promise(
+    mislabelled: tuple[World, subprocess.CompletedProcess[str]],
+) -> None:
+    world, _ = mislabelled
+    (report_json,) = _run_in_kernel(NAME, ["%cpuinfo --json"], cwd=world.root)
+    report = json.loads(report_json)
+    assert report["python"]["isa_level"] == "x86-64-v1"
+    warnings = report["recommendations"]["warnings"]
+    assert any(
+        "published as x86-64-v4, but its interpreter was compiled for x86-64-v1" in w for w in warnings
+    )

@@ -12,13 +12,17 @@ from pathlib import Path
 
 import pytest
 
+from jupyter_pyvariant.host.recommend import KERNEL_CLAIM_ENV
 from jupyter_pyvariant.kernels import KernelError
 from jupyter_pyvariant.kernels.manage import KernelInfo, remove_kernel
+from jupyter_pyvariant.kernels.provisioner import variant_env
 from jupyter_pyvariant.kernels.spec import (
     SpecLocation,
+    build_metadata,
     check_name,
     default_kernel_name,
     display_name,
+    kernel_env,
     kernel_json,
     write_kernelspec,
 )
@@ -26,7 +30,9 @@ from jupyter_pyvariant.kernels.switch import candidate_servers, kernel_id_of, sw
 from jupyter_pyvariant.kernels.venv import Installer, extension_requirements, find_installer
 from jupyter_pyvariant.pythons.catalog import Build
 from jupyter_pyvariant.pythons.names import parse_archive_name
-from jupyter_pyvariant.pythons.verify import BuildFacts
+from jupyter_pyvariant.pythons.store import InstalledPython
+from jupyter_pyvariant.pythons.verify import BuildFacts, Verification
+from jupyter_pyvariant.server.listings import kernel_summary
 
 
 def build(filename: str) -> Build:
@@ -64,6 +70,52 @@ def test_display_and_default_names_say_version_level_and_flavour(
     promised = BuildFacts.claimed_by(build(filename))
     assert display_name(promised) == display
     assert default_kernel_name(promised) == name
+
+
+def _installed(filename: str, answer: dict[str, object] | None) -> InstalledPython:
+    """A store entry as provisioning leaves it: the marker holds the interpreter's verification."""
+    promised = build(filename)
+    marker = {**promised.to_dict(), "verification": Verification.of(promised, answer).to_dict()}
+    return InstalledPython(Path("/store/x"), Path("/store/x/bin/python3"), marker, promised)
+
+
+def test_a_free_threaded_kernel_runs_with_the_gil_off_and_carries_its_archives_promise() -> None:
+    """No free-threaded CPython is packaged for Debian 12 (no python3.13-nogil): the kernelspec is
+    checked here, the running kernel only where such an interpreter exists."""
+    filename = "cpython-3.14.0+20251014-x86_64_v3-unknown-linux-gnu-freethreaded-install_only_stripped.tar.gz"
+    python = _installed(filename, None)
+    env = kernel_env(python)
+    assert env["PYTHON_GIL"] == "0"
+    claim = json.loads(env[KERNEL_CLAIM_ENV])
+    assert claim["archive"] == filename and claim["executable"] == "/store/x/bin/python3"
+    assert (claim["isa_level"], claim["free_threaded"], claim["pgo"]) == ("x86-64-v3", True, True)
+    spec = kernel_json(Path(sys.executable), "Python 3.14t", {}, env=env)
+    assert spec["env"] == env
+    assert "PYTHON_GIL" not in kernel_env(_installed(filename.replace("freethreaded-", ""), None))
+
+
+def test_metadata_follows_the_interpreter_and_keeps_the_catalogs_word() -> None:
+    reply = {"version": "3.13.5", "platform": "linux-x86_64", "config": {"CONFIG_ARGS": "'--with-lto'"}}
+    filename = "cpython-3.13.5+20250612-x86_64_v4-unknown-linux-gnu-install_only_stripped.tar.gz"
+    facts = build_metadata(_installed(filename, reply), venvs=[])
+    assert (facts["level"], facts["catalog_level"], facts["verified"]) == ("x86-64-v1", "x86-64-v4", True)
+    assert facts["label"] == "CPython 3.13.5 · x86-64-v1 · LTO"
+    assert len(facts["warnings"]) == 2  # the level and PGO
+    summary = kernel_summary(
+        {"name": "k", "display_name": "d", "python": "/p", "usable": True, "warnings": facts["warnings"]}
+    )
+    assert summary["warnings"] == facts["warnings"]
+
+
+def test_a_per_node_kernel_starts_each_level_with_that_levels_environment() -> None:
+    metadata = {
+        "variants": [
+            {"python": "/v/v1/bin/python", "env": {"PYVARIANT_KERNEL_CLAIM": "v1"}},
+            {"python": "/v/v4/bin/python", "env": {"PYVARIANT_KERNEL_CLAIM": "v4"}},
+        ]
+    }
+    assert variant_env(metadata, Path("/v/v4/bin/python")) == {"PYVARIANT_KERNEL_CLAIM": "v4"}
+    assert variant_env({"variants": [{"python": "/v/old/bin/python"}]}, Path("/v/old/bin/python")) == {}
 
 
 @pytest.mark.parametrize("bad", ["has space", "slash/name", "ünïcode", "", "..", ".hidden", "-h", "_x"])
