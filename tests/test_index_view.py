@@ -49,7 +49,7 @@ def _view(upstream: IndexServer, tmp_path: Path, corrupt: bool = False) -> tuple
 
 def test_pages_show_the_base_filename_with_the_upstream_hash(upstream: IndexServer, tmp_path: Path) -> None:
     view, data = _view(upstream, tmp_path)
-    with view, httpx.Client() as http:
+    with view, httpx.Client(auth=view.auth) as http:
         page = http.get(f"{view.url}/demo/", headers={"Accept": JSON_TYPE}).json()
         html = http.get(f"{view.url}/demo/", headers={"Accept": "text/html"}).text
         missing = http.get(f"{view.url}/other/")
@@ -66,7 +66,7 @@ def test_a_file_that_does_not_match_its_hash_never_reaches_the_installer(
     upstream: IndexServer, tmp_path: Path
 ) -> None:
     view, _ = _view(upstream, tmp_path, corrupt=True)
-    with view, httpx.Client() as http:
+    with view, httpx.Client(auth=view.auth) as http:
         entry = http.get(f"{view.url}/demo/", headers={"Accept": JSON_TYPE}).json()["files"][0]
         response = http.get(f"{view.url}/demo/{entry['url']}")
     assert response.status_code == 502
@@ -124,7 +124,7 @@ def test_read_ahead_fetches_the_likely_file_and_its_dependencies_before_anyone_a
 
     before = _spool_folders()
     view = IndexView(client, selector, read_ahead=True, direct_links=False)
-    with view, httpx.Client() as http:
+    with view, httpx.Client(auth=view.auth) as http:
         spool = _spool_folders() - before
         assert len(spool) == 1
         view.project("app")
@@ -161,10 +161,12 @@ def test_files_under_their_upstream_name_are_linked_upstream_unless_the_index_ne
     behind = IndexView(with_credentials, presenting(link.filename))
     with direct, renamed, behind, httpx.Client() as http:
         urls = {
-            name: http.get(f"{view.url}/lib/", headers={"Accept": JSON_TYPE}).json()["files"][0]["url"]
+            name: http.get(f"{view.url}/lib/", headers={"Accept": JSON_TYPE}, auth=view.auth).json()["files"][
+                0
+            ]["url"]
             for name, view in (("direct", direct), ("renamed", renamed), ("behind", behind))
         }
-        html = http.get(f"{direct.url}/lib/", headers={"Accept": "text/html"}).text
+        html = http.get(f"{direct.url}/lib/", headers={"Accept": "text/html"}, auth=direct.auth).text
         served = http.get(urls["direct"]).content
     client.close()
     with_credentials.close()

@@ -23,8 +23,8 @@ from typing import Any
 import pytest
 from variant_wheels import IndexServer, build_labelled, build_simdcalc, build_simdinfo, fresh_venv, serve
 
+from jupyter_pyvariant._installer import find_uv
 from jupyter_pyvariant.install.plan import Options, Session
-from jupyter_pyvariant.install.runner import find_uv
 
 
 def _uv_version() -> tuple[int, ...]:

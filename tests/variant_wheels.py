@@ -478,7 +478,9 @@ def _handler_for(index: IndexServer) -> type[BaseHTTPRequestHandler]:
                 if not target.is_file():
                     self._send(404, b"no such file")
                     return
-                self._send(200, target.read_bytes(), "application/octet-stream")
+                # what PyPI's file host sends: files never change under their URL
+                immutable = "max-age=365000000, immutable, public"
+                self._send(200, target.read_bytes(), "application/octet-stream", Cache_Control=immutable)
                 return
             match = re.fullmatch(r"/simple/([^/]+)/?", path)
             if not match:

@@ -12,13 +12,23 @@ With ``read_ahead``, the file an installer will most likely take from a project 
 as the project is selected (or, for a directly linked file, its PEP 658 metadata when the index
 offers it), and the dependencies it names are selected and fetched in turn, concurrently: by the
 time the installer asks for a file, it is usually on disk.
+
+The view's address is the same from run to run (see :class:`ViewAddress`), and a file's URL names
+its hash, not its place in one run: installers key their caches by index URL, so a second install
+of the same files downloads nothing. A per-run secret, sent as HTTP basic-auth credentials (which
+installers leave out of their cache keys), keeps other local users out; it travels to the installer
+by its environment, never on a command line.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import html
 import json
 import os
+import random
 import re
 import secrets
 import socket
@@ -60,18 +70,76 @@ Selector = Callable[[str], PresentedProject | None]
 """Project name -> the files to present (None: the project is unknown, answer 404)."""
 
 
-def _listen() -> socket.socket:
-    """A loopback socket on a free port, listening: an installer may connect at once, and its
+PROJECT_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?")
+"""A valid project name (PEP 508): anything else is answered 404 without asking upstream."""
+
+
+@dataclass(frozen=True)
+class ViewAddress:
+    """Where the view listens: the same loopback port from run to run, kept in the cache folder.
+
+    The port is drawn once per user (below the kernel's ephemeral range, so outgoing connections
+    seldom hold it) and written to ``state_dir/view-port``. When it is taken (another install of
+    this user is running, or another program holds it), the next few ports are tried in turn, so
+    a second concurrent install also keeps a stable address; only when all are taken does the view
+    take any free port for this run.
+    """
+
+    state_dir: Path | None
+    tries: int = 8
+
+    def preferred(self) -> int | None:
+        if self.state_dir is None:
+            return None
+        path = self.state_dir / "view-port"
+        try:
+            port = int(path.read_text(encoding="ascii").strip())
+            if 1024 <= port < 65536:
+                return port
+        except (OSError, ValueError):
+            pass
+        port = random.SystemRandom().randrange(20000, 32000)
+        try:
+            from .._atomic import write_text_atomic
+
+            write_text_atomic(path, f"{port}\n")
+        except OSError:
+            pass  # an unwritable cache only costs the installer's cache hits
+        return port
+
+    def listen(self) -> socket.socket:
+        """A listening loopback socket on the stable port, else on a free one."""
+        first = self.preferred()
+        ports = [first + step for step in range(self.tries) if first + step < 65536] if first else []
+        for port in [*ports, 0]:
+            try:
+                return _listen(port)
+            except OSError:
+                if port == 0:
+                    raise
+        raise AssertionError("unreachable: port 0 either binds or raises")
+
+
+def _listen(port: int) -> socket.socket:
+    """A loopback socket on ``port``, listening: an installer may connect at once, and its
     connections wait in the backlog until the server takes them. The backlog is long for installers
     that open many connections at once (a short one drops the rest, and each waits a 1 s SYN retry)."""
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     try:
-        listener.bind(("127.0.0.1", 0))
+        # the last run's closed connections may linger in TIME_WAIT on the stable port
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", port))
         listener.listen(128)
     except OSError:
         listener.close()
         raise
     return listener
+
+
+def file_key(link: FileLink) -> str:
+    """The part of a served file's URL that names it: its sha256 (the URL's hash where the page
+    gave none), so the same bytes have the same URL in every run."""
+    return link.sha256 or hashlib.sha256(link.url.encode()).hexdigest()
 
 
 def _server(listener: socket.socket, handler: type[BaseHTTPRequestHandler]) -> ThreadingHTTPServer:
@@ -105,31 +173,54 @@ class IndexView:
     """Fetch each selected project's likely files at once (for installs; a dry run may need none)."""
     direct_links: bool = True
     """Link files the installer may take as they are to their upstream URL (see :meth:`is_direct`)."""
+    state_dir: Path | None = None
+    """Where the stable port is kept (:class:`ViewAddress`); None: any free port."""
     problems: list[str] = field(default_factory=list)
     presented: dict[str, PresentedProject] = field(default_factory=dict)
-    _files: list[tuple[str, PresentedFile]] = field(default_factory=list)
-    _pages: dict[str, tuple[PresentedProject, list[int]]] = field(default_factory=dict)
+    _files: dict[str, tuple[str, PresentedFile]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _server: Future[ThreadingHTTPServer] | None = None
     """Made on the serving thread (see :func:`_server`)."""
     _port: int = 0
-    _token: str = field(default_factory=lambda: secrets.token_hex(8))
-    """In every URL: a later view on the same port never answers from an installer's cache of this one."""
+    _secret: str = field(default_factory=lambda: secrets.token_urlsafe(18))
+    """The password every request must carry (basic auth)."""
     _thread: threading.Thread | None = None
     _spool: Spool = field(init=False)
+    _handed_before: frozenset[str] = frozenset()
+    """Files this address handed to an installer in earlier runs: it has them in its cache, so they
+    are not read ahead (a request for one is still served, fetched then)."""
+    _handed: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         self._spool = Spool(self.client)
 
+    USER = "pyvariant"
+
     @property
     def url(self) -> str:
+        """The view's index URL, without its secret (safe to show)."""
         if self._server is None:
             raise RuntimeError("the index view is not running")
-        return f"http://127.0.0.1:{self._port}/{self._token}/simple"
+        return f"http://127.0.0.1:{self._port}/simple"
+
+    @property
+    def auth(self) -> tuple[str, str]:
+        """The credentials every request must carry."""
+        return (self.USER, self._secret)
+
+    @property
+    def installer_url(self) -> str:
+        """The index URL with its credentials, for the installer's environment (never a command line)."""
+        return self.url.replace("http://", f"http://{self.USER}:{self._secret}@", 1)
+
+    def authorized(self, header: str | None) -> bool:
+        expected = "Basic " + base64.b64encode(f"{self.USER}:{self._secret}".encode()).decode()
+        return header is not None and hmac.compare_digest(header.encode(), expected.encode())
 
     def __enter__(self) -> IndexView:
         self._spool.open()
-        listener = _listen()
+        self._handed_before = frozenset(self._read_handed())
+        listener = ViewAddress(self.state_dir).listen()
         self._port = listener.getsockname()[1]
         self._server = Future()
         self._thread = threading.Thread(
@@ -159,32 +250,60 @@ class IndexView:
                 server.server_close()
             self._server = None
         self._spool.close()
+        self._write_handed()
+
+    _HANDED_FILE = "view-handed"
+    _HANDED_KEPT = 20_000
+
+    def _read_handed(self) -> list[str]:
+        if self.state_dir is None:
+            return []
+        try:
+            return (self.state_dir / self._HANDED_FILE).read_text(encoding="ascii").split()
+        except (OSError, UnicodeDecodeError):
+            return []
+
+    def _write_handed(self) -> None:
+        """Remember this run's handed files (newest last, the oldest dropped past a bound)."""
+        with self._lock:
+            handed = sorted(self._handed)
+        if self.state_dir is None or not handed:
+            return
+        kept = [key for key in self._read_handed() if key not in self._handed] + handed
+        with suppress(OSError):
+            from .._atomic import write_text_atomic
+
+            write_text_atomic(
+                self.state_dir / self._HANDED_FILE, "\n".join(kept[-self._HANDED_KEPT :]) + "\n"
+            )
 
     # -- what the handler needs --------------------------------------------------------------------
 
-    def project(self, name: str) -> tuple[PresentedProject, list[int]] | None:
-        """The presented project (selected once) and the ids its files are served under."""
+    def project(self, name: str) -> PresentedProject | None:
+        """The presented project, selected once (None: unknown, or not a valid project name)."""
+        if not PROJECT_NAME.fullmatch(name):
+            return None
         key = normalize(name)
         with self._lock:
-            known = self._pages.get(key)
+            known = self.presented.get(key)
         if known is not None:
             return known
         selected = self.selector(key)
         if selected is None:
             return None
         with self._lock:
-            new = key not in self._pages
+            new = key not in self.presented
             if new:
-                first = len(self._files)
-                self._files.extend((key, presented) for presented in selected.files)
-                self._pages[key] = (selected, list(range(first, len(self._files))))
                 self.presented[key] = selected
-            found = self._pages[key]
+                for presented in selected.files:
+                    self._files.setdefault(file_key(presented.link), (key, presented))
+            found = self.presented[key]
         if new and self.read_ahead:
             for presented in selected.likely:
                 link = presented.link
                 if not self.is_direct(presented):
-                    self._spool.fetch(link, key).add_done_callback(self._follow)
+                    if file_key(link) not in self._handed_before:
+                        self._spool.fetch(link, key).add_done_callback(self._follow)
                 elif link.is_wheel and link.metadata_hashes is not None:
                     self._select_later(self._published_dependencies, link, key)
         return found
@@ -221,13 +340,18 @@ class IndexView:
                 with suppress(Exception):
                     self.project(name)
 
-    def file(self, file_id: int) -> tuple[str, PresentedFile] | None:
+    def file(self, key: str) -> tuple[str, PresentedFile] | None:
         with self._lock:
-            return self._files[file_id] if 0 <= file_id < len(self._files) else None
+            return self._files.get(key)
 
     def local_copy(self, project: str, presented: PresentedFile) -> Path:
         """The file on local disk, hash-checked (waits while it arrives)."""
         return self._spool.path(presented.link, project)
+
+    def handed(self, presented: PresentedFile) -> None:
+        """The installer received this file whole."""
+        with self._lock:
+            self._handed.add(file_key(presented.link))
 
     def report(self, problem: str) -> None:
         with self._lock:
@@ -275,22 +399,22 @@ def metadata_dependencies(metadata: bytes) -> list[str]:
     return names
 
 
-def _href(view: IndexView, file_id: int, presented: PresentedFile) -> str:
+def _href(view: IndexView, presented: PresentedFile) -> str:
     """Upstream for a file the installer may fetch itself, else this view's own (relative) URL."""
     return (
         presented.link.url
         if view.is_direct(presented)
-        else f"../../files/{file_id}/{quote(presented.filename)}"
+        else f"../../files/{file_key(presented.link)}/{quote(presented.filename)}"
     )
 
 
-def _json_page(view: IndexView, project: PresentedProject, ids: list[int]) -> bytes:
+def _json_page(view: IndexView, project: PresentedProject) -> bytes:
     files = []
-    for file_id, presented in zip(ids, project.files, strict=True):
+    for presented in project.files:
         link = presented.link
         entry: dict[str, Any] = {
             "filename": presented.filename,
-            "url": _href(view, file_id, presented),
+            "url": _href(view, presented),
             "hashes": dict(link.hashes),
         }
         if link.requires_python:
@@ -305,11 +429,11 @@ def _json_page(view: IndexView, project: PresentedProject, ids: list[int]) -> by
     return json.dumps({"meta": {"api-version": "1.1"}, "name": project.name, "files": files}).encode()
 
 
-def _html_page(view: IndexView, project: PresentedProject, ids: list[int]) -> bytes:
+def _html_page(view: IndexView, project: PresentedProject) -> bytes:
     rows = []
-    for file_id, presented in zip(ids, project.files, strict=True):
+    for presented in project.files:
         link = presented.link
-        href = _href(view, file_id, presented)
+        href = _href(view, presented)
         if link.strongest_hash:
             href += "#{}={}".format(*link.strongest_hash)
         attrs = [f'href="{html.escape(href)}"']
@@ -328,11 +452,11 @@ def _html_page(view: IndexView, project: PresentedProject, ids: list[int]) -> by
     )
 
 
-_IMMUTABLE = "max-age=3600, immutable"
-"""A file URL carries the view's token and a file id: its bytes never change, so the installer's dry
-run and real run may share one download."""
-_FILE = re.compile(r"/(\w+)/files/(\d+)/([^/]+?)(\.metadata)?")
-_PAGE = re.compile(r"/(\w+)/simple/([^/]+)/?")
+_IMMUTABLE = "max-age=31536000, immutable"
+"""A file URL names the file's hash: its bytes never change, so the installer keeps them from one
+run (a dry run, an earlier install) to the next."""
+_FILE = re.compile(r"/files/([0-9a-f]{64})/([^/]+?)(\.metadata)?")
+_PAGE = re.compile(r"/simple/([^/]+)/?")
 
 
 def _handler(view: IndexView) -> type[BaseHTTPRequestHandler]:
@@ -359,13 +483,25 @@ def _handler(view: IndexView) -> type[BaseHTTPRequestHandler]:
             if self.command != "HEAD":
                 self.wfile.write(body)
 
+        def _refused(self) -> bool:
+            """Answer 401 to a request without the view's credentials (another local user)."""
+            if view.authorized(self.headers.get("Authorization")):
+                return False
+            self.send_response(401)
+            self.send_header("WWW-Authenticate", 'Basic realm="pyvariant"')
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return True
+
         def do_GET(self) -> None:
+            if self._refused():
+                return
             path = unquote(self.path.split("?", 1)[0])
             try:
-                if (match := _PAGE.fullmatch(path)) and match.group(1) == view._token:
-                    self._page(match.group(2))
-                elif (match := _FILE.fullmatch(path)) and match.group(1) == view._token:
-                    self._file(int(match.group(2)), bool(match.group(4)))
+                if match := _PAGE.fullmatch(path):
+                    self._page(match.group(1))
+                elif match := _FILE.fullmatch(path):
+                    self._file(match.group(1), bool(match.group(3)))
                 else:
                     self._reply(404, b"not found")
             except (BrokenPipeError, ConnectionResetError):
@@ -378,18 +514,17 @@ def _handler(view: IndexView) -> type[BaseHTTPRequestHandler]:
                 self._reply(502, problem.encode())
 
         def _page(self, name: str) -> None:
-            found = view.project(name)
-            if found is None:
+            project = view.project(name)
+            if project is None:
                 self._reply(404, f"{name}: no index lists this project".encode())
                 return
-            project, ids = found
             if JSON_TYPE in self.headers.get("Accept", ""):
-                self._reply(200, _json_page(view, project, ids), JSON_TYPE)
+                self._reply(200, _json_page(view, project), JSON_TYPE)
             else:
-                self._reply(200, _html_page(view, project, ids), "text/html; charset=utf-8")
+                self._reply(200, _html_page(view, project), "text/html; charset=utf-8")
 
-        def _file(self, file_id: int, metadata: bool) -> None:
-            found = view.file(file_id)
+        def _file(self, key: str, metadata: bool) -> None:
+            found = view.file(key)
             if found is None:
                 self._reply(404, b"unknown file")
                 return
@@ -404,7 +539,11 @@ def _handler(view: IndexView) -> type[BaseHTTPRequestHandler]:
             """Installers probe files before fetching (range support); answer without a body."""
             path = unquote(self.path.split("?", 1)[0])
             match = _FILE.fullmatch(path)
-            if match is None or match.group(1) != view._token or view.file(int(match.group(2))) is None:
+            if (
+                match is None
+                or view.file(match.group(1)) is None
+                or not view.authorized(self.headers.get("Authorization"))
+            ):
                 self.do_GET()
                 return
             self.send_response(200)
@@ -421,5 +560,6 @@ def _handler(view: IndexView) -> type[BaseHTTPRequestHandler]:
                 self.send_header("Cache-Control", _IMMUTABLE)
                 self.end_headers()
                 self.connection.sendfile(stream)
+            view.handed(presented)
 
     return Handler

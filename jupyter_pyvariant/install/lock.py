@@ -240,7 +240,7 @@ def sync(
     problems = session.view.problems
     changes = runner.install(
         session.installer,
-        session.view.url,
+        session.view.installer_url,
         pins,
         problems,
         dry_run=dry_run,

@@ -18,6 +18,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from .._cache import user_cache_dir
+from .._installer import InstallerKind
 from ..index.settings import IndexSettings, environment_prefix
 from ..index.simple import FileLink, ProjectPage, SimpleClient, normalize, redact
 from ..index.view import IndexView, PresentedFile, PresentedProject
@@ -451,7 +453,7 @@ class Options:
     python: str | None = None
     profile: str | None = None
     recipes: bool = True
-    installer: runner.InstallerKind | None = None
+    installer: InstallerKind | None = None
     trusted_plugins: tuple[str, ...] = ()
     """Provider plugins (package, namespace or plugin API) allowed to run, in their own environment."""
     force: tuple[str, ...] = ()
@@ -505,7 +507,9 @@ class Session:
         self.routes: dict[str, tuple[str, ...]] = {}
         self._supported: dict[str, SupportedProperties] = {}
         self.chooser = VariantChooser(self._client_for, self._supported_for, lambda: self.target.tags)
-        self.view = IndexView(self._client_for(""), self.chooser.presented)
+        self.view = IndexView(
+            self._client_for(""), self.chooser.presented, state_dir=options.cache_dir or user_cache_dir()
+        )
 
     @cached_property
     def overrides(self) -> Overrides:
@@ -710,7 +714,7 @@ class Session:
         requirements = [r.requirement for r in rewrites]
         problems = self.view.problems
         resolved = runner.resolve(
-            self.installer, self.view.url, requirements, problems, reinstall=reinstall, fresh=fresh
+            self.installer, self.view.installer_url, requirements, problems, reinstall=reinstall, fresh=fresh
         )
         return self._plan_from(rewrites, resolved, reinstall)
 
@@ -742,7 +746,7 @@ class Session:
         try:
             installed = runner.install(
                 self.installer,
-                self.view.url,
+                self.view.installer_url,
                 requirements,
                 self.view.problems,
                 reinstall=reinstall,

@@ -1,4 +1,4 @@
-"""Run the installer (uv when installed, else pip) in the target interpreter, against the view.
+"""Run the installer (the one :mod:`jupyter_pyvariant._installer` chooses) against the view.
 
 The installer only ever sees the loopback view: the user's own index settings are already folded
 into the view's upstreams, so they are scrubbed from the installer's environment and config. A dry
@@ -9,20 +9,20 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, NamedTuple
+from urllib.parse import urlsplit
 
+from .. import _installer, _process
+from .._installer import InstallerKind
+from .._process import Finished
 from ..display import Progress
-
-InstallerKind = Literal["uv", "pip"]
 
 _SCRUBBED = (
     "UV_INDEX",
@@ -37,6 +37,19 @@ _SCRUBBED = (
     "UV_CONSTRAINT",
     "UV_OVERRIDE",
     "VIRTUAL_ENV",
+    "PIP_INDEX_URL",
+    "PIP_EXTRA_INDEX_URL",
+    "PIP_FIND_LINKS",
+    "PIP_NO_INDEX",
+    "PIP_CONSTRAINT",
+    "PIP_REQUIREMENT",
+    "PIP_PYTHON",
+    "PIP_TARGET",
+    "PIP_PREFIX",
+    "PIP_ROOT",
+    "PIP_USER",
+    "PIP_CONFIG_FILE",
+    "PIP_ISOLATED",
 )
 """Settings that would point the installer somewhere other than the view or the target."""
 
@@ -233,42 +246,29 @@ def _target_from(executable: str, data: dict[str, Any]) -> Target:
     )
 
 
-@cache
-def find_uv() -> str | None:
-    """uv on PATH, next to this interpreter, or from the ``uv`` Python package."""
-    found = shutil.which("uv") or shutil.which("uv", path=str(Path(sys.executable).parent))
-    if found:
-        return found
-    try:
-        import uv
+class Installer(NamedTuple):
+    """The installer for one target, driven against the view."""
 
-        return str(uv.find_uv_bin())
-    except (ImportError, FileNotFoundError):
-        return None
+    tool: _installer.Installer
+    target: str
 
-
-@dataclass(frozen=True)
-class Installer:
-    """How to invoke the installer for one target."""
-
-    kind: InstallerKind
-    prefix: tuple[str, ...]
+    @property
+    def kind(self) -> InstallerKind:
+        return self.tool.kind
 
     @classmethod
-    def choose(cls, target: Target, prefer: InstallerKind | None = None) -> Installer:
-        """uv when available (much faster), else pip in the target (or this pip, ``--python``)."""
-        uv = find_uv()
-        if prefer != "pip" and uv is not None:
-            return cls("uv", (uv, "pip", "install", "--python", target.executable, "--no-config"))
-        if prefer == "uv":
-            raise InstallerError("uv was asked for but is not installed (pip install uv)")
-        if target.has_pip:
-            return cls("pip", (target.executable, "-m", "pip", "install"))
-        return cls("pip", (sys.executable, "-m", "pip", "--python", target.executable, "install"))
+    def choose(cls, target: Target, prefer: str | None = None) -> Installer:
+        """The project's one choice (``--installer``, ``$PYVARIANT_INSTALLER``, uv when installed)."""
+        try:
+            tool = _installer.Installer.choose(
+                prefer, target=target.executable, target_has_pip=target.has_pip
+            )
+        except _installer.NoInstaller as exc:
+            raise InstallerError(str(exc)) from None
+        return cls(tool, target.executable)
 
     def command(
         self,
-        view_url: str,
         requirements: Sequence[str],
         *,
         dry_run: bool = False,
@@ -277,34 +277,47 @@ class Installer:
         report: Path | None = None,
         fresh: bool = False,
     ) -> list[str]:
-        """The install command; ``fresh`` resolves as if nothing were installed (for locks)."""
+        """The install command; ``fresh`` resolves as if nothing were installed (for locks).
+
+        The index is not on it: :func:`installer_environment` hands the view's URL, secret included.
+        """
         reinstall = sorted(reinstall)
-        command = [*self.prefix, "--index-url", view_url]
-        command += ["--ignore-installed"] if fresh and self.kind == "pip" else []
         if self.kind == "uv":
-            command += [arg for name in reinstall for arg in ("--reinstall-package", name)]
+            options = ["--no-config", *(arg for name in reinstall for arg in ("--reinstall-package", name))]
         else:
-            command += ["--isolated", "--disable-pip-version-check", "--no-input", "--progress-bar", "off"]
-            command += ["--retries", "0"]
-            command += ["--force-reinstall"] if reinstall else []
-            command += ["--report", str(report)] if report is not None else []
-        command += ["--dry-run"] if dry_run else []
-        command += ["--no-deps"] if no_deps else []
-        return [*command, "--", *requirements] if self.kind == "uv" else [*command, *requirements]
+            options = ["--progress-bar", "off", "--retries", "0"]
+            options += ["--ignore-installed"] if fresh else []
+            options += ["--force-reinstall"] if reinstall else []
+            options += ["--report", str(report)] if report is not None else []
+        options += ["--dry-run"] if dry_run else []
+        options += ["--no-deps"] if no_deps else []
+        return self.tool.install_argv(self.target, options, requirements)
 
-    def compile_command(self, view_url: str, requirements_file: Path) -> list[str]:
+    def compile_command(self, requirements_file: Path) -> list[str]:
         """uv's from-scratch resolution (``uv pip compile``), printing ``name==version`` lines."""
-        uv, _, _, *options = self.prefix
-        return [uv, "pip", "compile", *options, "--index-url", view_url, "--no-header", "--no-annotate",
-                str(requirements_file)]  # fmt: skip
+        return [*self.tool.compile_argv(self.target, requirements_file), "--no-config"]
 
 
-def installer_environment(environ: Mapping[str, str] | None = None) -> dict[str, str]:
-    """This process's environment without settings that would bypass the view."""
+def installer_environment(
+    kind: InstallerKind, index_url: str, environ: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """This process's environment without settings that would bypass the view, and the view's URL.
+
+    The URL carries the view's secret, so it goes by environment (readable by this user alone),
+    never on the command line; pip reads no configuration file then, uv runs ``--no-config``.
+    """
     env = dict(os.environ if environ is None else environ)
     for key in list(env):
-        if key in _SCRUBBED or key.startswith("PIP_"):
+        if key in _SCRUBBED:
             del env[key]
+    if kind == "uv":
+        env["UV_DEFAULT_INDEX"] = index_url
+    else:
+        env["PIP_INDEX_URL"] = index_url
+        env["PIP_CONFIG_FILE"] = os.devnull
+        # pip keeps an http:// download in its cache only from a trusted host
+        view_host = urlsplit(index_url).netloc.rpartition("@")[2]
+        env["PIP_TRUSTED_HOST"] = " ".join(filter(None, (env.get("PIP_TRUSTED_HOST"), view_host)))
     env["PYTHONIOENCODING"] = "utf-8"
     # ipykernel sets FORCE_COLOR / CLICOLOR_FORCE for its children; the installer's output is parsed.
     for key in ("FORCE_COLOR", "CLICOLOR_FORCE"):
@@ -315,40 +328,31 @@ def installer_environment(environ: Mapping[str, str] | None = None) -> dict[str,
     return env
 
 
-@dataclass(frozen=True)
-class RunResult:
-    returncode: int
-    output: tuple[str, ...]
+def run(
+    installer: Installer, command: Sequence[str], index_url: str, progress: Progress | None = None
+) -> Finished:
+    """Run ``command`` against the view at ``index_url``, streaming its output lines to ``progress``."""
+    counted = [0]
 
+    def on_line(line: str) -> None:
+        counted[0] += 1
+        if progress is not None:
+            progress.update(counted[0], line[:100])
 
-def run(command: Sequence[str], progress: Progress | None = None) -> RunResult:
-    """Run ``command`` streaming its merged output lines to ``progress``."""
-    lines: list[str] = []
     try:
-        process = subprocess.Popen(
+        return _process.run(
             command,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            text=True,
-            encoding="utf-8",
-            errors="replace",
-            env=installer_environment(),
+            installer.kind,
+            env=installer_environment(installer.kind, index_url),
+            on_line=on_line,
+            check=False,
         )
-    except OSError as exc:
-        raise InstallerError(f"cannot start {command[0]}: {exc}") from None
-    assert process.stdout is not None
-    for line in process.stdout:
-        line = line.rstrip()
-        if line:
-            lines.append(line)
-            if progress is not None:
-                progress.update(len(lines), line[:100])
-    return RunResult(process.wait(), tuple(lines))
+    except _process.ToolFailed as exc:
+        raise InstallerError(str(exc)) from None
 
 
-def _failure(installer: Installer, result: RunResult, problems: Sequence[str]) -> InstallerError:
-    tail = "\n".join(result.output[-25:])
+def _failure(installer: Installer, result: Finished, problems: Sequence[str]) -> InstallerError:
+    tail = result.tail
     causes = "".join(f"\n  {p}" for p in problems)
     lead = f"while serving the index:{causes}\n" if problems else ""
     return InstallerError(f"{lead}{installer.kind} failed (exit {result.returncode}):\n{tail}")
@@ -372,10 +376,10 @@ def resolve(
         with tempfile.TemporaryDirectory(prefix="pyvariant-") as folder:
             listing = Path(folder) / "requirements.in"
             listing.write_text("\n".join(requirements) + "\n", encoding="utf-8")
-            result = run(installer.compile_command(view_url, listing))
+            result = run(installer, installer.compile_command(listing), view_url)
         if result.returncode != 0:
             raise _failure(installer, result, problems)
-        return _pinned_lines(result.output, prefix=r"\s*")
+        return _pinned_lines(result.lines, prefix=r"\s*")
     return install(
         installer,
         view_url,
@@ -408,7 +412,6 @@ def install(
     with tempfile.TemporaryDirectory(prefix="pyvariant-") as folder:
         report = Path(folder) / "report.json" if installer.kind == "pip" else None
         command = installer.command(
-            view_url,
             requirements,
             dry_run=dry_run,
             reinstall=reinstall,
@@ -416,13 +419,13 @@ def install(
             report=report,
             fresh=fresh,
         )
-        result = run(command, progress)
+        result = run(installer, command, view_url, progress)
         if result.returncode != 0:
             raise _failure(installer, result, problems)
         if report is not None:
             data: dict[str, Any] = json.loads(report.read_text()) if report.exists() else {}
             return [(i["metadata"]["name"], i["metadata"]["version"]) for i in data.get("install", [])]
-    return _pinned_lines(result.output, prefix=r"\s*\+\s+")
+    return _pinned_lines(result.lines, prefix=r"\s*\+\s+")
 
 
 def _pinned_lines(lines: Iterable[str], prefix: str) -> list[tuple[str, str]]:

@@ -40,7 +40,9 @@ def _target_options(parser: argparse.ArgumentParser) -> None:
         help="also take files from this folder or page of links, as pip does (repeatable)",
     )
     parser.add_argument(
-        "--installer", choices=("uv", "pip"), help="force the installer (default: uv when installed)"
+        "--installer",
+        choices=("uv", "pip"),
+        help="the installer (default: $PYVARIANT_INSTALLER, else uv when installed)",
     )
     parser.add_argument(
         "--timeout", type=float, default=30.0, metavar="S", help="per-request network timeout"

@@ -1,0 +1,183 @@
+"""A second install of the same packages downloads nothing: the installer's own cache answers.
+
+uv and pip key their caches by index URL, so the view keeps one address per user (its port kept in
+the cache folder) and names the files it serves by their hash. The loopback upstream counts every
+request, so these tests see what the installer fetched, run after run, with uv and with pip.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import variant_wheels
+from variant_wheels import IndexServer, freeze, fresh_venv, serve, write_wheel
+
+from jupyter_pyvariant.index.view import IndexView, ViewAddress
+from jupyter_pyvariant.install.plan import Options, Session
+
+pytestmark = pytest.mark.skipif(
+    not sys.platform.startswith("linux") or "x86_64" not in subprocess.getoutput("uname -m"),
+    reason="the variant test package is compiled for x86-64 Linux",
+)
+
+simd_wheels = variant_wheels.simd_wheels
+
+
+@pytest.fixture
+def index(simd_wheels: Path, tmp_path: Path) -> Iterator[IndexServer]:
+    """simdinfo (variants, served renamed by the view) beside app -> lib (plain, linked upstream)."""
+    root = tmp_path / "upstream"
+    root.mkdir()
+    for wheel in simd_wheels.iterdir():
+        (root / wheel.name).symlink_to(wheel)
+    write_wheel(root, "app", "1.0", "py3-none-any", {"app/__init__.py": b""}, requires=["lib>=1"])
+    write_wheel(root, "lib", "1.0", "py3-none-any", {"lib/__init__.py": b"", "lib/blob": b"x" * 200_000})
+    yield from serve(root)
+
+
+def _file_requests(index: IndexServer) -> list[str]:
+    return sorted(
+        path for method, path, _ in index.requests if method == "GET" and path.startswith("/files/")
+    )
+
+
+def _install(index: IndexServer, tmp_path: Path, venv: Path, installer: str) -> dict[str, str | None]:
+    options = Options(
+        requirements=("simdinfo", "app"),
+        index_url=index.url,
+        python=str(venv),
+        cache_dir=tmp_path / "pyvariant-cache",
+        installer=installer,  # type: ignore[arg-type]
+    )
+    with Session(options) as session:
+        plan = session.install()
+    assert plan.installer == installer
+    return {p.name: p.variant_label for p in plan.packages}
+
+
+@pytest.mark.parametrize("installer", ["uv", "pip"])
+def test_the_second_install_fetches_no_file_upstream(
+    index: IndexServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, installer: str
+) -> None:
+    """Two fresh environments, one installer cache: the first install downloads each file once
+    (the variant through the view, plain wheels straight from upstream); the second downloads none,
+    for the variant project and the plain ones alike, and installs the same files."""
+    monkeypatch.setenv("UV_CACHE_DIR", str(tmp_path / "uv-cache"))
+    monkeypatch.setenv("PIP_CACHE_DIR", str(tmp_path / "pip-cache"))
+    # pip caches http:// downloads only from trusted hosts: the user trusts this plain-http upstream
+    monkeypatch.setenv("PIP_TRUSTED_HOST", "127.0.0.1")
+    first_venv, second_venv = fresh_venv(tmp_path / "first"), fresh_venv(tmp_path / "second")
+
+    first = _install(index, tmp_path, first_venv, installer)
+    fetched = _file_requests(index)
+    assert first["simdinfo"] is not None, "the view chose a variant of simdinfo"
+    assert {"app", "lib", "simdinfo"} <= set(first)
+    assert any(path.startswith("/files/app-") for path in fetched)
+    assert any(path.startswith("/files/simdinfo-") for path in fetched)
+
+    index.requests.clear()
+    second = _install(index, tmp_path, second_venv, installer)
+    assert second == first
+    assert _file_requests(index) == [], "the second install fetched files again"
+    assert freeze(second_venv) == freeze(first_venv)
+
+
+def _children_cmdlines() -> list[str]:
+    """The command lines of this process's children, read from /proc as any local user could."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            if int(fields[1]) == os.getpid():
+                found.append((entry / "cmdline").read_bytes().replace(b"\0", b" ").decode())
+        except (OSError, IndexError, ValueError):
+            continue
+    return found
+
+
+@pytest.mark.parametrize("installer", ["uv", "pip"])
+def test_the_views_secret_is_on_no_command_line(
+    index: IndexServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, installer: str
+) -> None:
+    """While the installer asks the view for a page, its command line (world-readable in /proc)
+    holds neither the view's secret nor its credentials."""
+    monkeypatch.setenv("UV_CACHE_DIR", str(tmp_path / "uv-cache"))
+    seen: list[str] = []
+    options = Options(
+        requirements=("app",),
+        index_url=index.url,
+        python=str(fresh_venv(tmp_path / "venv")),
+        cache_dir=tmp_path / "pyvariant-cache",
+        installer=installer,  # type: ignore[arg-type]
+    )
+    with Session(options) as session:
+        selector = session.view.selector
+
+        def spying(name: str) -> Any:
+            seen.extend(_children_cmdlines())
+            return selector(name)
+
+        session.view.selector = spying
+        session.install()
+        secret = session.view.auth[1]
+    assert any(installer in line for line in seen), f"no {installer} process seen among {seen}"
+    assert all(secret not in line for line in seen)
+
+
+def test_the_view_keeps_its_address_and_refuses_strangers(index: IndexServer, tmp_path: Path) -> None:
+    """The same address run after run (a concurrent view takes the next port); a request without
+    the view's credentials, or for a name that is no project name, reaches nothing upstream."""
+    import httpx
+
+    from jupyter_pyvariant.index.settings import IndexSettings
+    from jupyter_pyvariant.index.simple import SimpleClient
+
+    client = SimpleClient(IndexSettings((index.url,), ("test",)), cache_dir=tmp_path / "cache")
+    state = tmp_path / "state"
+
+    def view() -> IndexView:
+        return IndexView(client, lambda name: None, state_dir=state)
+
+    with view() as first:
+        address = first.url
+        with view() as concurrent:
+            port = int(address.rsplit(":", 1)[1].split("/", 1)[0])
+            assert concurrent.url == address.replace(f":{port}/", f":{port + 1}/")
+        index.requests.clear()
+        with httpx.Client() as http:
+            assert http.get(f"{address}/app/").status_code == 401
+            assert http.get(f"{address}/app/", auth=("pyvariant", "guess")).status_code == 401
+            assert http.get(f"{address}/..%2F..%2Fetc/", auth=first.auth).status_code == 404
+        assert index.requests == []
+    with view() as later:
+        assert later.url == address
+        assert later.auth != first.auth, "the secret is new in every run"
+    assert ViewAddress(state).preferred() == port
+    client.close()
+
+
+def test_pyvariant_installer_pip_is_honoured_by_the_magic(
+    index: IndexServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``PYVARIANT_INSTALLER=pip`` makes ``%pyvariant plan`` (and so install, sync, lock) use pip."""
+    from IPython.testing.globalipapp import start_ipython
+
+    monkeypatch.setenv("PYVARIANT_INSTALLER", "pip")
+    monkeypatch.setenv("PYVARIANT_CACHE_DIR", str(tmp_path / "pyvariant-cache"))
+    shell = start_ipython()
+    shell.run_line_magic("load_ext", "jupyter_pyvariant")
+    venv = fresh_venv(tmp_path / "venv")
+    capsys.readouterr()
+    shell.run_line_magic("pyvariant", f"plan app --index-url {index.url} --python {venv} --json")
+    plan = json.loads(capsys.readouterr().out)
+    assert plan["installer"] == "pip"
+    assert {p["name"] for p in plan["packages"]} == {"app", "lib"}
