@@ -4,6 +4,9 @@ rewriting, which catalog answers (network, cache, snapshot, file), and errors th
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +14,7 @@ import pytest
 from pbs_catalogs import UV_METADATA, pbs_installer_text, uv_entries
 from pbs_mirror import PUBLIC_PREFIX, Mirror, make_archive
 
+from jupyter_pyvariant.host.triples import target_for_triple
 from jupyter_pyvariant.pythons import snapshot
 from jupyter_pyvariant.pythons.catalog import apply_mirror, load_catalog, parse_catalog_text
 from jupyter_pyvariant.pythons.errors import CatalogError, CatalogTimeout, CatalogUnreachable
@@ -267,3 +271,40 @@ def test_a_mirror_alone_is_enough(mirror: Mirror, monkeypatch: pytest.MonkeyPatc
     assert len(catalog) == len(snapshot.builds())
     assert all(b.url.startswith(mirror.url + "/") for b in catalog)
     assert mirror.requests == [], "the shipped snapshot answers; nothing is asked of the network"
+
+
+def test_the_shipped_snapshot_is_small_and_holds_only_choosable_builds() -> None:
+    from importlib import resources
+
+    data = resources.files("jupyter_pyvariant.pythons").joinpath("data", snapshot.FILENAME).read_bytes()
+    assert len(data) <= 1_000_000
+    builds = snapshot.builds()
+    assert len(builds) > 300 and all(b.url.startswith(PUBLIC_PREFIX + "/") for b in builds)
+    assert all(not b.static and target_for_triple(b.triple) is not None for b in builds)
+    kinds = [(b.minor, b.triple, b.freethreaded, b.debug) for b in builds]
+    assert len(kinds) == len(set(kinds)), "one build per minor version, triple and kind"
+    assert {b.libc for b in builds} >= {"gnu", "musl", None}
+    assert {b.level for b in builds} >= {"x86-64-v1", "x86-64-v2", "x86-64-v3", "x86-64-v4"}
+    newest = max(b.release for b in builds)
+    made = snapshot.made_at(builds)
+    assert made is not None and time.strftime("%Y%m%d", time.gmtime(made)) == newest
+
+
+@pytest.mark.parametrize("real", ["pbs-installer", "uv"])
+def test_the_script_makes_a_snapshot_from_a_real_catalog(tmp_path: Path, real: str) -> None:
+    source = tmp_path / "catalog.json"
+    source.write_text(pbs_installer_text() if real == "pbs-installer" else UV_METADATA.read_text())
+    output = tmp_path / "snapshot.ndjson"
+    script = Path(__file__).parents[1] / "scripts" / "make_python_snapshot.py"
+    result = subprocess.run(
+        [sys.executable, str(script), str(source), "-o", str(output)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert f"{output}: " in result.stderr and " builds, releases " in result.stderr
+    made = parse_catalog_text(output.read_text(), "https://unused.test/")
+    assert made == snapshot.trim(load_catalog(str(source)))
+    assert 0 < len(made) < len(load_catalog(str(source)))

@@ -1,12 +1,19 @@
-"""Selection of the best build for a host report: levels, libc, flavours, versions, release pins."""
+"""Selection of the best build for a host report: levels, libc, flavours, versions, release pins,
+on synthetic catalogs and on real ones (the matrix at the end)."""
 
 from __future__ import annotations
 
+from functools import cache
+from urllib.parse import unquote
+
 import pytest
+from pbs_catalogs import UV_METADATA, pbs_installer_text, uv_entries
 from pbs_mirror import host_report
 
-from jupyter_pyvariant.pythons.catalog import Build, Catalog, parse_catalog_text
+from jupyter_pyvariant.pythons import snapshot
+from jupyter_pyvariant.pythons.catalog import Build, Catalog, load_catalog, parse_catalog_text
 from jupyter_pyvariant.pythons.errors import NoMatchingBuild
+from jupyter_pyvariant.pythons.names import parse_archive_name
 from jupyter_pyvariant.pythons.select import InvalidRequest, Request, fitting_builds, normalize_level, select
 
 LEVELS = ("x86_64_v4", "x86_64_v3", "x86_64_v2", "x86_64")
@@ -198,3 +205,134 @@ def _vkey(version: str) -> object:
     from packaging.version import Version
 
     return Version(version)
+
+
+# -- real catalogs ---------------------------------------------------------------------------------
+# pbs-installer 2026.10.25's versions.json, a trimmed copy of uv's download-metadata.json and the
+# snapshot shipped in the package (tests/data/pbs/README.md).
+
+HOSTS = {
+    "v1": host_report(level="x86-64-v1"),
+    "v2": host_report(level="x86-64-v2"),
+    "v3": host_report(level="x86-64-v3"),
+    "v4": host_report(level="x86-64-v4"),
+    "musl-v3": host_report(level="x86-64-v3", libc="musl"),
+    "aarch64": host_report(arch="aarch64", level="armv8.2-a"),
+}
+UV_ARCH = {"v1": "x86_64", "v2": "x86_64", "v3": "x86_64", "v4": "x86_64", "musl-v3": "x86_64"}
+
+
+@cache
+def real_catalog(name: str) -> Catalog:
+    if name == "pbs-installer":
+        return Catalog(tuple(parse_catalog_text(pbs_installer_text(), "https://unused.test/")), name)
+    if name == "uv":
+        return load_catalog(str(UV_METADATA))
+    return Catalog(snapshot.builds(), name)
+
+
+def uv_choice(host: str, minor: str, variant: str | None) -> str:
+    """The file uv installs for ``uv python install {minor}`` on ``host``: the newest stable patch of
+    the minor for the host's os, arch and libc, at the baseline level (uv picks no x86-64 level)."""
+    libc = "musl" if host.startswith("musl") else "gnu"
+    arch = UV_ARCH.get(host, "aarch64")
+    entries = [
+        e
+        for e in uv_entries().values()
+        if e["name"] == "cpython"
+        and f"{e['major']}.{e['minor']}" == minor
+        and not e["prerelease"]
+        and (e["os"], e["arch"]["family"], e["arch"]["variant"], e["libc"], e["variant"])
+        == ("linux", arch, None, libc, variant)
+    ]
+    newest = max(entries, key=lambda e: e["patch"])
+    return unquote(newest["url"].rsplit("/", 1)[-1])
+
+
+REQUESTS = {
+    "3.13": Request.parse("3.13"),
+    "3.13 --freethreaded": Request.parse("3.13", freethreaded=True),
+    "3.14t": Request.parse("3.14t"),
+    "3.12 --debug": Request.parse("3.12", debug=True),
+    "3.13 freethreaded+debug": Request.parse("3.13+freethreaded+debug"),
+    ">=3.12,<3.14": Request.parse(">=3.12,<3.14"),
+}
+UV_VARIANT = {"3.13": None, "3.13 --freethreaded": "freethreaded", "3.14t": "freethreaded"}
+UV_VARIANT |= {"3.12 --debug": "debug", "3.13 freethreaded+debug": "freethreaded+debug"}
+
+
+@pytest.mark.parametrize("catalog", ["uv", "snapshot"])
+@pytest.mark.parametrize("host", HOSTS)
+@pytest.mark.parametrize("request_text", UV_VARIANT)
+def test_equal_to_or_better_than_uv(catalog: str, host: str, request_text: str) -> None:
+    request = REQUESTS[request_text]
+    best = select(real_catalog(catalog), HOSTS[host], request).best
+    minor = request.version or ""
+    uv = parse_archive_name(uv_choice(host, minor, UV_VARIANT[request_text]))
+    assert (best.version, best.release, best.flavour, best.libc) == (
+        uv.version,
+        uv.release,
+        uv.flavour,
+        uv.libc,
+    )
+    assert best.triple.split("-", 1)[1] == uv.triple.split("-", 1)[1]
+    if best.level is not None:
+        host_level = HOSTS[host]["cpu"]["isa_level"]
+        assert best.level == host_level, "the highest level the CPU runs: better than uv's baseline"
+
+
+def test_free_threaded_requests_take_the_real_install_only_archive() -> None:
+    """The archive an outside evaluation expected (and uv's level-blind choice, one level up)."""
+    for request in (REQUESTS["3.13 --freethreaded"], Request.parse("3.13t")):
+        best = select(real_catalog("uv"), HOSTS["v4"], request).best
+        assert best.filename == (
+            "cpython-3.13.15+20260814-x86_64_v4-unknown-linux-gnu-freethreaded-install_only_stripped.tar.gz"
+        )
+    best = select(real_catalog("pbs-installer"), HOSTS["v4"], REQUESTS["3.14t"]).best
+    assert best.filename == (
+        "cpython-3.14.9+20261021-x86_64-unknown-linux-gnu-freethreaded-install_only_stripped.tar.gz"
+    ), "pbs-installer lists only baseline x86-64 builds"
+
+
+@pytest.mark.parametrize("catalog", ["pbs-installer", "uv", "snapshot"])
+@pytest.mark.parametrize("host", HOSTS)
+def test_debug_builds_only_when_asked(catalog: str, host: str) -> None:
+    for text, request in REQUESTS.items():
+        try:
+            selection = select(real_catalog(catalog), HOSTS[host], request)
+        except NoMatchingBuild:
+            assert catalog == "pbs-installer", f"{text} on {host}: only pbs-installer lacks musl and debug"
+            continue
+        assert all(b.debug == request.debug for b in selection.candidates), text
+        assert all(b.freethreaded == request.freethreaded for b in selection.candidates), text
+        assert not selection.best.static
+
+
+def test_version_ranges_and_prereleases_on_real_catalogs() -> None:
+    uv, pbsi = real_catalog("uv"), real_catalog("pbs-installer")
+    assert select(uv, HOSTS["v3"], REQUESTS[">=3.12,<3.14"]).best.version == "3.13.15"
+    assert select(uv, HOSTS["v3"], Request.parse("~=3.13.0")).best.version == "3.13.15"
+    assert select(uv, HOSTS["v3"], Request.parse(">=3.12,!=3.14.7")).best.version == "3.14.6"
+    assert select(uv, HOSTS["v3"], Request.parse("latest")).best.version == "3.14.7", "stable before rc"
+    assert select(uv, HOSTS["v3"], Request.parse("3.15")).best.version == "3.15.0rc1", "only pre-releases"
+    assert select(uv, HOSTS["v3"], Request.parse("3.15.0b4")).best.version == "3.15.0b4"
+    assert select(uv, HOSTS["v3"], Request.parse(">=3.15.0a1")).best.version == "3.15.0rc1"
+    assert select(pbsi, HOSTS["v1"], Request.parse("3.15")).best.version == "3.15.1"
+    with pytest.raises(InvalidRequest, match="version range"):
+        Request.parse(">=three")
+
+
+def test_musl_and_aarch64_on_pbs_installer_say_what_is_missing() -> None:
+    with pytest.raises(NoMatchingBuild, match="no build for x86_64_v3-unknown-linux-musl"):
+        select(real_catalog("pbs-installer"), HOSTS["musl-v3"], Request.parse("3.13"))
+    best = select(real_catalog("pbs-installer"), HOSTS["aarch64"], Request.parse("3.13")).best
+    assert best.filename == "cpython-3.13.17+20261021-aarch64-unknown-linux-gnu-install_only_stripped.tar.gz"
+
+
+@pytest.mark.parametrize("host", HOSTS)
+def test_the_snapshot_keeps_what_selection_chooses(host: str) -> None:
+    """Trimming the full uv catalog loses no choice: the shipped snapshot was made from it."""
+    trimmed = Catalog(tuple(snapshot.trim(real_catalog("uv"))), "trimmed")
+    for text, request in REQUESTS.items():
+        full = select(real_catalog("uv"), HOSTS[host], request)
+        assert select(trimmed, HOSTS[host], request).best == full.best, text

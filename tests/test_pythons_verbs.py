@@ -145,3 +145,59 @@ def test_cli_entry_point_reports_a_down_mirror(env: dict[str, Any], tmp_path: Pa
     )
     assert result.returncode == 1
     assert "error: cannot fetch the catalog: cannot connect to 127.0.0.1" in result.stderr
+    for way_out in ("--catalog", "PYVARIANT_PYTHON_CATALOG", "--mirror", "PYVARIANT_PYTHON_MIRROR"):
+        assert way_out in result.stderr
+
+
+def test_list_says_which_catalog_answered(env: dict[str, Any]) -> None:
+    _, out, _ = run("python", "list", "--host-report", env["report"])
+    assert f"catalog: network {env['mirror'].url}/index.ndjson (fetched just now" in out
+    _, out, _ = run("python", "list", "--host-report", env["report"], "--json")
+    assert json.loads(out)["catalog"]["origin"] == "cache", "the second run reads the fresh cached copy"
+
+
+@pytest.fixture
+def mirror_alone(env: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """Only PYVARIANT_PYTHON_MIRROR is set: the snapshot shipped in the package is the catalog."""
+    monkeypatch.delenv("PYVARIANT_PYTHON_CATALOG")
+    return env
+
+
+def test_a_mirror_alone_lists_and_explains_from_the_snapshot(mirror_alone: dict[str, Any]) -> None:
+    env = mirror_alone
+    code, out, _ = run("python", "list", "--host-report", env["report"], "--json")
+    assert code == 0
+    data = json.loads(out)
+    assert data["catalog"]["origin"] == "snapshot" and not data["catalog"]["stale"]
+    best = data["available"][0]
+    assert best["url"].startswith(env["mirror"].url + "/") and best["level"] == "x86-64-v3"
+    code, out, _ = run(
+        "python", "install", "3.13", "--freethreaded", "--explain", "--host-report", env["report"]
+    )
+    assert code == 0 and out.startswith("catalog: snapshot jupyter_pyvariant/pythons/data/")
+    chosen = "cpython-3.13.15+20260814-x86_64_v3-unknown-linux-gnu-freethreaded-install_only_stripped.tar.gz"
+    assert f"chosen: {chosen}" in out
+    assert env["mirror"].requests == [], "nothing was asked of the network"
+
+
+def test_kernel_install_explain_with_a_mirror_alone(mirror_alone: dict[str, Any]) -> None:
+    from jupyter_pyvariant.host import report
+    from jupyter_pyvariant.host.triples import runnable_targets
+
+    if not runnable_targets(report().to_dict()):
+        pytest.skip("python-build-standalone publishes no build for this machine's platform")
+    code, out, err = run("kernel", "install", "3.13", "--explain", "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["explain"][0].startswith("catalog: snapshot")
+    assert data["best"]["url"].startswith(mirror_alone["mirror"].url + "/")
+
+
+def test_offline_without_a_cached_catalog_uses_the_snapshot(
+    env: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("PYVARIANT_PYTHON_CATALOG")
+    monkeypatch.delenv("PYVARIANT_PYTHON_MIRROR")
+    code, out, err = run("python", "list", "--offline", "--host-report", env["report"])
+    assert code == 0 and "catalog: snapshot" in out
+    assert "offline and no cached copy" in err and "using the snapshot shipped in the package" in err

@@ -24,6 +24,8 @@ _REQUEST = re.compile(
     r"(?P<suffix>t|\+freethreaded|\+debug|\+freethreaded\+debug|td)?$"
 )
 _LATEST = ("", "latest", "cpython", "python")
+# A version range as uv and pip spell them: ">=3.12,<3.14", "~=3.13.2", "!=3.13.0".
+_RANGE = re.compile(r"[<>=!~]")
 # Request suffix → (free-threaded, debug), as uv spells them.
 _SUFFIXES = {
     "": (False, False),
@@ -41,12 +43,14 @@ class InvalidRequest(PythonsError, ValueError):
 
 @dataclass(frozen=True)
 class Request:
-    """What the user asked for: a version prefix (None: latest stable), flavour wishes, a release pin."""
+    """What the user asked for: a version prefix (None: latest stable) or a range (``specifier``),
+    flavour wishes, a release pin."""
 
     version: str | None = None
     freethreaded: bool = False
     debug: bool = False
     release: str | None = None
+    specifier: str | None = None
 
     @classmethod
     def parse(
@@ -57,16 +61,20 @@ class Request:
         debug: bool = False,
         release: str | None = None,
     ) -> Request:
-        """``"3.13"``, ``"3.13.5"``, ``"3.14t"``, ``"3.13+debug"``, ``"latest"`` or None."""
+        """``"3.13"``, ``"3.13.5"``, ``"3.14t"``, ``"3.13+debug"``, ``">=3.12,<3.14"``, ``"latest"``, None."""
         spelled = (text or "").strip().lower()
+        if release is not None and not re.fullmatch(r"\d{8}", release):
+            raise InvalidRequest(f"release tag {release!r} is not a python-build-standalone tag (YYYYMMDD)")
+        if _RANGE.search(spelled):
+            return cls(
+                freethreaded=freethreaded, debug=debug, release=release, specifier=_specifier(text or "")
+            )
         match = None if spelled in _LATEST else _REQUEST.match(spelled)
         if spelled not in _LATEST and (match is None or not match["version"]):
             raise InvalidRequest(
                 f"cannot read the Python version request {text!r}: use e.g. 3.13, 3.13.5, 3.14t or latest"
             )
         wants_freethreaded, wants_debug = _SUFFIXES[(match["suffix"] or "") if match else ""]
-        if release is not None and not re.fullmatch(r"\d{8}", release):
-            raise InvalidRequest(f"release tag {release!r} is not a python-build-standalone tag (YYYYMMDD)")
         return cls(
             version=match["version"] if match else None,
             freethreaded=freethreaded or wants_freethreaded,
@@ -85,15 +93,41 @@ class Request:
         """Version prefix and release pin (flavour is ranked separately)."""
         if self.release and build.release != self.release:
             return False
+        if self.specifier is not None:
+            from packaging.specifiers import SpecifierSet
+
+            return SpecifierSet(self.specifier).contains(build.version, prereleases=True)
         if self.version is None:
             return True
         return build.version == self.version or build.version.startswith(self.version + ".")
 
+    @property
+    def wants_prerelease(self) -> bool:
+        """A request that names a pre-release (``3.15.0rc1``, ``>=3.15.0a1``) prefers the newest one."""
+        from packaging.specifiers import SpecifierSet
+        from packaging.version import Version
+
+        if self.specifier is not None:
+            return bool(SpecifierSet(self.specifier).prereleases)
+        return self.version is not None and Version(self.version).is_prerelease
+
     def __str__(self) -> str:
-        text = self.version or "latest"
+        text = self.specifier or self.version or "latest"
         text += "t" if self.freethreaded else ""
         text += "+debug" if self.debug else ""
         return text + (f" (release {self.release})" if self.release else "")
+
+
+def _specifier(text: str) -> str:
+    """A version range, normalised (``>=3.12, <3.14`` → ``<3.14,>=3.12``), or :class:`InvalidRequest`."""
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+    try:
+        return str(SpecifierSet(text.strip()))
+    except InvalidSpecifier:
+        raise InvalidRequest(
+            f"cannot read the Python version range {text!r}: use e.g. '>=3.12,<3.14' or '~=3.13.2'"
+        ) from None
 
 
 def normalize_level(level: str) -> str:
@@ -209,8 +243,7 @@ def _best_version(versions: Sequence[str], request: Request) -> str:
 
     parsed = sorted({Version(v) for v in versions}, reverse=True)
     stable = [v for v in parsed if not v.is_prerelease]
-    wants_pre = request.version is not None and Version(request.version).is_prerelease
-    return str((stable or parsed)[0] if not wants_pre else parsed[0])
+    return str((stable or parsed)[0] if not request.wants_prerelease else parsed[0])
 
 
 def _targets(report: Mapping[str, Any], level: str, notes: list[str]) -> list[Target]:
@@ -245,7 +278,7 @@ def _host_line(report: Mapping[str, Any]) -> str:
 
 
 def _version_line(request: Request, version: str, best: Build) -> str:
-    asked = "latest stable" if request.version is None else request.version
+    asked = request.specifier or request.version or "latest stable"
     return f"version: {asked} → {version}, newest with a build here (release {best.release})"
 
 

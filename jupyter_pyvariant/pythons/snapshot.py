@@ -8,6 +8,10 @@ minor version, triple and kind (plain, free-threaded, debug, free-threaded debug
 :func:`.select.select` would take there: the newest version, its newest release, the preferred flavour.
 It is written in the release index's own format (NDJSON, one line per release, newest first), holding
 only each archive's url and sha256 (no catalog format publishes sizes).
+
+The shipped one was made from uv's download-metadata.json (astral-sh/uv 26a9dd4b, releases up to
+20260814). pbs-installer's versions.json is newer (20261021) but lists only baseline x86-64 glibc
+builds and no debug ones: a snapshot of it would hand every x86-64 host the baseline build.
 """
 
 from __future__ import annotations
