@@ -1,6 +1,7 @@
 /**
  * The "Select Kernel" dialog, with "Optimized Python for this machine…" among its choices and the
- * build facts of provisioned kernels in their tooltips.
+ * build facts of provisioned kernels in their tooltips (a ⚠ marks a kernel whose interpreter
+ * contradicted its archive's name).
  *
  * JupyterLab 4 builds that dialog inside `SessionContextDialogs.selectKernel` and offers no hook to
  * add a choice, so this subclass replaces it, reusing the public `kernelOptions` for every standard
@@ -110,8 +111,9 @@ class KernelSelector extends Widget {
       const optgroup = element('optgroup');
       optgroup.label = group.label;
       for (const { selected, text, title, value } of group.options) {
-        const choice = new Option(text, value, false, !!selected);
         const spec = specs[(JSON.parse(value) as Partial<Kernel.IModel> | null)?.name ?? ''];
+        const warned = buildWarnings(spec).length > 0;
+        const choice = new Option(warned ? `${text} ⚠` : text, value, false, !!selected);
         choice.title = title ?? buildFacts(spec) ?? '';
         optgroup.append(choice);
       }
@@ -130,7 +132,10 @@ class KernelSelector extends Widget {
   }
 }
 
-/** "CPython 3.13.5 · x86-64-v3 · PGO+LTO", from a provisioned kernelspec's `metadata.pyvariant`. */
+/**
+ * "CPython 3.13.5 · x86-64-v3 · PGO+LTO", its packages and its warnings, from a provisioned
+ * kernelspec's `metadata.pyvariant`.
+ */
 export function buildFacts(spec: KernelSpec.ISpecModel | undefined): string | null {
   const facts = pyvariantMetadata(spec);
   if (!facts) {
@@ -141,7 +146,17 @@ export function buildFacts(spec: KernelSpec.ISpecModel | undefined): string | nu
       ? facts.label
       : [facts.version, facts.level, facts.flavour].filter(Boolean).join(' · ');
   const packages = Array.isArray(facts.packages) && facts.packages.length ? facts.packages.join(' ') : '';
-  return packages ? `${label}\nPackages: ${packages}` : label;
+  const lines = [label, ...(packages ? [`Packages: ${packages}`] : [])];
+  return [...lines, ...buildWarnings(spec).map(warning => `Warning: ${warning}`)].join('\n');
+}
+
+/**
+ * Where the kernel's interpreter contradicts its archive's name, as checked when it was provisioned
+ * (the kernel is named for the interpreter; these say what the catalog claimed).
+ */
+export function buildWarnings(spec: KernelSpec.ISpecModel | undefined): string[] {
+  const warnings = pyvariantMetadata(spec)?.warnings;
+  return Array.isArray(warnings) ? warnings.filter((w): w is string => typeof w === 'string') : [];
 }
 
 /** The build facts a provisioned kernelspec carries, or null for other kernels. */
