@@ -109,6 +109,7 @@ class ProvisionDialog extends Dialog<unknown> {
       this._job = await startProvisioning(request);
       const final = await followJob(this._job, job => form.showJob(job));
       if (final.state === 'succeeded' && final.result) {
+        warnAboutBuild(final.result.display_name ?? final.result.kernel_name, final.result.warnings);
         await this._succeeded(final.result.kernel_name, final.result.display_name);
       } else {
         this._failed(final);
@@ -168,6 +169,13 @@ class ProvisionDialog extends Dialog<unknown> {
     if (button) {
       button.disabled = !enabled;
     }
+  }
+}
+
+/** The new kernel's interpreter contradicted its archive's name: it is named for the interpreter. */
+function warnAboutBuild(displayName: string, warnings: unknown): void {
+  for (const warning of Array.isArray(warnings) ? warnings : []) {
+    Notification.warning(`Kernel "${displayName}": ${String(warning)}`, { autoClose: false });
   }
 }
 
