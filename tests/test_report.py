@@ -169,3 +169,23 @@ def test_rendering_puts_headroom_and_warnings_first_and_escapes_html() -> None:
     assert "<script>alert" not in page and "&lt;script&gt;" in page
     assert "careful &amp; &lt;b&gt;" in page
     assert "Diagnostics" not in text and "Diagnostics" in to_text(data, verbose=True)
+
+
+def test_records_are_immutable_values_with_ordered_fields() -> None:
+    from jupyter_pyvariant.host.cpu_hwcaps import GlibcHwcaps
+    from jupyter_pyvariant.host.system import Libc
+
+    verdict = GlibcHwcaps(("x86-64-v3",), "x86-64-v3", agrees=True)
+    assert verdict._fields == ("supported", "level", "agrees", "reason")
+    assert verdict.reason is None, "defaults fill the fields not given"
+    assert verdict == GlibcHwcaps(supported=("x86-64-v3",), level="x86-64-v3", agrees=True)
+    assert hash(verdict) == hash(GlibcHwcaps(("x86-64-v3",), "x86-64-v3", True))
+    assert verdict != Libc("glibc", "2.36") and verdict._replace(agrees=False).agrees is False
+    with pytest.raises(AttributeError):
+        verdict.level = "x86-64-v4"  # type: ignore[misc]
+    for wrong in ({"bogus": 1}, {"supported": (), "level": None, "agrees": None, "reason": None, "x": 1}):
+        with pytest.raises(TypeError):
+            GlibcHwcaps(**wrong)
+    with pytest.raises(TypeError):
+        Libc("glibc")  # type: ignore[call-arg]
+    assert list(verdict.to_dict()) == list(verdict._fields)
