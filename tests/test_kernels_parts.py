@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from jupyter_pyvariant._installer import Installer
 from jupyter_pyvariant.host.recommend import KERNEL_CLAIM_ENV
 from jupyter_pyvariant.kernels import KernelError
 from jupyter_pyvariant.kernels.manage import KernelInfo, remove_kernel
@@ -27,7 +28,7 @@ from jupyter_pyvariant.kernels.spec import (
     write_kernelspec,
 )
 from jupyter_pyvariant.kernels.switch import candidate_servers, kernel_id_of, switch_over_rest
-from jupyter_pyvariant.kernels.venv import Installer, extension_requirements, find_installer
+from jupyter_pyvariant.kernels.venv import extension_requirements, find_installer
 from jupyter_pyvariant.pythons.catalog import Build
 from jupyter_pyvariant.pythons.names import parse_archive_name
 from jupyter_pyvariant.pythons.store import InstalledPython
@@ -195,14 +196,20 @@ def test_extension_requirements_leave_out_server_and_extras() -> None:
 
 def test_installers_target_another_interpreter(monkeypatch: pytest.MonkeyPatch) -> None:
     target = Path("/envs/k/bin/python")
-    assert Installer("uv", ("uv",)).install_argv(target, ["ipykernel"]) == [
-        "uv", "pip", "install", "--python", str(target), "ipykernel"
+    assert Installer("uv", ("uv",)).install_argv(target, requirements=["ipykernel"]) == [
+        "uv", "pip", "install", "--python", str(target), "--", "ipykernel"
     ]  # fmt: skip
-    assert Installer("pip", ("py", "-m", "pip")).install_argv(target, ["ipykernel"])[:5] == [
-        "py", "-m", "pip", "--python", str(target)
-    ]  # fmt: skip
+    pip = Installer("pip", ("py", "-m", "pip"), pip_python_option=True)
+    assert pip.install_argv(target, requirements=["ipykernel"])[:5] == [
+        "py",
+        "-m",
+        "pip",
+        "--python",
+        str(target),
+    ]
     monkeypatch.setenv("PYVARIANT_INSTALLER", "pip")
-    assert find_installer().name == "pip"
+    chosen = find_installer(python=target)
+    assert chosen.kind == "pip" and chosen.install_argv(target)[3:5] == ["--python", str(target)]
     with pytest.raises(KernelError, match="use uv, pip or auto"):
         find_installer("conda")
 

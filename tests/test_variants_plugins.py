@@ -180,6 +180,6 @@ def test_a_plugin_that_cannot_be_installed_leaves_no_environment(tmp_path: Path)
     broken = PluginOptions(
         cache_dir=tmp_path / "cache", installer_args=("--no-index", "--find-links", str(empty))
     )
-    with pytest.raises(ProviderError, match="installing the plugin failed"):
+    with pytest.raises(ProviderError, match=r"installing the plugin \(uv\) failed"):
         host_supported({}, meta, trusted_plugins=[PACKAGE], plugin_options=broken)
     assert list((tmp_path / "cache" / "providers").iterdir()) == []

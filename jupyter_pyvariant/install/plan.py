@@ -543,7 +543,11 @@ class Session:
     def plugin_options(self) -> PluginOptions:
         from ..variants.plugins import PluginOptions
 
-        return PluginOptions(cache_dir=self.options.cache_dir, installer_args=self.settings.installer_args())
+        return PluginOptions(
+            cache_dir=self.options.cache_dir,
+            installer_args=self.settings.installer_args(),
+            installer=self.options.installer,
+        )
 
     @property
     def target(self) -> runner.Target:

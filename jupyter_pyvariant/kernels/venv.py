@@ -17,16 +17,16 @@ go through the variant-aware install (``jupyter_pyvariant.install``), like ``%py
 from __future__ import annotations
 
 import importlib.metadata
-import importlib.util
 import json
 import os
 import shutil
-import subprocess
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from .. import _process
+from .._installer import Installer, NoInstaller, venv_python
 from . import KernelError, kernel_facts
 
 StepCallback = Callable[[str], None]
@@ -34,24 +34,8 @@ StepCallback = Callable[[str], None]
 VENV_MARKER = "pyvariant-venv.json"
 """Written last into a finished kernel venv: a folder without it is debris of an interrupted run."""
 
-INSTALLER_ENV = "PYVARIANT_INSTALLER"
 EXTENSION_FOLDER = "pyvariant-extension"
 EXTENSION_PTH = "jupyter_pyvariant_extension.pth"
-_PIP_PYTHON_OPTION = (22, 3)
-_ERROR_TAIL = 2000
-
-
-@dataclass(frozen=True)
-class Installer:
-    """A package installer that can install into another interpreter's environment."""
-
-    name: str
-    command: tuple[str, ...]
-
-    def install_argv(self, python: Path, requirements: Sequence[str]) -> list[str]:
-        if self.name == "uv":
-            return [*self.command, "pip", "install", "--python", str(python), *requirements]
-        return [*self.command, "--python", str(python), "install", "--no-input", *requirements]
 
 
 @dataclass(frozen=True)
@@ -78,46 +62,13 @@ def real_interpreter(executable: str | os.PathLike[str]) -> Path:
     return real
 
 
-def _uv_binary() -> str | None:
-    """uv from the ``uv`` package, next to this interpreter, or on PATH."""
-    if importlib.util.find_spec("uv") is not None:
-        try:
-            from uv import find_uv_bin
-
-            return str(find_uv_bin())
-        except (ImportError, FileNotFoundError):
-            pass
-    beside = Path(sys.executable).parent / ("uv.exe" if os.name == "nt" else "uv")
-    return str(beside) if beside.is_file() else shutil.which("uv")
-
-
-def _pip_version() -> tuple[int, ...] | None:
+def find_installer(choice: str | None = None, python: Path | None = None) -> Installer:
+    """The project's one installer choice (``choice``, else ``$PYVARIANT_INSTALLER``, else uv when
+    installed) for a venv made without pip: uv, or this environment's pip with ``--python``."""
     try:
-        version = importlib.metadata.version("pip")
-    except importlib.metadata.PackageNotFoundError:
-        return None
-    return tuple(int(part) for part in version.split(".")[:2] if part.isdigit())
-
-
-def find_installer(choice: str | None = None) -> Installer:
-    """uv when installed (fast, no pip needed in the venv), else this environment's pip.
-
-    ``choice`` (default: ``$PYVARIANT_INSTALLER``) forces ``uv`` or ``pip``.
-    """
-    choice = (choice or os.environ.get(INSTALLER_ENV) or "auto").lower()
-    if choice not in ("auto", "uv", "pip"):
-        raise KernelError(f"{INSTALLER_ENV}={choice!r}: use uv, pip or auto")
-    uv = _uv_binary() if choice in ("auto", "uv") else None
-    if uv:
-        return Installer("uv", (uv,))
-    pip = _pip_version() if choice in ("auto", "pip") else None
-    if pip is not None and pip >= _PIP_PYTHON_OPTION:
-        return Installer("pip", (sys.executable, "-m", "pip"))
-    found = ".".join(map(str, pip)) if pip else "none"
-    raise KernelError(
-        f"no installer for the kernel's packages ({INSTALLER_ENV}={choice}): install uv, or pip >= 22.3 "
-        f"in {sys.prefix} (found pip {found})"
-    )
+        return Installer.choose(choice, target=python or Path(sys.executable), target_has_pip=False)
+    except NoInstaller as exc:
+        raise KernelError(f"no installer for the kernel's packages: {exc}") from None
 
 
 def extension_requirements() -> list[str]:
@@ -141,18 +92,12 @@ def extension_requirements() -> list[str]:
     return kept
 
 
-def _run(argv: Sequence[str], what: str, env: dict[str, str] | None = None) -> str:
+def _run(argv: Sequence[str], what: str) -> str:
     """Run a step; a failure becomes a KernelError carrying the tail of its output."""
     try:
-        result = subprocess.run(
-            list(argv), capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL, check=False
-        )
-    except OSError as exc:
-        raise KernelError(f"{what} failed: cannot run {argv[0]}: {exc.strerror}") from None
-    if result.returncode != 0:
-        tail = (result.stderr or result.stdout).strip()[-_ERROR_TAIL:]
-        raise KernelError(f"{what} failed (exit status {result.returncode}):\n{tail}")
-    return result.stdout
+        return "\n".join(_process.run(argv, what, merge=False).lines)
+    except _process.ToolFailed as exc:
+        raise KernelError(str(exc)) from None
 
 
 _QUERY = (
@@ -160,11 +105,6 @@ _QUERY = (
     "print(json.dumps({'version': '.'.join(map(str, sys.version_info[:3])), "
     "'purelib': sysconfig.get_path('purelib')}))"
 )
-
-
-def venv_python(venv: Path) -> Path:
-    """The venv's interpreter path (not resolved: its own ``bin/python``)."""
-    return venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
 
 
 def _link_extension(venv: Path, site_packages: Path) -> None:
@@ -179,23 +119,23 @@ def _link_extension(venv: Path, site_packages: Path) -> None:
     (site_packages / EXTENSION_PTH).write_text(f"{folder}\n", encoding="utf-8")
 
 
-def install_packages(python: Path, requirements: Sequence[str], installer: Installer | None = None) -> None:
-    """Install requirements into the environment of ``python``; index settings come from the
-    environment (``UV_INDEX_URL``, ``PIP_FIND_LINKS``...) as for any uv or pip run."""
-    if not requirements:
-        return
-    chosen = installer or find_installer()
-    _run(chosen.install_argv(python, requirements), f"installing {' '.join(requirements)} with {chosen.name}")
+def install_packages(python: Path, requirements: Sequence[str], installer: Installer) -> None:
+    """Install requirements into the environment of ``python``; index settings are the user's own
+    (uv's and pip's configuration and variables), as for any uv or pip run."""
+    if requirements:
+        what = f"installing {' '.join(requirements)} with {installer.kind}"
+        _run(installer.install_argv(python, requirements=requirements), what)
 
 
-def install_requested(python: Path, packages: Sequence[str]) -> None:
-    """``--with`` packages, through the variant-aware install: each gets the build made for this
-    host's CPU and GPUs, from the indexes the user configured for uv or pip."""
+def install_requested(python: Path, packages: Sequence[str], installer: Installer) -> None:
+    """``--with`` packages, through the variant-aware install (with the same installer): each gets
+    the build made for this host's CPU and GPUs, from the indexes the user configured."""
     from ..install import failures
     from ..install.plan import Options, Session
 
+    options = Options(requirements=tuple(packages), python=str(python), installer=installer.kind)
     try:
-        with Session(Options(requirements=tuple(packages), python=str(python))) as session:
+        with Session(options) as session:
             session.install()
     except failures() as exc:
         raise KernelError(f"installing {' '.join(packages)} into the kernel failed: {exc}") from None
@@ -219,6 +159,7 @@ def create_kernel_env(
     packages: Sequence[str] = (),
     kernel_name: str = "",
     on_step: StepCallback | None = None,
+    installer_choice: str | None = None,
 ) -> KernelEnv:
     """Make a kernel venv at ``path``: all of it, or nothing (a failure removes what was made)."""
     step = on_step or (lambda message: None)
@@ -227,7 +168,7 @@ def create_kernel_env(
         if is_kernel_venv(path):
             raise KernelError(f"a kernel environment already exists at {path}")
         shutil.rmtree(path)  # debris of an interrupted run: no marker, never used by a kernelspec
-    installer = find_installer()
+    installer = find_installer(installer_choice, venv_python(path))
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         step(f"creating venv from {real}")
@@ -237,12 +178,12 @@ def create_kernel_env(
         site_packages = Path(info["purelib"])
         _link_extension(path, site_packages)
         base = [*kernel_facts()["base_requirements"], *extension_requirements()]
-        step(f"installing ipykernel with {installer.name}")
-        install_packages(python, base, installer=installer)
+        step(f"installing ipykernel with {installer.kind}")
+        install_packages(python, base, installer)
         if packages:
             step(f"installing {' '.join(packages)}")
-            install_requested(python, packages)
-        env = KernelEnv(path, python, real, str(info["version"]), site_packages, installer.name)
+            install_requested(python, packages, installer)
+        env = KernelEnv(path, python, real, str(info["version"]), site_packages, installer.kind)
         _write_marker(path, {"kernel": kernel_name, "interpreter": str(real), "version": env.version})
     except BaseException:
         shutil.rmtree(path, ignore_errors=True)

@@ -2,8 +2,9 @@
 
 Plugins are arbitrary code (the PyPI CPU providers even replace ``sys.modules["archspec"]``), so
 they never enter the kernel: each requirement set gets its own virtual environment under the user
-cache directory (made with uv when available, else venv + pip), and the plugin answers from a
-separate interpreter with a timeout. Only plugins the user trusts by name get here.
+cache directory (made with the project's one installer choice: uv when available, else venv + pip),
+and the plugin answers from a separate interpreter with a timeout. Only plugins the user trusts by
+name get here.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import hashlib
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 from collections.abc import Mapping, Sequence
@@ -21,7 +21,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from .. import _process
 from .._cache import user_cache_dir
+from .._installer import Installer, NoInstaller, venv_python
 from .metadata import MetadataError, Provider, VariantMetadata
 from .properties import VariantFormatError, check_name, check_value
 
@@ -55,38 +57,8 @@ class PluginOptions:
     install_timeout_s: float = 600.0
     run_timeout_s: float = 60.0
     python: str = sys.executable
-
-
-def _python_in(venv: Path) -> Path:
-    return venv / ("Scripts/python.exe" if sys.platform == "win32" else "bin/python")
-
-
-def _run(command: Sequence[str | os.PathLike[str]], timeout: float, what: str) -> None:
-    try:
-        done = subprocess.run(
-            [os.fspath(c) for c in command],
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        raise RuntimeError(f"{what} did not finish within {timeout:g} s") from None
-    except OSError as exc:
-        raise RuntimeError(f"{what} could not start: {exc}") from None
-    if done.returncode != 0:
-        tail = (done.stderr or done.stdout).strip().splitlines()[-15:]
-        raise RuntimeError(f"{what} failed (exit {done.returncode}):\n" + "\n".join(tail))
-
-
-def _uv() -> str | None:
-    try:
-        from uv import find_uv_bin  # type: ignore[import-not-found,import-untyped,unused-ignore]
-
-        return str(find_uv_bin())
-    except (ImportError, FileNotFoundError):
-        return shutil.which("uv")
+    installer: str | None = None
+    """``--installer`` (None: ``$PYVARIANT_INSTALLER``, else uv when installed)."""
 
 
 def plugin_environment(requires: Sequence[str], options: PluginOptions) -> Path:
@@ -99,31 +71,18 @@ def plugin_environment(requires: Sequence[str], options: PluginOptions) -> Path:
     root = (options.cache_dir or user_cache_dir()) / "providers"
     target = root / hashlib.sha256(identity.encode()).hexdigest()[:16]
     if (target / ".complete").exists():
-        return _python_in(target)
+        return venv_python(target)
     root.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix=".building-", dir=root))
     try:
-        uv = _uv()
-        if uv is not None:
-            _run(
-                [uv, "venv", "--quiet", "--python", options.python, scratch],
-                options.install_timeout_s,
-                "uv venv",
-            )
-            install: list[str | os.PathLike[str]] = [
-                uv,
-                "pip",
-                "install",
-                "--quiet",
-                "--python",
-                _python_in(scratch),
-            ]
-        else:
-            _run([options.python, "-m", "venv", scratch], options.install_timeout_s, "python -m venv")
-            install = [_python_in(scratch), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-        _run(
-            [*install, *options.installer_args, *requires], options.install_timeout_s, "installing the plugin"
+        python = venv_python(scratch)
+        installer = Installer.choose(options.installer, target=python, target_has_pip=True)
+        timeout = options.install_timeout_s
+        _process.run(
+            installer.venv_argv(options.python, scratch), "making the plugin's environment", timeout=timeout
         )
+        install = installer.install_argv(python, ["--quiet", *options.installer_args], requires)
+        _process.run(install, f"installing the plugin ({installer.kind})", timeout=timeout)
         (scratch / ".complete").write_text(identity, "utf-8")
         try:
             scratch.rename(target)
@@ -132,7 +91,7 @@ def plugin_environment(requires: Sequence[str], options: PluginOptions) -> Path:
     except BaseException:
         shutil.rmtree(scratch, ignore_errors=True)
         raise
-    return _python_in(target)
+    return venv_python(target)
 
 
 def _answer(raw: Any) -> dict[str, list[str]]:
@@ -163,13 +122,18 @@ def run_provider(
             answer_path = Path(scratch) / "answer.json"
             with resources.as_file(resources.files(__package__).joinpath("_plugin_runner.py")) as runner:
                 # -I: the plugin sees neither PYTHONPATH nor the user's site-packages, only its environment.
-                _run(
-                    [python, "-I", runner, reference, answer_path],
-                    options.run_timeout_s,
-                    f"plugin {reference}",
-                )
+                argv = [os.fspath(python), "-I", os.fspath(runner), reference, os.fspath(answer_path)]
+                _process.run(argv, f"plugin {reference}", timeout=options.run_timeout_s)
             answer = _answer(json.loads(answer_path.read_text("utf-8")))
-    except (RuntimeError, OSError, ValueError, KeyError, TypeError, VariantFormatError) as exc:
+    except (
+        _process.ToolFailed,
+        NoInstaller,
+        OSError,
+        ValueError,
+        KeyError,
+        TypeError,
+        VariantFormatError,
+    ) as exc:
         raise ProviderError(str(exc), provider=provider, metadata=metadata) from None
     _ANSWERS[key] = answer
     return answer
