@@ -89,7 +89,9 @@ def make_archive(
     """A small archive in the layout its flavour implies, holding a shell-script interpreter."""
     full = flavour.endswith("-full")
     ext = "tar.zst" if full else "tar.gz"
-    filename = f"cpython-{version}+{release}-{triple}-{flavour}.{ext}"
+    # Names spell a free-threaded install_only flavour with a dash, as python-build-standalone does.
+    spelled = flavour.replace("freethreaded+install_only", "freethreaded-install_only")
+    filename = f"cpython-{version}+{release}-{triple}-{spelled}.{ext}"
     minor = ".".join(version.split(".")[:2])
     freethreaded = "freethreaded" in flavour
     prefix = "python/install" if full else "python"

@@ -27,7 +27,8 @@ def catalog_of(*names: str) -> Catalog:
 def names(version: str, release: str, arches: tuple[str, ...], libc: str, *flavours: str) -> list[str]:
     ext = {True: "tar.zst", False: "tar.gz"}
     return [
-        f"cpython-{version}+{release}-{arch}-unknown-linux-{libc}-{flavour}.{ext[flavour.endswith('-full')]}"
+        f"cpython-{version}+{release}-{arch}-unknown-linux-{libc}-{flavour.replace('+install', '-install')}"
+        f".{ext[flavour.endswith('-full')]}"
         for arch in arches
         for flavour in flavours
     ]

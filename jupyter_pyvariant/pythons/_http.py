@@ -11,7 +11,7 @@ if TYPE_CHECKING:
 CONNECT_TIMEOUT_S = 10.0
 READ_TIMEOUT_S = 30.0
 # What to do when a download host does not answer; the catalog adds its own way out.
-MIRROR_WAY_OUT = "to download from a mirror instead, use --mirror URL or PYVARIANT_PYTHON_MIRROR"
+MIRROR_WAY_OUT = "To download from another mirror, use --mirror URL or PYVARIANT_PYTHON_MIRROR."
 
 
 def http_client() -> httpx.Client:
@@ -43,9 +43,9 @@ def describe_http_error(exc: Exception, url: str, *, way_out: str = MIRROR_WAY_O
         hint = " (not on this server: check the mirror or catalog setting)" if status == 404 else ""
         return f"{url}: HTTP {status} {exc.response.reason_phrase}{hint}"
     if isinstance(exc, httpx.ConnectError):
-        return f"cannot connect to {host} ({exc}); {way_out}"
+        return f"cannot connect to {host} ({exc}); is the server or mirror up? {way_out}"
     if isinstance(exc, httpx.TimeoutException):
-        return f"{host} did not answer in time ({type(exc).__name__}); {way_out}"
+        return f"{host} did not answer in time ({type(exc).__name__}). {way_out}"
     if isinstance(exc, httpx.TransportError):
-        return f"{host} did not answer ({type(exc).__name__}: {exc}); {way_out}"
+        return f"{host} did not answer ({type(exc).__name__}: {exc}). {way_out}"
     return f"{url}: {type(exc).__name__}: {exc}"

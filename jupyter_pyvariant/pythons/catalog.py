@@ -39,9 +39,9 @@ FORMATS = (
     "uv's download-metadata.json or pbs-installer's versions.json"
 )
 WAY_OUT = (
-    "to work without it, name a local or reachable catalog with --catalog PATH|URL or "
+    "To work without it, name a local or reachable catalog with --catalog PATH|URL or "
     "PYVARIANT_PYTHON_CATALOG (any of: " + FORMATS + "), or name a mirror with --mirror URL or "
-    "PYVARIANT_PYTHON_MIRROR to use the catalog shipped in the package"
+    "PYVARIANT_PYTHON_MIRROR to use the catalog shipped in the package."
 )
 _SUMS_LINE = re.compile(r"^(?P<sha256>[0-9a-fA-F]{64})\s+\*?(?P<filename>\S+)\s*$")
 
@@ -258,7 +258,7 @@ def _default_catalog(offline: bool, cache_dir: Path) -> Catalog:
     try:
         return _read_catalog(str(pbs_data()["catalog_url"]), offline, cache_dir)
     except CatalogError as exc:
-        return _snapshot_catalog(stale=True, notes=[f"{exc}; using the snapshot shipped in the package"])
+        return _snapshot_catalog(stale=True, notes=[f"{exc} Now using the snapshot shipped in the package."])
 
 
 def _snapshot_catalog(*, stale: bool, notes: list[str]) -> Catalog:
@@ -395,7 +395,7 @@ def _read_source(source: str, offline: bool, cache_dir: Path) -> tuple[str, str,
     if offline:
         text = cached.text()
         if text is None:
-            raise CatalogError(f"offline and no cached copy of the catalog {url}; {WAY_OUT}")
+            raise CatalogError(f"offline and no cached copy of the catalog {url}. {WAY_OUT}")
         return text, "cache", cached.fetched_at(), [f"offline: using the catalog cached {cached.age_text()}"]
     if cached.fresh():
         text = cached.text()
@@ -407,7 +407,8 @@ def _read_source(source: str, offline: bool, cache_dir: Path) -> tuple[str, str,
         text = cached.text()
         if text is None:
             raise
-        return text, "cache", cached.fetched_at(), [f"{exc}; using the catalog cached {cached.age_text()}"]
+        note = f"{exc} Now using the catalog cached {cached.age_text()}."
+        return text, "cache", cached.fetched_at(), [note]
 
 
 class _CachedCatalog:
