@@ -168,7 +168,7 @@ class Catalog:
         """``catalog: network https://… (fetched just now)``: which catalog answered and how old it is."""
         age = "age unknown" if self.made_at is None else _age_text(time.time() - self.made_at)
         newest = f", newest release {self.releases()[0]}" if self.builds else ""
-        what = {"network": "fetched", "cache": "cached", "snapshot": "made", "file": "written"}[self.origin]
+        what = dict(zip(ORIGINS, ("fetched", "cached", "made", "written"), strict=True))[self.origin]
         return f"catalog: {self.origin} {self.source} ({what} {age}{newest})"
 
     def to_dict(self) -> dict[str, Any]:
@@ -184,8 +184,7 @@ class Catalog:
 
 
 def _age_text(seconds: float) -> str:
-    if seconds < 60:
-        return "just now"
+    """``just now``, ``12 min ago``, ``3 h ago``, ``110 days ago``."""
     for unit, size in (("day", 86400), ("h", 3600), ("min", 60)):
         if seconds >= size:
             count = int(seconds // size)
