@@ -3,6 +3,8 @@ way the server tests need them."""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -41,14 +43,14 @@ _MACHINE_INDEX_SETTINGS = (
 )
 
 
-@pytest.fixture(autouse=True)
-def _no_machine_index_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture(autouse=True, scope="session")
+def _no_machine_index_settings() -> Iterator[None]:
     """The index settings of the machine running the tests (a pip.conf naming a local mirror, a
-    ``PIP_FIND_LINKS``) are not the test's: every test starts without them, and a test about
-    settings writes its own files and variables."""
-    import os
-
-    for name in _MACHINE_INDEX_SETTINGS:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
-    monkeypatch.setenv("UV_NO_CONFIG", "1")
+    ``PIP_FIND_LINKS``) are not the tests': the run starts without them (before any other fixture
+    sets its own), and a test about settings writes its own files and variables."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name in _MACHINE_INDEX_SETTINGS:
+            patch.delenv(name, raising=False)
+        patch.setenv("PIP_CONFIG_FILE", os.devnull)
+        patch.setenv("UV_NO_CONFIG", "1")
+        yield

@@ -116,11 +116,12 @@ def test_the_venv_is_made_from_the_store_interpreters_real_path(
 
 
 def test_the_kernel_runs_code_and_the_extension(world: World, installed: dict[str, Any]) -> None:
-    prefix_out, module_out, cpuinfo_out = _run_in_kernel(
+    prefix_out, module_out, uv_out, cpuinfo_out = _run_in_kernel(
         NAME,
         [
             "import sys; print(sys.prefix)",
             "import jupyter_pyvariant; print(jupyter_pyvariant.__file__)",
+            "from jupyter_pyvariant._installer import find_uv; print(find_uv())",
             "%cpuinfo --json",
         ],
         cwd=world.root,
@@ -128,6 +129,12 @@ def test_the_kernel_runs_code_and_the_extension(world: World, installed: dict[st
     venv = world.data_dir / "pyvariant" / "venvs" / NAME
     assert prefix_out.strip() == str(venv)
     assert module_out.strip().startswith(str(venv / "pyvariant-extension"))
+    # %pyvariant install in the kernel runs the uv the kernel was provisioned with, linked beside it
+    from jupyter_pyvariant._installer import find_uv
+
+    assert uv_out.strip() == str(venv / "bin" / "uv") and (venv / "bin" / "uv").resolve() == Path(
+        find_uv() or ""
+    )
     report = json.loads(cpuinfo_out)
     assert report["scope"] == "kernel-host"
     assert report["python"]["version"].startswith("3.11.2")

@@ -191,6 +191,7 @@ def test_extension_requirements_leave_out_server_and_extras() -> None:
     ]
     assert "archspec" in names and "httpx" in names
     assert "jupyter-server" not in names and "jupyter_server" not in names
+    assert "uv" not in names, "a kernel runs the server environment's uv, linked beside its python"
     assert "pytest" not in names
 
 

@@ -3,15 +3,17 @@
 A venv made through a symlink to a python-build-standalone interpreter records the link's folder
 as its ``home`` and breaks when the link moves, so the venv is always made from the resolved
 executable. Interpreters built without ensurepip (Debian's, some distributions') get a venv
-``--without-pip`` and packages installed from outside: by uv when it is installed, otherwise by
-the running environment's pip (``pip --python``, pip 22.3 or newer).
+``--without-pip`` and packages installed from outside, by the project's one installer choice: uv
+(linked beside the venv's interpreter, so ``%pyvariant install`` in the kernel runs the same uv),
+otherwise the running environment's pip (``pip --python``, pip 22.3 or newer).
 
 jupyter_pyvariant itself reaches the kernel through a ``.pth`` file naming a folder of the venv
 that links to the package the server runs. That works alike for a wheel and an editable install,
 needs no build backend and no network, and keeps the kernel's side of the comm protocol and the
-host report in step with the server's. Its runtime requirements (except the server-only ones) are
-installed into the venv from the distribution's own metadata. Packages asked for with ``--with``
-go through the variant-aware install (``jupyter_pyvariant.install``), like ``%pyvariant install``.
+host report in step with the server's. Its runtime requirements (except those a kernel reaches
+another way: ``not_installed_in_kernels`` in ``data/kernels.json``) are installed into the venv from
+the distribution's own metadata. Packages asked for with ``--with`` go through the variant-aware
+install (``jupyter_pyvariant.install``), like ``%pyvariant install``.
 """
 
 from __future__ import annotations
@@ -22,11 +24,12 @@ import os
 import shutil
 import sys
 from collections.abc import Callable, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
 from .. import _process
-from .._installer import Installer, NoInstaller, venv_python
+from .._installer import Installer, NoInstaller, find_uv, venv_python
 from . import KernelError, kernel_facts
 
 StepCallback = Callable[[str], None]
@@ -72,7 +75,8 @@ def find_installer(choice: str | None = None, python: Path | None = None) -> Ins
 
 
 def extension_requirements() -> list[str]:
-    """jupyter_pyvariant's runtime requirements that a kernel needs (server-only ones left out)."""
+    """jupyter_pyvariant's runtime requirements that a kernel installs (``not_installed_in_kernels``
+    and extras left out)."""
     from packaging.requirements import Requirement
     from packaging.utils import canonicalize_name
 
@@ -80,11 +84,11 @@ def extension_requirements() -> list[str]:
         requires = importlib.metadata.distribution("jupyter_pyvariant").requires or []
     except importlib.metadata.PackageNotFoundError:
         return []
-    server_only = {canonicalize_name(name) for name in kernel_facts()["server_only_requirements"]}
+    elsewhere = {canonicalize_name(name) for name in kernel_facts()["not_installed_in_kernels"]}
     kept = []
     for line in requires:
         requirement = Requirement(line)
-        if canonicalize_name(requirement.name) in server_only:
+        if canonicalize_name(requirement.name) in elsewhere:
             continue
         if requirement.marker is not None and "extra" in str(requirement.marker):
             continue
@@ -117,6 +121,10 @@ def _link_extension(venv: Path, site_packages: Path) -> None:
     except OSError:  # no symlink privilege (Windows): a copy serves the same purpose
         shutil.copytree(package, folder / package.name, ignore=shutil.ignore_patterns("__pycache__"))
     (site_packages / EXTENSION_PTH).write_text(f"{folder}\n", encoding="utf-8")
+    uv = find_uv()
+    if uv is not None:  # found beside the kernel's interpreter: the kernel installs with this same uv
+        with suppress(OSError):
+            (venv_python(venv).parent / Path(uv).name).symlink_to(uv)
 
 
 def install_packages(python: Path, requirements: Sequence[str], installer: Installer) -> None:
