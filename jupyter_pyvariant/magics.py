@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import shlex
-from typing import Any
 
-from .display import output_for_shell
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def _run_line(shell: Any, argv: list[str]) -> None:
     """Run a verb for a magic; usage errors become IPython's UsageError (no traceback)."""
     from IPython.core.error import UsageError as IPythonUsageError
 
+    from .display import output_for_shell
     from .verbs import UsageError, run
 
     try:

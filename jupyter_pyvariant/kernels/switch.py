@@ -30,10 +30,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .. import COMM_TARGET
+from .. import register_comm_target as register_comm_target  # where the extension registers it
 from . import KernelError
 from .spec import check_name
 
-COMM_TARGET = "pyvariant"
 _CONNECTION_FILE = re.compile(r"^kernel-(?P<id>[0-9a-fA-F-]{8,})\.json$")
 
 
@@ -49,15 +50,7 @@ class _Frontends:
 
 
 _FRONTENDS = _Frontends()
-
-
-def register_comm_target(shell: Any) -> None:
-    """At extension load in a kernel: let a frontend announce itself on target ``pyvariant``."""
-    if getattr(shell, "kernel", None) is None:
-        return
-    import comm
-
-    comm.get_comm_manager().register_target(COMM_TARGET, _FRONTENDS.opened)
+frontend_opened = _FRONTENDS.opened  # what the comm target the extension registers calls
 
 
 @dataclass(frozen=True)
