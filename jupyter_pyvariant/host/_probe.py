@@ -6,15 +6,19 @@ which source was read, how long it took and why it failed.
 
 from __future__ import annotations
 
-import contextlib
 import io
+import sys
 import time
 from collections.abc import Callable
-from typing import Any, TypeVar
 
 from ._values import Record
 
-T = TypeVar("T")
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, TypeVar
+
+    T = TypeVar("T")
+
 
 UNKNOWN = "unknown"
 
@@ -43,13 +47,15 @@ class Recorder:
         """Call ``fn``; on any exception record it and return ``fallback``. Output is swallowed."""
         start = time.perf_counter()
         error: str | None = None
-        sink = io.StringIO()
+        streams = sys.stdout, sys.stderr
+        sys.stdout = sys.stderr = io.StringIO()  # what contextlib.redirect_* do, without importing it
         try:
-            with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
-                result = fn()
+            result = fn()
         except Exception as exc:  # a probe must never raise: the reason becomes data
             error = f"{type(exc).__name__}: {exc}"
             result = fallback
+        finally:
+            sys.stdout, sys.stderr = streams
         self.diagnostics.append(Diagnostic(probe, source, (time.perf_counter() - start) * 1000, error))
         return result
 

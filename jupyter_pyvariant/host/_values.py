@@ -8,13 +8,15 @@ cannot be changed by whoever reads it), while the JSON contract wants plain dict
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Mapping
 from functools import cache
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
 
+# Importing typing (with re, enum and collections behind it) would cost a report run from a terminal
+# a third of its time, so its names exist for type checkers only.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Self, dataclass_transform
+    from typing import Any, ClassVar, Self, dataclass_transform
 else:
 
     def dataclass_transform(**_: Any) -> Any:
@@ -97,8 +99,11 @@ def shaped(record: Record) -> dict[str, Any]:
     return {name: plain(item) for name, item in record.__dict__.items()}
 
 
+_DATA = os.path.join(os.path.dirname(__file__), "data")
+
+
 @cache
 def data_table(name: str) -> Any:
     """A knowledge table shipped in ``host/data`` (parsed once per process)."""
-    text = Path(__file__).with_name("data").joinpath(name).read_text(encoding="utf-8")
-    return json.loads(text)
+    with open(os.path.join(_DATA, name), encoding="utf-8") as handle:
+        return json.load(handle)

@@ -14,14 +14,18 @@ import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, TypeVar
 
 from ._fs import Roots, read_text
 from ._probe import Recorder
 from ._values import Record, data_table, shaped
 
-N = TypeVar("N", int, float)
-T = TypeVar("T")
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, TypeVar
+
+    N = TypeVar("N", int, float)
+    T = TypeVar("T")
+
 
 # cgroup v1 writes "unlimited" as 2**63 - 1 rounded down to the page size (9223372036854771712 with
 # 4 KiB pages); any value this large can only mean "no limit".

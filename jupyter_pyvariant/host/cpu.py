@@ -12,7 +12,6 @@ import platform
 from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
 
 from ._fs import Roots, read_first_line, read_text
 from ._probe import UNKNOWN, Recorder
@@ -21,6 +20,10 @@ from .cpu_archspec import ArchspecMatch, match
 from .cpu_facts import CpuFacts, facts_from_cpuinfo, facts_from_sysctl, read_darwin_sysctl, read_windows
 from .cpu_hwcaps import GlibcHwcaps, glibc_hwcaps
 from .cpu_levels import LevelVerdict, extension_groups, judge, normalize_arch
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 _LIVE_PROCFS = Path("/proc")
 

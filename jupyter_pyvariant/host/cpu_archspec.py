@@ -16,10 +16,13 @@ from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
 
 from ._values import Record, shaped
 from .cpu_facts import CpuFacts
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 _GENERIC = "generic"
 _COMPILERS = ("gcc", "clang")

@@ -11,11 +11,14 @@ import platform
 import re
 import sys
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 from ._probe import UNKNOWN
 from ._values import Record, data_table
 from .cpu_levels import generation_ladder_names, normalize_arch
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 _CPUINFO_FEATURE_KEYS = {"x86_64": "flags", "aarch64": "Features", "s390x": "features"}
 _POWER_GENERATION = re.compile(r"POWER(\d+)", re.IGNORECASE)

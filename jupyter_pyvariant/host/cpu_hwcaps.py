@@ -14,10 +14,13 @@ import subprocess
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 from ._probe import Recorder
 from ._values import Record, data_table, shaped
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 _PT_INTERP = 3
 _SECTION = "Subdirectories of glibc-hwcaps directories"

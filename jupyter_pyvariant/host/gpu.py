@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Mapping
-from typing import TypeVar
 
 from ._fs import Roots
 from ._probe import Recorder
@@ -29,6 +28,12 @@ from .gpu_intel import probe_intel
 from .gpu_nvidia import NVML_SOURCE, probe_nvidia
 from .gpu_pci import PciDisplayDevice, scan_display_devices
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import TypeVar
+
+    E = TypeVar("E", NvidiaAccelerator, AmdAccelerator, IntelAccelerator, AppleAccelerator)
+
 __all__ = [
     "Accelerator",
     "AmdAccelerator",
@@ -42,8 +47,6 @@ __all__ = [
 ]
 
 _PROBE_FAILED = "the probe failed unexpectedly; see diagnostics"
-
-E = TypeVar("E", NvidiaAccelerator, AmdAccelerator, IntelAccelerator, AppleAccelerator)
 
 
 def _guarded(rec: Recorder, source: str, fn: Callable[[], E | None], fallback: E) -> E | None:

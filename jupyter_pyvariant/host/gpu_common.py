@@ -9,14 +9,16 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal, TypeVar
 
 from ._probe import Recorder
 from ._values import Record, data_table, shaped
 
-T = TypeVar("T")
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Literal, TypeVar
 
-Status = Literal["ok", "absent", "hardware-no-driver", "driver-no-devices", "error", "unknown"]
+    T = TypeVar("T")
+    Status = Literal["ok", "absent", "hardware-no-driver", "driver-no-devices", "error", "unknown"]
 
 
 def knowledge() -> dict[str, Any]:

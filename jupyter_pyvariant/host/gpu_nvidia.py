@@ -13,12 +13,15 @@ import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from types import ModuleType
-from typing import Any
 
 from ._fs import Roots, read_first_line
 from ._probe import UNKNOWN, Recorder
 from .gpu_common import NvidiaAccelerator, NvidiaDevice, attempt
 from .gpu_pci import PciDisplayDevice
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 PROBE = "gpu.nvidia"
 NVML_SOURCE = "libnvidia-ml (NVML)"

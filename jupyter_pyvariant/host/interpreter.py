@@ -17,10 +17,13 @@ import sys
 import sysconfig
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 from ._probe import UNKNOWN, Recorder
 from ._values import Record, shaped
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 # Written next to the interpreter by this project's provisioning: which archive it came from.
 MARKER_NAME = "PYVARIANT-BUILD.json"

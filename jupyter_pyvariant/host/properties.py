@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from typing import Any
 
 from ._values import data_table
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 Supported = dict[str, dict[str, list[str]]]
 """namespace -> feature -> supported values, most preferred first."""

@@ -10,16 +10,24 @@ import os
 import threading
 import time
 from collections.abc import Mapping
-from typing import Any, Literal
+from types import MappingProxyType
 
 from ._fs import Roots
 from ._probe import Recorder
 from ._values import Record
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Literal
+
+    Scope = Literal["kernel-host", "server-host"]
+
 SCHEMA_VERSION = "1.0"
-Scope = Literal["kernel-host", "server-host"]
 
 
+# What a section whose probe failed shows.
+_NOTHING: Mapping[str, Any] = MappingProxyType({})
+_NO_ACCELERATORS: tuple[Mapping[str, Any], ...] = ()
 _UNKNOWN_CPU: dict[str, Any] = {
     "arch": "unknown",
     "vendor": "unknown",
@@ -87,29 +95,25 @@ def collect(
     # costing the whole report.
     sections: dict[str, Any] = {
         "cpu": rec.run("cpu", "cpu", lambda: probe_cpu(roots, rec).to_dict(), _UNKNOWN_CPU),
-        "system": rec.run(
-            "system", "system", lambda: probe_system(roots, rec, env).to_dict(), dict[str, Any]()
-        ),
+        "system": rec.run("system", "system", lambda: probe_system(roots, rec, env).to_dict(), _NOTHING),
         "capacity": rec.run(
-            "capacity", "capacity", lambda: probe_capacity(roots, rec, env).to_dict(), dict[str, Any]()
+            "capacity", "capacity", lambda: probe_capacity(roots, rec, env).to_dict(), _NOTHING
         ),
         "accelerators": rec.run(
             "accelerators",
             "gpu",
-            lambda: [a.to_dict() for a in probe_accelerators(roots, rec, env)],
-            list[dict[str, Any]](),
+            lambda: tuple(a.to_dict() for a in probe_accelerators(roots, rec, env)),
+            _NO_ACCELERATORS,
         ),
-        "python": rec.run(
-            "python", "interpreter", lambda: probe_interpreter(rec).to_dict(), dict[str, Any]()
-        ),
+        "python": rec.run("python", "interpreter", lambda: probe_interpreter(rec).to_dict(), _NOTHING),
     }
-    advice = rec.run("recommendations", "report", lambda: recommendations(sections, env), dict[str, Any]())
+    advice = rec.run("recommendations", "report", lambda: recommendations(sections, env), _NOTHING)
     return HostReport(
         scope=scope,
         cpu=sections["cpu"],
         system=sections["system"],
         capacity=sections["capacity"],
-        accelerators=tuple(sections["accelerators"]),
+        accelerators=sections["accelerators"],
         python=sections["python"],
         recommendations=advice,
         diagnostics=tuple(d.to_dict() for d in rec.diagnostics),

@@ -11,13 +11,16 @@ import os
 import platform
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 from ._fs import Roots, read_first_line, read_text
 from ._probe import UNKNOWN, Recorder
 from ._values import Record, data_table, shaped
 from .capacity import Capacity, is_live, probe_capacity
 from .wheel_tags import top_tags
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["Capacity", "Detection", "Libc", "SystemInfo", "probe_capacity", "probe_system"]
 

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from functools import cache
-from typing import Any
 
 from ._values import Record, data_table
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 # x86-64 psABI levels, best first.
 LEVEL_ORDER = ("x86-64-v4", "x86-64-v3", "x86-64-v2", "x86-64-v1")
