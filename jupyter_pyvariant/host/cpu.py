@@ -8,24 +8,23 @@ the ``Recorder`` and a failure leaves "unknown" with its reason in the diagnosti
 
 from __future__ import annotations
 
-import platform
-from collections.abc import Mapping
-from pathlib import Path
+from collections.abc import Callable, Mapping
 from types import MappingProxyType
 
 from ._fs import Roots, read_first_line, read_text
 from ._probe import UNKNOWN, Recorder
+from ._uname import uname
 from ._values import Record, shaped
 from .cpu_archspec import ArchspecMatch, match
 from .cpu_facts import CpuFacts, facts_from_cpuinfo, facts_from_sysctl, read_darwin_sysctl, read_windows
-from .cpu_hwcaps import GlibcHwcaps, glibc_hwcaps
+from .cpu_hwcaps import GlibcHwcaps, ask_loader
 from .cpu_levels import LevelVerdict, extension_groups, judge, normalize_arch
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-_LIVE_PROCFS = Path("/proc")
+_LIVE_PROCFS = Roots().procfs
 
 
 class CpuInfo(Record):
@@ -52,9 +51,14 @@ def probe_cpu(roots: Roots, rec: Recorder, machine: str | None = None) -> CpuInf
 
     Without ``machine``, a replayed procfs is the machine its cpuinfo shows, whatever runs the probe.
     """
-    live_machine = platform.machine()
-    facts = _read_facts(roots, rec, machine, live_machine)
-    verdict = rec.run("cpu.level", f"{facts.family} level rules", lambda: _judge(facts), None)
+    live = uname()
+    glibc = _ask_glibc(roots, rec, machine, live.system, live.machine)
+    verdict: LevelVerdict | None = None
+    try:
+        facts = _read_facts(roots, rec, machine, live.system, live.machine)
+        verdict = rec.run("cpu.level", f"{facts.family} level rules", lambda: _judge(facts), None)
+    finally:
+        glibc_verdict = glibc(verdict.level if verdict else None)
     if verdict is not None and verdict.reason:
         rec.note("cpu.level", f"{facts.family} level rules", verdict.reason)
     return CpuInfo(
@@ -72,7 +76,7 @@ def probe_cpu(roots: Roots, rec: Recorder, machine: str | None = None) -> CpuInf
             MappingProxyType({}),
         ),
         sve_vector_length_bits=_sve_vector_length(roots, rec, facts),
-        glibc_hwcaps=_glibc_verdict(roots, rec, facts, verdict, live_machine),
+        glibc_hwcaps=glibc_verdict,
         archspec=rec.run("cpu.archspec", "archspec microarchitectures.json", lambda: match(facts), None),
     )
 
@@ -81,9 +85,8 @@ def _judge(facts: CpuFacts) -> LevelVerdict:
     return judge(facts.family, facts.features, facts.generation, facts.level_blocker)
 
 
-def _read_facts(roots: Roots, rec: Recorder, asked: str | None, live_machine: str) -> CpuFacts:
+def _read_facts(roots: Roots, rec: Recorder, asked: str | None, system: str, live_machine: str) -> CpuFacts:
     cpuinfo = roots.proc("cpuinfo")
-    system = platform.system()
     machine = asked or live_machine
     family = normalize_arch(machine)
     unknown = CpuFacts(arch=family, family=family)
@@ -117,17 +120,17 @@ def _sve_vector_length(roots: Roots, rec: Recorder, facts: CpuFacts) -> int | No
     return rec.run("cpu.sve", str(path), read_bits, None)
 
 
-def _glibc_verdict(
-    roots: Roots, rec: Recorder, facts: CpuFacts, verdict: LevelVerdict | None, live_machine: str
-) -> GlibcHwcaps:
-    """glibc judges the machine it runs on, so its verdict only applies to the live procfs."""
-    system = platform.system()
+def _ask_glibc(
+    roots: Roots, rec: Recorder, asked: str | None, system: str, live_machine: str
+) -> Callable[[str | None], GlibcHwcaps]:
+    """Start glibc's verdict, which only applies to the machine it runs on, before reading the CPU."""
+    family = normalize_arch(asked or live_machine)
     if system != "Linux":
-        return GlibcHwcaps(reason=f"not applicable: {system} does not use glibc")
-    if roots.procfs != _LIVE_PROCFS:
-        return GlibcHwcaps(reason=f"not applicable: CPU facts replayed from {roots.procfs}, not this machine")
-    if facts.family != normalize_arch(live_machine):
-        return GlibcHwcaps(
-            reason=f"not applicable: facts describe {facts.arch}, this process runs on {live_machine}"
-        )
-    return glibc_hwcaps(facts.family, verdict.level if verdict else None, rec)
+        reason = f"not applicable: {system} does not use glibc"
+    elif roots.procfs != _LIVE_PROCFS:
+        reason = f"not applicable: CPU facts replayed from {roots.procfs}, not this machine"
+    elif family != normalize_arch(live_machine):
+        reason = f"not applicable: facts describe {family}, this process runs on {live_machine}"
+    else:
+        return ask_loader(family, rec)
+    return lambda _level: GlibcHwcaps(reason=reason)

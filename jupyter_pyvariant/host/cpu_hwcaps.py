@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import os
 import struct
-import subprocess
 import sys
-from collections.abc import Mapping
-from pathlib import Path
+import time
+from collections.abc import Callable, Mapping
 
 from ._probe import Recorder
 from ._values import Record, data_table, shaped
@@ -21,6 +20,8 @@ from ._values import Record, data_table, shaped
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
+
+    StrPath = str | os.PathLike[str]
 
 _PT_INTERP = 3
 _SECTION = "Subdirectories of glibc-hwcaps directories"
@@ -45,7 +46,7 @@ class LoaderListing(Record):
     supported: tuple[str, ...]
 
 
-def program_interpreter(executable: Path) -> str | None:
+def program_interpreter(executable: StrPath) -> str | None:
     """The ELF ``PT_INTERP`` path of ``executable`` (None for static or non-ELF files)."""
     with open(executable, "rb") as handle:
         header = handle.read(64)
@@ -83,14 +84,14 @@ def program_interpreter(executable: Path) -> str | None:
     return None
 
 
-def find_loader(family: str, executable: str = sys.executable) -> Path | None:
+def find_loader(family: str, executable: str = sys.executable) -> str | None:
     """The dynamic loader this Python runs under, else the architecture's usual glibc loader."""
     if executable:
-        interpreter = program_interpreter(Path(executable))
-        if interpreter and Path(interpreter).exists():
-            return Path(interpreter)
+        interpreter = program_interpreter(executable)
+        if interpreter and os.path.exists(interpreter):
+            return interpreter
     candidates: list[str] = data_table("cpu_levels.json")["glibc_loaders"].get(family, [])
-    return next((Path(path) for path in candidates if Path(path).exists()), None)
+    return next((path for path in candidates if os.path.exists(path)), None)
 
 
 def parse_loader_help(text: str) -> LoaderListing | None:
@@ -127,19 +128,107 @@ def compare(listing: LoaderListing, our_level: str | None, environ: Mapping[str,
     return GlibcHwcaps(listing.supported, best, False, reason)
 
 
-def _loader_help(loader: Path, environ: Mapping[str, str], timeout_s: float) -> str:
-    env = {"LC_ALL": "C"}
-    if environ.get("GLIBC_TUNABLES"):
-        env["GLIBC_TUNABLES"] = environ["GLIBC_TUNABLES"]  # the verdict this process's libraries get
-    done = subprocess.run(
-        [str(loader), "--help"],
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        timeout=timeout_s,
-        env=env,
-        check=False,
+class _LoaderRun:
+    """``ld.so --help`` running with its output on a pipe.
+
+    ``os.posix_spawn`` starts it without importing subprocess (a tenth of a terminal report), and
+    starting it before the CPU is read lets the loader run while the report reads /proc.
+    """
+
+    __slots__ = ("_deadline", "_fd", "_pid")
+
+    def __init__(self, loader: str, environ: Mapping[str, str], timeout_s: float) -> None:
+        env = {"LC_ALL": "C"}
+        if environ.get("GLIBC_TUNABLES"):
+            env["GLIBC_TUNABLES"] = environ["GLIBC_TUNABLES"]  # the verdict this process's libraries get
+        read_end, write_end = os.pipe()
+        try:
+            self._pid = os.posix_spawn(
+                loader,
+                [loader, "--help"],
+                env,
+                file_actions=[
+                    (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
+                    (os.POSIX_SPAWN_DUP2, write_end, 1),
+                    (os.POSIX_SPAWN_OPEN, 2, os.devnull, os.O_WRONLY, 0),
+                ],
+            )
+        except BaseException:
+            os.close(read_end)
+            raise
+        finally:
+            os.close(write_end)
+        self._fd, self._deadline = read_end, time.monotonic() + timeout_s
+
+    def output(self) -> str:
+        """Everything the loader printed; TimeoutError (the loader killed) past the deadline."""
+        import select
+
+        chunks: list[bytes] = []
+        try:
+            while True:
+                left = self._deadline - time.monotonic()
+                if left <= 0 or not select.select([self._fd], [], [], left)[0]:
+                    os.kill(self._pid, _SIGKILL)
+                    raise TimeoutError("the loader gave no complete answer in time")
+                chunk = os.read(self._fd, 65536)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+        finally:
+            os.close(self._fd)
+            os.waitpid(self._pid, 0)
+        return b"".join(chunks).decode("utf-8", errors="replace")
+
+
+_SIGKILL = 9  # signal.SIGKILL, without importing signal for the one path that needs it
+
+
+def ask_loader(
+    family: str,
+    rec: Recorder,
+    environ: Mapping[str, str] = os.environ,
+    loader: StrPath | None = None,
+    timeout_s: float = 2.0,
+) -> Callable[[str | None], GlibcHwcaps]:
+    """Start asking the dynamic loader (``find_loader`` unless given); the verdict comes later.
+
+    The returned function waits for the loader, at most ``timeout_s`` from now, and compares its
+    answer with the level it is given; it must be called once, to reap the loader.
+    """
+    probe = "cpu.glibc_hwcaps"
+    found = (
+        os.fspath(loader)
+        if loader
+        else rec.run(probe, "PT_INTERP of sys.executable", lambda: find_loader(family), None)
     )
-    return done.stdout.decode("utf-8", errors="replace")
+    if found is None:
+        return _answer(
+            rec, probe, "dynamic loader", "no dynamic loader found (static interpreter or not a glibc system)"
+        )
+    if "musl" in os.path.basename(found):
+        return _answer(rec, probe, found, f"musl libc ({found}) has no glibc-hwcaps")
+    source = f"{found} --help"
+    running = rec.run(probe, source, lambda: _LoaderRun(found, environ, timeout_s), None)
+
+    def verdict(our_level: str | None) -> GlibcHwcaps:
+        output = None if running is None else rec.run(probe, source, running.output, None)
+        if output is None:
+            return GlibcHwcaps(reason=f"{found} --help failed (see diagnostics)")
+        listing = parse_loader_help(output)
+        if listing is None:
+            reason = f"{found} lists no glibc-hwcaps subdirectories (glibc older than 2.33)"
+            rec.note(probe, found, reason)
+            return GlibcHwcaps(reason=reason)
+        return compare(listing, our_level, environ)
+
+    return verdict
+
+
+def _answer(rec: Recorder, probe: str, source: str, reason: str) -> Callable[[str | None], GlibcHwcaps]:
+    """A verdict known before asking: the loader cannot say anything."""
+    rec.note(probe, source, reason)
+    return lambda _level: GlibcHwcaps(reason=reason)
 
 
 def glibc_hwcaps(
@@ -147,28 +236,8 @@ def glibc_hwcaps(
     our_level: str | None,
     rec: Recorder,
     environ: Mapping[str, str] = os.environ,
-    loader: Path | None = None,
+    loader: StrPath | None = None,
     timeout_s: float = 2.0,
 ) -> GlibcHwcaps:
-    """Ask the dynamic loader (``find_loader`` unless given): a few milliseconds, never past ``timeout_s``."""
-    probe = "cpu.glibc_hwcaps"
-    if loader is None:
-        loader = rec.run(probe, "PT_INTERP of sys.executable", lambda: find_loader(family), None)
-    if loader is None:
-        reason = "no dynamic loader found (static interpreter or not a glibc system)"
-        rec.note(probe, "dynamic loader", reason)
-        return GlibcHwcaps(reason=reason)
-    if "musl" in loader.name:
-        reason = f"musl libc ({loader}) has no glibc-hwcaps"
-        rec.note(probe, str(loader), reason)
-        return GlibcHwcaps(reason=reason)
-    found = loader
-    output = rec.run(probe, f"{found} --help", lambda: _loader_help(found, environ, timeout_s), None)
-    if output is None:
-        return GlibcHwcaps(reason=f"{loader} --help failed (see diagnostics)")
-    listing = parse_loader_help(output)
-    if listing is None:
-        reason = f"{loader} lists no glibc-hwcaps subdirectories (glibc older than 2.33)"
-        rec.note(probe, str(loader), reason)
-        return GlibcHwcaps(reason=reason)
-    return compare(listing, our_level, environ)
+    """Ask the dynamic loader and wait: a few milliseconds, never past ``timeout_s``."""
+    return ask_loader(family, rec, environ, loader, timeout_s)(our_level)
