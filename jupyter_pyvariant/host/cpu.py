@@ -13,7 +13,7 @@ from types import MappingProxyType
 
 from ._fs import Roots, read_first_line, read_text
 from ._probe import UNKNOWN, Recorder
-from ._uname import uname
+from ._runtime import uname
 from ._values import Record, shaped
 from .cpu_archspec import ArchspecMatch, match
 from .cpu_facts import CpuFacts, facts_from_cpuinfo, facts_from_sysctl, read_darwin_sysctl, read_windows

@@ -9,14 +9,14 @@ one niche flag otherwise silently drops the answer to a generic level.
 
 from __future__ import annotations
 
-import importlib.util
 import json
+import os
 import re
 from collections.abc import Mapping
 from functools import cache
-from pathlib import Path
 from types import MappingProxyType
 
+from ._runtime import find_spec
 from ._values import Record, shaped
 from .cpu_facts import CpuFacts
 
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 _GENERIC = "generic"
 _COMPILERS = ("gcc", "clang")
-_NUMBERED = re.compile(r"^(\D+)(\d+)$")
+_NUMBERED = r"^(\D+)(\d+)$"
 
 
 class Refusal(Record):
@@ -65,23 +65,29 @@ class Target(Record):
         return len(self.ancestors), len(self.features)
 
 
-def microarchitectures_json() -> Path:
+def microarchitectures_json() -> str:
     """archspec's data file, located without executing archspec's package code."""
-    spec = importlib.util.find_spec("archspec")
+    spec = find_spec("archspec")
     if spec is None or not spec.submodule_search_locations:
         raise FileNotFoundError("archspec is not installed")
     for location in spec.submodule_search_locations:
-        candidate = Path(location, "json", "cpu", "microarchitectures.json")
-        if candidate.is_file():
+        candidate = os.path.join(location, "json", "cpu", "microarchitectures.json")
+        if os.path.isfile(candidate):
             return candidate
     raise FileNotFoundError("archspec ships no json/cpu/microarchitectures.json")
 
 
 @cache
-def targets() -> Mapping[str, Target]:
-    raw: Mapping[str, Any] = json.loads(microarchitectures_json().read_text(encoding="utf-8"))[
-        "microarchitectures"
-    ]
+def _microarchitectures() -> Mapping[str, Any]:
+    with open(microarchitectures_json(), encoding="utf-8") as handle:
+        raw: Mapping[str, Any] = json.load(handle)["microarchitectures"]
+    return raw
+
+
+@cache
+def targets(family: str) -> Mapping[str, Target]:
+    """archspec's targets of one family (``x86_64``, ``aarch64`` ...): a CPU needs only its own."""
+    raw = _microarchitectures()
     ancestry: dict[str, tuple[str, ...]] = {}
 
     def ancestors_of(name: str) -> tuple[str, ...]:
@@ -96,12 +102,15 @@ def targets() -> Mapping[str, Target]:
     built = {}
     for name, entry in raw.items():
         lineage = ancestors_of(name)
+        root = next((a for a in lineage if not raw[a]["from"]), name)
+        if root != family:
+            continue
         built[name] = Target(
             name=name,
             vendor=entry["vendor"],
             features=frozenset(entry["features"]),
             ancestors=lineage,
-            family=next((a for a in lineage if not raw[a]["from"]), name),
+            family=root,
             generation=int(entry.get("generation", 0)),
             cpu_part=entry.get("cpupart", ""),
             compilers=MappingProxyType(
@@ -124,7 +133,7 @@ def _exact_target(hint: str, known: Mapping[str, Target]) -> Target | None:
         return None
     if hint in known:
         return known[hint]
-    numbered = _NUMBERED.match(hint)
+    numbered = re.match(_NUMBERED, hint)
     if numbered:
         prefix, number = numbered.groups()
         for older in range(int(number) - 1, 0, -1):
@@ -176,7 +185,7 @@ def _version_floor(versions: str) -> tuple[int, ...]:
 
 def match(facts: CpuFacts) -> ArchspecMatch | None:
     """The target archspec would pick for these facts, or None when archspec knows no such family."""
-    known = targets()
+    known = targets(facts.family)
     if facts.family not in known:
         return None
     features = _archspec_features(facts)

@@ -7,12 +7,12 @@ from. The parsers are pure functions of text or key/value pairs, so recorded mac
 
 from __future__ import annotations
 
-import platform
 import re
 import sys
 from collections.abc import Mapping, Sequence
 
 from ._probe import UNKNOWN
+from ._runtime import uname
 from ._values import Record, data_table
 from .cpu_levels import generation_ladder_names, normalize_arch
 
@@ -21,9 +21,10 @@ if TYPE_CHECKING:
     from typing import Any
 
 _CPUINFO_FEATURE_KEYS = {"x86_64": "flags", "aarch64": "Features", "s390x": "features"}
-_POWER_GENERATION = re.compile(r"POWER(\d+)", re.IGNORECASE)
-_S390_MACHINE = re.compile(r"\bmachine\s*[=:]\s*([0-9A-Fa-f]{4})\b")
-_APPLE_MODEL = re.compile(r"Apple\s+(M\d+)", re.IGNORECASE)
+# Patterns compile on first use (re caches them): on a given machine most never run.
+_POWER_GENERATION = r"(?i)POWER(\d+)"
+_S390_MACHINE = r"\bmachine\s*[=:]\s*([0-9A-Fa-f]{4})\b"
+_APPLE_MODEL = r"(?i)Apple\s+(M\d+)"
 
 
 class CpuFacts(Record):
@@ -97,7 +98,7 @@ def facts_from_cpuinfo(text: str, machine: str | None) -> CpuFacts:
     """
     blocks = cpuinfo_blocks(text)
     shown = None if machine else machine_from_cpuinfo(blocks)
-    family = normalize_arch(machine or shown or platform.machine())
+    family = normalize_arch(machine or shown or uname().machine)
     feature_key = _CPUINFO_FEATURE_KEYS.get(family)
     features = common_features(blocks, feature_key) if feature_key else frozenset()
     vendor = _first(blocks, "vendor_id") or _features_table()["arch_vendors"].get(family, "")
@@ -113,13 +114,13 @@ def facts_from_cpuinfo(text: str, machine: str | None) -> CpuFacts:
     elif family in ("ppc64le", "ppc64"):
         cpu_line = _first(blocks, "cpu")
         model = cpu_line.split(",")[0].strip()
-        found = _POWER_GENERATION.search(cpu_line)
+        found = re.search(_POWER_GENERATION, cpu_line)
         generation = f"power{int(found.group(1))}" if found else None
         if shown and found and int(found.group(1)) < 8:
             family = "ppc64"  # little-endian Linux needs POWER8: older POWER runs big-endian
     elif family == "s390x":
         vendor = _features_table()["arch_vendors"]["s390x"]
-        found = _S390_MACHINE.search(text)
+        found = re.search(_S390_MACHINE, text)
         machine_type = found.group(1) if found else ""
         generation = data_table("cpu_levels.json")["s390x_machine_types"].get(machine_type)
         model = f"IBM {generation or 'machine'} (type {machine_type})" if machine_type else ""
@@ -160,7 +161,7 @@ def facts_from_sysctl(values: Mapping[str, str], machine: str) -> CpuFacts:
             if values.get(key, "0").strip() not in ("", "0")
             for name in names
         }
-        found = _APPLE_MODEL.search(brand)
+        found = re.search(_APPLE_MODEL, brand)
         # Very old macOS says only "Apple processor": that was the M1.
         hint = found.group(1).lower() if found else ("m1" if brand.strip() == "Apple processor" else "")
         return CpuFacts(

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 PROBE = "gpu.nvidia"
 NVML_SOURCE = "libnvidia-ml (NVML)"
-_KERNEL_MODULE_VERSION = re.compile(r"\s(\d+\.\d+(?:\.\d+)?)\s")
+_KERNEL_MODULE_VERSION = r"\s(\d+\.\d+(?:\.\d+)?)\s"
 _WSL_GPU_DEVICE = "/dev/dxg"
 # Where sysfs/procfs would show NVIDIA hardware, or none can exist, NVML is not worth importing;
 # elsewhere (Windows, BSD) only NVML itself can tell.
@@ -43,7 +43,7 @@ def _kernel_driver_version(roots: Roots, rec: Recorder) -> str | None:
     """The loaded kernel module's version from /proc/driver/nvidia/version, or None when not loaded."""
     path = roots.proc("driver", "nvidia", "version")
     line = attempt(rec, PROBE, str(path), lambda: read_first_line(path), "")
-    match = _KERNEL_MODULE_VERSION.search(f"{line} ")
+    match = re.search(_KERNEL_MODULE_VERSION, f"{line} ")
     return match.group(1) if match else None
 
 

@@ -17,7 +17,7 @@ from ._values import Record
 from .gpu_common import knowledge
 
 _PROBE = "gpu.pci"
-_DRM_CARD = re.compile(r"card\d+")
+_DRM_CARD = r"card\d+"
 
 
 class PciDisplayDevice(Record):
@@ -86,7 +86,7 @@ def _drm_cards(roots: Roots) -> dict[str, tuple[Path, str]]:
         names = sorted(os.listdir(roots.sys("class", "drm")))
     except OSError:
         return {}
-    links = (roots.sys("class", "drm", name, "device") for name in names if _DRM_CARD.fullmatch(name))
+    links = (roots.sys("class", "drm", name, "device") for name in names if re.fullmatch(_DRM_CARD, name))
     cards = ((link.resolve(), link.parent.name) for link in links if link.exists())
     return {device_dir.name: (device_dir, card) for device_dir, card in cards}
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import re
 import shlex
 import sys
@@ -19,6 +18,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from ._probe import UNKNOWN, Recorder
+from ._runtime import python_build
 from ._values import Record, shaped
 
 TYPE_CHECKING = False
@@ -28,9 +28,10 @@ if TYPE_CHECKING:
 # Written next to the interpreter by this project's provisioning: which archive it came from.
 MARKER_NAME = "PYVARIANT-BUILD.json"
 
-_MARCH = re.compile(r"-march=([\w.+-]+)")
-_X86_MARCH = re.compile(r"x86-64(-v[1-4])?")
-_ARM_MARCH = re.compile(r"armv(\d+)(?:\.(\d+))?-a(?:\+[\w+]*)?")
+# Compiled on first use by re (and cached there), like every pattern of the host probes.
+_MARCH = r"-march=([\w.+-]+)"
+_X86_MARCH = r"x86-64(-v[1-4])?"
+_ARM_MARCH = r"armv(\d+)(?:\.(\d+))?-a(?:\+[\w+]*)?"
 # The ISA a compiler targets when no -march is given: the architecture's baseline.
 _DEFAULT_LEVEL = {"x86_64": "x86-64-v1", "amd64": "x86-64-v1", "aarch64": "armv8.0-a"}
 # Where the flags the interpreter was compiled with are recorded, configure's own arguments first
@@ -147,7 +148,7 @@ def build_flags(config: Mapping[str, Any]) -> BuildFlags:
         return BuildFlags(pgo=None, lto=None, jit_built=None, march=None)
     options = _configure_options(str(config_args or ""))
     flags = " ".join(texts).split()
-    marches = _MARCH.findall(" ".join(texts))
+    marches = re.findall(_MARCH, " ".join(texts))
     return BuildFlags(
         pgo=options.get("--enable-optimizations", "no") != "no" or "-fprofile-use" in flags,
         lto=options.get("--with-lto", "no") != "no" or any(flag.startswith("-flto") for flag in flags),
@@ -163,9 +164,9 @@ def isa_level(march: str | None, machine: str) -> str | None:
     """
     if march is None:
         return _DEFAULT_LEVEL.get(machine.lower())
-    if x86 := _X86_MARCH.fullmatch(march):
+    if x86 := re.fullmatch(_X86_MARCH, march):
         return "x86-64" + (x86[1] or "-v1")
-    if arm := _ARM_MARCH.fullmatch(march):
+    if arm := re.fullmatch(_ARM_MARCH, march):
         return f"armv{arm[1]}.{arm[2] or 0}-a"
     return None
 
@@ -245,8 +246,9 @@ def probe_interpreter(rec: Recorder, *, base_prefix: Path | None = None) -> Inte
     free_threaded = bool(config.get("Py_GIL_DISABLED"))
     machine = sysconfig.get_platform().rsplit("-", 1)[-1]
     prefix = Path(sys.base_prefix) if base_prefix is None else base_prefix
+    version, compiler = python_build()
     return InterpreterInfo(
-        version=platform.python_version(),
+        version=version,
         implementation=sys.implementation.name,
         executable=sys.executable,
         real_executable=os.path.realpath(sys.executable) if sys.executable else "",
@@ -259,6 +261,6 @@ def probe_interpreter(rec: Recorder, *, base_prefix: Path | None = None) -> Inte
         march=flags.march,
         isa_level=isa_level(flags.march, machine),
         standalone=_standalone(config, prefix, rec),
-        compiler=platform.python_compiler() or UNKNOWN,
+        compiler=compiler or UNKNOWN,
         numpy=_numpy(rec),
     )

@@ -7,8 +7,8 @@
 from __future__ import annotations
 
 import os
-import threading
 import time
+from _thread import allocate_lock
 from collections.abc import Mapping
 from types import MappingProxyType
 
@@ -122,7 +122,7 @@ def collect(
 
 
 _cache: dict[tuple[str, Roots], HostReport] = {}
-_lock = threading.Lock()
+_lock = allocate_lock()  # threading.Lock, without importing threading
 
 
 def report(scope: Scope = "kernel-host", refresh: bool = False) -> HostReport:

@@ -8,12 +8,12 @@ hardware's datasheet; hostname and boot id tell a cached report from a stale one
 from __future__ import annotations
 
 import os
-import platform
 from collections.abc import Mapping
 from pathlib import Path
 
 from ._fs import Roots, read_first_line, read_text
 from ._probe import UNKNOWN, Recorder
+from ._runtime import uname
 from ._values import Record, data_table, shaped
 from .capacity import Capacity, is_live, probe_capacity
 from .wheel_tags import top_tags
@@ -71,12 +71,13 @@ class SystemInfo(Record):
         return shaped(self)
 
 
-def _os_release(rootfs: Path) -> str:
+def _os_release(rootfs: Path, system: str) -> str:
     """The distribution's PRETTY_NAME (os-release(5)), or the macOS / Windows product version."""
-    system = platform.system()
-    if system == "Darwin":
-        return f"macOS {platform.mac_ver()[0]}"
-    if system == "Windows":
+    if system in ("Darwin", "Windows"):
+        import platform
+
+        if system == "Darwin":
+            return f"macOS {platform.mac_ver()[0]}"
         return f"Windows {platform.release()} ({platform.version()})"
     candidates = [rootfs / "etc" / "os-release", rootfs / "usr" / "lib" / "os-release"]
     path = next((candidate for candidate in candidates if candidate.exists()), candidates[0])
@@ -112,6 +113,8 @@ def _libc() -> Libc:
         if tag.startswith("musllinux_"):
             major, minor = tag.split("_")[1:3]
             return Libc("musl", f"{major}.{minor}")
+    import platform
+
     family, version = platform.libc_ver()
     if family:
         return Libc(family, version or None)
@@ -193,12 +196,16 @@ def probe_system(
     if not boot_id_path.exists():
         rec.note("system.boot_id", str(boot_id_path), "absent")
     libc = rec.run("system.libc", "os.confstr / packaging.tags", _libc, Libc(UNKNOWN, None))
+    live = uname()
     return SystemInfo(
-        os=platform.system() or UNKNOWN,
+        os=live.system or UNKNOWN,
         os_release=rec.run(
-            "system.os_release", str(rootfs / "etc" / "os-release"), lambda: _os_release(rootfs), UNKNOWN
+            "system.os_release",
+            str(rootfs / "etc" / "os-release"),
+            lambda: _os_release(rootfs, live.system),
+            UNKNOWN,
         ),
-        kernel=_proc_or_live(roots, rec, "system.kernel", ("sys", "kernel", "osrelease"), platform.release()),
+        kernel=_proc_or_live(roots, rec, "system.kernel", ("sys", "kernel", "osrelease"), live.release),
         libc=libc,
         platform_tags=rec.run(
             "system.platform_tags",
@@ -208,6 +215,6 @@ def probe_system(
         ),
         container=_container(roots, rec, env, rootfs),
         virtualization=_virtualization(roots, rec),
-        hostname=_proc_or_live(roots, rec, "system.hostname", ("sys", "kernel", "hostname"), platform.node()),
+        hostname=_proc_or_live(roots, rec, "system.hostname", ("sys", "kernel", "hostname"), live.node),
         boot_id=_optional_line(boot_id_path, rec, "system.boot_id"),
     )

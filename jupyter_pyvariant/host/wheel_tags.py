@@ -10,11 +10,11 @@ legacy ``manylinux2014`` aliases, a ``_manylinux`` override module) asks packagi
 
 from __future__ import annotations
 
-import platform
 import sys
 import sysconfig
 from itertools import islice
 
+from ._runtime import find_spec
 from ._values import data_table
 
 # Below glibc 2.18 the list interleaves the legacy aliases (2.17 is manylinux2014): packaging's case.
@@ -40,7 +40,7 @@ def _glibc_cpython_head(count: int, libc_family: str, libc_version: str | None) 
     arch = sysconfig.get_platform().removeprefix("linux-").replace("-", "_").replace(".", "_")
     if (
         sys.implementation.name != "cpython"
-        or platform.system() != "Linux"
+        or not sys.platform.startswith("linux")
         or libc_family != "glibc"
         or major != "2"
         or not minor.isdigit()
@@ -75,6 +75,4 @@ def _native_first() -> bool:
 
 def _has_manylinux_override() -> bool:
     """A ``_manylinux`` module may veto manylinux tags (PEP 600): packaging then has to ask it."""
-    from importlib.util import find_spec
-
     return "_manylinux" in sys.modules or find_spec("_manylinux") is not None
