@@ -67,7 +67,8 @@ print(json.dumps({
 # --- fake machines -----------------------------------------------------------------------------
 
 
-def write(path: Path, text: str | bytes) -> Path:
+def write(where: str | Path, text: str | bytes) -> Path:
+    path = Path(where)
     path.parent.mkdir(parents=True, exist_ok=True)
     if isinstance(text, bytes):
         path.write_bytes(text)
@@ -77,7 +78,7 @@ def write(path: Path, text: str | bytes) -> Path:
 
 
 def add_pci(
-    sysfs: Path,
+    sysfs: str | Path,
     address: str,
     pci_id: str,
     pci_class: str = "0x030000",
@@ -86,24 +87,26 @@ def add_pci(
 ) -> Path:
     """A PCI device as sysfs shows it, with its driver link and DRM card when given."""
     vendor, device = pci_id.split(":")
-    device_dir = sysfs / "bus" / "pci" / "devices" / address
+    device_dir = Path(sysfs, "bus", "pci", "devices", address)
     write(device_dir / "vendor", f"0x{vendor}\n")
     write(device_dir / "device", f"0x{device}\n")
     write(device_dir / "class", f"{pci_class}\n")
     if driver:
-        driver_dir = sysfs / "bus" / "pci" / "drivers" / driver
+        driver_dir = Path(sysfs, "bus", "pci", "drivers", driver)
         driver_dir.mkdir(parents=True, exist_ok=True)
         (device_dir / "driver").symlink_to(driver_dir)
     if card:
-        card_dir = sysfs / "class" / "drm" / card
+        card_dir = Path(sysfs, "class", "drm", card)
         card_dir.mkdir(parents=True, exist_ok=True)
         (card_dir / "device").symlink_to(device_dir)
     return device_dir
 
 
-def add_kfd_node(sysfs: Path, node: int, properties: str | bytes, banks: Mapping[int, int] = {}) -> Path:
+def add_kfd_node(
+    sysfs: str | Path, node: int, properties: str | bytes, banks: Mapping[int, int] = {}
+) -> Path:
     """A KFD topology node; ``banks`` maps heap_type → size_in_bytes."""
-    node_dir = sysfs / "class" / "kfd" / "kfd" / "topology" / "nodes" / str(node)
+    node_dir = Path(sysfs, "class", "kfd", "kfd", "topology", "nodes", str(node))
     write(node_dir / "properties", properties)
     (node_dir / "mem_banks").mkdir()
     for bank, (heap_type, size) in enumerate(banks.items()):
@@ -123,8 +126,8 @@ def kfd_properties(simd_count: int, gfx_target_version: int = 0, **extra: int) -
 @pytest.fixture
 def machine(tmp_path: Path) -> Roots:
     roots = Roots(procfs=tmp_path / "proc", sysfs=tmp_path / "sys")
-    roots.procfs.mkdir()
-    roots.sysfs.mkdir()
+    os.mkdir(roots.procfs)
+    os.mkdir(roots.sysfs)
     return roots
 
 
@@ -508,8 +511,8 @@ def test_intel_device_seen_only_through_drm(machine: Roots, tmp_path: Path) -> N
     for name, value in (("vendor", "0x8086"), ("device", "0x56a0"), ("class", "0x030000")):
         write(device_dir / name, value + "\n")
     write(machine.sys("class", "drm", "card0-DP-1", "status"), "connected\n")  # a connector, not a card
-    (machine.sys("class", "drm", "card0")).mkdir(parents=True)
-    (machine.sys("class", "drm", "card0", "device")).symlink_to(device_dir)
+    Path(machine.sys("class", "drm", "card0")).mkdir(parents=True)
+    Path(machine.sys("class", "drm", "card0", "device")).symlink_to(device_dir)
     entries, _ = probe(machine)
     assert entries["intel"]["devices"] == [
         {

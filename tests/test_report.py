@@ -79,8 +79,14 @@ def test_bad_proc_and_sys_still_give_a_valid_report(
 
 def test_procfs_root_is_read_from_the_environment(tmp_path: Path) -> None:
     roots = Roots.from_env({"PYVARIANT_PROCFS": str(tmp_path / "p"), "PYVARIANT_SYSFS": str(tmp_path / "s")})
-    assert roots.proc("cpuinfo") == tmp_path / "p" / "cpuinfo"
-    assert roots.sys("class") == tmp_path / "s" / "class"
+    assert roots.proc("cpuinfo") == str(tmp_path / "p" / "cpuinfo")
+    assert roots.sys("class") == str(tmp_path / "s" / "class")
+    assert not roots.live and Roots.from_env({}).live
+
+
+def test_roots_are_the_same_however_they_are_spelled(tmp_path: Path) -> None:
+    assert Roots(tmp_path / "p", f"{tmp_path}/s/") == Roots(str(tmp_path / "p"), str(tmp_path / "s"))
+    assert Roots("/proc/", "/sys").live and hash(Roots(Path("/proc"))) == hash(Roots())
 
 
 @pytest.mark.parametrize(

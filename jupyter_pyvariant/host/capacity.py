@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Mapping
-from pathlib import Path
 from types import MappingProxyType
 
 from ._fs import Roots, read_text
@@ -87,12 +86,12 @@ class _Hierarchy(Record):
     """Where each controller's files are for this process: its cgroup directory first, the root last."""
 
     version: int
-    chains: Mapping[str, tuple[Path, ...]]
+    chains: Mapping[str, tuple[str, ...]]
 
 
 def is_live(roots: Roots) -> bool:
     """True when the probes read this machine's own /proc, so process-level calls describe it too."""
-    return roots.procfs == Path("/proc")
+    return roots.live
 
 
 def parse_cpu_list(text: str) -> int | None:
@@ -142,7 +141,7 @@ def parse_memory_limit(text: str) -> int | None:
     return value
 
 
-def _parsed(path: Path, parse: Callable[[str], T]) -> T:
+def _parsed(path: str, parse: Callable[[str], T]) -> T:
     """Parse one small file; a bad value's error names the file it came from."""
     text = read_text(path, limit=4096).strip()
     try:
@@ -151,34 +150,34 @@ def _parsed(path: Path, parse: Callable[[str], T]) -> T:
         raise ValueError(f"{path}: {exc}") from None
 
 
-def _v2_cpu_quota(directory: Path) -> float | None:
-    return _parsed(directory / "cpu.max", parse_cpu_max)
+def _v2_cpu_quota(directory: str) -> float | None:
+    return _parsed(os.path.join(directory, "cpu.max"), parse_cpu_max)
 
 
-def _v1_cpu_quota(directory: Path) -> float | None:
-    quota = _parsed(directory / "cpu.cfs_quota_us", int)
+def _v1_cpu_quota(directory: str) -> float | None:
+    quota = _parsed(os.path.join(directory, "cpu.cfs_quota_us"), int)
     if quota == -1:
         return None
-    return _quota_cores(quota, _parsed(directory / "cpu.cfs_period_us", int))
+    return _quota_cores(quota, _parsed(os.path.join(directory, "cpu.cfs_period_us"), int))
 
 
-def _cpuset_reader(effective: str, configured: str) -> Callable[[Path], int | None]:
+def _cpuset_reader(effective: str, configured: str) -> Callable[[str], int | None]:
     """The effective list already folds in the parents; the configured one is the fallback."""
 
-    def read(directory: Path) -> int | None:
+    def read(directory: str) -> int | None:
         try:
-            return _parsed(directory / effective, parse_cpu_list)
+            return _parsed(os.path.join(directory, effective), parse_cpu_list)
         except FileNotFoundError:
-            return _parsed(directory / configured, parse_cpu_list)
+            return _parsed(os.path.join(directory, configured), parse_cpu_list)
 
     return read
 
 
-def _memory_reader(filename: str) -> Callable[[Path], int | None]:
-    return lambda directory: _parsed(directory / filename, parse_memory_limit)
+def _memory_reader(filename: str) -> Callable[[str], int | None]:
+    return lambda directory: _parsed(os.path.join(directory, filename), parse_memory_limit)
 
 
-_READERS: Mapping[int, Mapping[str, Callable[[Path], float | int | None]]] = {
+_READERS: Mapping[int, Mapping[str, Callable[[str], float | int | None]]] = {
     2: {
         "cpu": _v2_cpu_quota,
         "cpuset": _cpuset_reader("cpuset.cpus.effective", "cpuset.cpus"),
@@ -192,7 +191,7 @@ _READERS: Mapping[int, Mapping[str, Callable[[Path], float | int | None]]] = {
 }
 
 
-def _chain(mount: Path, cgroup_path: str) -> tuple[Path, ...]:
+def _chain(mount: str, cgroup_path: str) -> tuple[str, ...]:
     """Directories from the process's cgroup up to the mount point.
 
     Without a cgroup namespace a container sees its full host path in /proc/self/cgroup while its
@@ -200,29 +199,29 @@ def _chain(mount: Path, cgroup_path: str) -> tuple[Path, ...]:
     directory exists finds it in both cases.
     """
     parts = [part for part in cgroup_path.split("/") if part]
-    while parts and not mount.joinpath(*parts).is_dir():
+    while parts and not os.path.isdir(os.path.join(mount, *parts)):
         parts.pop(0)
-    return tuple(mount.joinpath(*parts[:depth]) for depth in range(len(parts), -1, -1))
+    return tuple(os.path.join(mount, *parts[:depth]) for depth in range(len(parts), -1, -1))
 
 
 def _find_hierarchy(roots: Roots, rec: Recorder) -> _Hierarchy | None:
     membership = roots.proc("self", "cgroup")
     base = roots.sys("fs", "cgroup")
-    if not membership.exists():
+    if not os.path.exists(membership):
         rec.note("capacity.cgroup", str(membership), "absent: the process belongs to no cgroup")
         return None
     text = rec.run("capacity.cgroup", str(membership), lambda: read_text(membership), "")
     entries = [line.split(":", 2) for line in text.splitlines() if line.count(":") >= 2]
-    if (base / "cgroup.controllers").exists():
+    if os.path.exists(os.path.join(base, "cgroup.controllers")):
         path = next((path for hierarchy, _, path in entries if hierarchy == "0"), "/")
         chain = _chain(base, path)
         return _Hierarchy(2, {controller: chain for controller in _CONTROLLERS})
-    chains: dict[str, tuple[Path, ...]] = {}
+    chains: dict[str, tuple[str, ...]] = {}
     for controller in _CONTROLLERS:
         for _, names, path in entries:
             if controller in names.split(","):
-                mounts = [base / controller, base / names]
-                mount = next((candidate for candidate in mounts if candidate.is_dir()), None)
+                mounts = [os.path.join(base, controller), os.path.join(base, names)]
+                mount = next((candidate for candidate in mounts if os.path.isdir(candidate)), None)
                 if mount is not None:
                     chains[controller] = _chain(mount, path)
                 break
@@ -271,7 +270,7 @@ def _meminfo(roots: Roots, rec: Recorder) -> tuple[int | None, int | None]:
             raise ValueError("no MemTotal line")
         return fields["MemTotal"], fields.get("MemAvailable")
 
-    if not path.exists() and is_live(roots):
+    if not os.path.exists(path) and is_live(roots):
         return rec.run("capacity.memory", "os.sysconf(SC_PHYS_PAGES)", _physical_pages, None), None
     unknown: tuple[int | None, int | None] = (None, None)
     return rec.run("capacity.memory", str(path), parse, unknown)
@@ -283,7 +282,7 @@ def _physical_pages() -> int:
 
 def _logical_cpus(roots: Roots, rec: Recorder) -> int | None:
     online = roots.sys("devices", "system", "cpu", "online")
-    if not online.exists() and is_live(roots):
+    if not os.path.exists(online) and is_live(roots):
         return rec.run("capacity.cpus", "os.cpu_count()", os.cpu_count, None)
     return rec.run("capacity.cpus", str(online), lambda: _parsed(online, parse_cpu_list), None)
 

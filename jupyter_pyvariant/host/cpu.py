@@ -8,6 +8,7 @@ the ``Recorder`` and a failure leaves "unknown" with its reason in the diagnosti
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
 
@@ -23,8 +24,6 @@ from .cpu_levels import LevelVerdict, extension_groups, judge, normalize_arch
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
-
-_LIVE_PROCFS = Roots().procfs
 
 
 class CpuInfo(Record):
@@ -90,15 +89,15 @@ def _read_facts(roots: Roots, rec: Recorder, asked: str | None, system: str, liv
     machine = asked or live_machine
     family = normalize_arch(machine)
     unknown = CpuFacts(arch=family, family=family)
-    if system == "Darwin" and not cpuinfo.exists():
+    if system == "Darwin" and not os.path.exists(cpuinfo):
         values: dict[str, str] = rec.run("cpu.sysctl", "sysctlbyname", read_darwin_sysctl, {})
         return facts_from_sysctl(values, machine)
-    if system == "Windows" and not cpuinfo.exists():
+    if system == "Windows" and not os.path.exists(cpuinfo):
         return rec.run("cpu.windows", "IsProcessorFeaturePresent", lambda: read_windows(machine), unknown)
     text = rec.run("cpu.cpuinfo", str(cpuinfo), lambda: read_text(cpuinfo), None)
     if text is None:
         return unknown
-    shown = asked if asked or roots.procfs != _LIVE_PROCFS else live_machine
+    shown = asked if asked or not roots.live else live_machine
     return rec.run("cpu.cpuinfo", f"parse {cpuinfo}", lambda: facts_from_cpuinfo(text, shown), unknown)
 
 
@@ -109,7 +108,7 @@ def _sve_vector_length(roots: Roots, rec: Recorder, facts: CpuFacts) -> int | No
     path = roots.proc("sys", "abi", "sve_default_vector_length")
 
     def read_bits() -> int | None:
-        if not path.exists():
+        if not os.path.exists(path):
             rec.note("cpu.sve", str(path), "absent: SVE vector length unknown")
             return None
         length = int(read_first_line(path)) * 8
@@ -127,7 +126,7 @@ def _ask_glibc(
     family = normalize_arch(asked or live_machine)
     if system != "Linux":
         reason = f"not applicable: {system} does not use glibc"
-    elif roots.procfs != _LIVE_PROCFS:
+    elif not roots.live:
         reason = f"not applicable: CPU facts replayed from {roots.procfs}, not this machine"
     elif family != normalize_arch(live_machine):
         reason = f"not applicable: facts describe {family}, this process runs on {live_machine}"

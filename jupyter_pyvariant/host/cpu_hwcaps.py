@@ -21,7 +21,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-    StrPath = str | os.PathLike[str]
+    from ._fs import StrPath
 
 _PT_INTERP = 3
 _SECTION = "Subdirectories of glibc-hwcaps directories"

@@ -8,8 +8,8 @@ choosing a ROCm build of a package needs.
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 
 from ._fs import Roots, read_first_line, read_text
 from ._probe import UNKNOWN, Recorder
@@ -26,7 +26,7 @@ def gfx_target(version: int) -> str:
     return f"gfx{major}{minor:x}{stepping:x}"
 
 
-def _properties(path: Path) -> dict[str, int]:
+def _properties(path: str) -> dict[str, int]:
     """``key value`` lines of a KFD properties file; lines that are not ``name integer`` are skipped."""
     properties: dict[str, int] = {}
     for line in read_text(path).splitlines():
@@ -36,11 +36,11 @@ def _properties(path: Path) -> dict[str, int]:
     return properties
 
 
-def _frame_buffer_bytes(rec: Recorder, node_dir: Path) -> int | None:
-    banks = node_dir / "mem_banks"
+def _frame_buffer_bytes(rec: Recorder, node_dir: str) -> int | None:
+    banks = os.path.join(node_dir, "mem_banks")
     sizes: list[int] = []
     for name in list_dir(rec, PROBE, banks):
-        path = banks / name / "properties"
+        path = os.path.join(banks, name, "properties")
         unreadable: dict[str, int] = {}
         bank = attempt(rec, PROBE, str(path), functools.partial(_properties, path), unreadable)
         if bank.get("heap_type") in _FRAME_BUFFER_HEAPS:
@@ -48,9 +48,9 @@ def _frame_buffer_bytes(rec: Recorder, node_dir: Path) -> int | None:
     return sum(sizes) if sizes else None
 
 
-def _device_name(roots: Roots, node_dir: Path, properties: Mapping[str, int], target: str) -> str:
+def _device_name(roots: Roots, node_dir: str, properties: Mapping[str, int], target: str) -> str:
     """The board's product name where the driver exposes one, else KFD's node name, else the gfx id."""
-    candidates = [node_dir / "name"]
+    candidates = [os.path.join(node_dir, "name")]
     if "drm_render_minor" in properties:
         render = f"renderD{properties['drm_render_minor']}"
         candidates.insert(0, roots.sys("class", "drm", render, "device", "product_name"))
@@ -64,17 +64,17 @@ def _device_name(roots: Roots, node_dir: Path, properties: Mapping[str, int], ta
     return target
 
 
-def _gpu_node(roots: Roots, rec: Recorder, node_dir: Path) -> AmdDevice | str | None:
+def _gpu_node(roots: Roots, rec: Recorder, node_dir: str) -> AmdDevice | str | None:
     """The node as a device, None for a CPU node (no SIMDs), or why its properties are unusable."""
-    path = node_dir / "properties"
+    path = os.path.join(node_dir, "properties")
     try:
         properties = _properties(path)
     except (OSError, ValueError) as exc:
-        problem = f"node {node_dir.name}: {type(exc).__name__}: {exc}"
+        problem = f"node {os.path.basename(node_dir)}: {type(exc).__name__}: {exc}"
         rec.note(PROBE, str(path), problem)
         return problem
     if "simd_count" not in properties:
-        problem = f"node {node_dir.name}: no simd_count in {path.name}"
+        problem = f"node {os.path.basename(node_dir)}: no simd_count in {os.path.basename(path)}"
         rec.note(PROBE, str(path), problem)
         return problem
     if properties["simd_count"] == 0:
@@ -84,7 +84,7 @@ def _gpu_node(roots: Roots, rec: Recorder, node_dir: Path) -> AmdDevice | str | 
         rec.note(PROBE, str(path), "no usable gfx_target_version")
     target = gfx_target(version) if version > 0 else UNKNOWN
     return AmdDevice(
-        node=int(node_dir.name),
+        node=int(os.path.basename(node_dir)),
         name=_device_name(roots, node_dir, properties, target),
         gfx_target=target,
         memory_total_bytes=_frame_buffer_bytes(rec, node_dir),
@@ -97,7 +97,7 @@ def _rocm_version(environ: Mapping[str, str]) -> str | None:
         if not root:
             continue
         try:
-            return read_first_line(Path(root, ".info", "version")).split("-")[0] or None
+            return read_first_line(os.path.join(root, ".info", "version")).split("-")[0] or None
         except (OSError, IndexError):
             continue
     return None
@@ -117,9 +117,10 @@ def probe_amd(
 ) -> AmdAccelerator | None:
     """An entry when KFD shows a GPU or an AMD display device exists; None on hosts with neither."""
     nodes = roots.sys("class", "kfd", "kfd", "topology", "nodes")
-    kfd_present = nodes.is_dir()
+    kfd_present = os.path.isdir(nodes)
     names = list_dir(rec, PROBE, nodes) if kfd_present else []
-    found = [_gpu_node(roots, rec, nodes / name) for name in sorted(filter(str.isdigit, names), key=int)]
+    node_names = sorted(filter(str.isdigit, names), key=int)
+    found = [_gpu_node(roots, rec, os.path.join(nodes, name)) for name in node_names]
     devices = tuple(item for item in found if isinstance(item, AmdDevice))
     problems = "; ".join(item for item in found if isinstance(item, str)) or None
     if devices:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from pathlib import Path
 
 from ._probe import Recorder
 from ._values import Record, data_table, shaped
@@ -40,7 +39,7 @@ def attempt(rec: Recorder, probe: str, source: str, fn: Callable[[], T], fallbac
         return fallback
 
 
-def list_dir(rec: Recorder, probe: str, path: Path) -> list[str]:
+def list_dir(rec: Recorder, probe: str, path: str) -> list[str]:
     """Sorted entry names of a sysfs directory; [] with a note when it cannot be listed."""
     names: list[str] = attempt(rec, probe, str(path), lambda: sorted(os.listdir(path)), [])
     return names

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-from pathlib import Path
 
 from ._fs import Roots, read_first_line
 from ._probe import Recorder
@@ -47,30 +46,30 @@ class PciDisplayDevice(Record):
         return f"{self.address} [{self.pci_id}] {driver}"
 
 
-def _hex_id(path: Path) -> str:
+def _hex_id(path: str) -> str:
     """``0x10DE`` → ``10de``; raise ValueError for anything that is not a PCI id."""
     text = read_first_line(path).lower().removeprefix("0x")
     int(text, 16)
     return text
 
 
-def _driver_name(device_dir: Path) -> str | None:
+def _driver_name(device_dir: str) -> str | None:
     try:
-        return os.path.basename(os.readlink(device_dir / "driver"))
+        return os.path.basename(os.readlink(os.path.join(device_dir, "driver")))
     except OSError:
         return None
 
 
-def _read_device(rec: Recorder, device_dir: Path, card: str | None) -> PciDisplayDevice | None:
+def _read_device(rec: Recorder, device_dir: str, card: str | None) -> PciDisplayDevice | None:
     """The device when it is display-class; None otherwise, with a note when its files are unreadable."""
     try:
-        pci_class = read_first_line(device_dir / "class").lower()
+        pci_class = read_first_line(os.path.join(device_dir, "class")).lower()
         if not pci_class.startswith(knowledge()["pci_display_class_prefix"]):
             return None
         return PciDisplayDevice(
-            address=device_dir.name,
-            vendor_id=_hex_id(device_dir / "vendor"),
-            device_id=_hex_id(device_dir / "device"),
+            address=os.path.basename(device_dir),
+            vendor_id=_hex_id(os.path.join(device_dir, "vendor")),
+            device_id=_hex_id(os.path.join(device_dir, "device")),
             pci_class=pci_class,
             driver=_driver_name(device_dir),
             card=card,
@@ -80,15 +79,18 @@ def _read_device(rec: Recorder, device_dir: Path, card: str | None) -> PciDispla
         return None
 
 
-def _drm_cards(roots: Roots) -> dict[str, tuple[Path, str]]:
+def _drm_cards(roots: Roots) -> dict[str, tuple[str, str]]:
     """PCI address → (its device directory, DRM card name such as ``card0``)."""
     try:
         names = sorted(os.listdir(roots.sys("class", "drm")))
     except OSError:
         return {}
-    links = (roots.sys("class", "drm", name, "device") for name in names if re.fullmatch(_DRM_CARD, name))
-    cards = ((link.resolve(), link.parent.name) for link in links if link.exists())
-    return {device_dir.name: (device_dir, card) for device_dir, card in cards}
+    cards = (
+        (os.path.realpath(link), name)
+        for name in names
+        if re.fullmatch(_DRM_CARD, name) and os.path.exists(link := roots.sys("class", "drm", name, "device"))
+    )
+    return {os.path.basename(device_dir): (device_dir, card) for device_dir, card in cards}
 
 
 def scan_display_devices(roots: Roots, rec: Recorder) -> tuple[PciDisplayDevice, ...]:
@@ -96,7 +98,7 @@ def scan_display_devices(roots: Roots, rec: Recorder) -> tuple[PciDisplayDevice,
     cards = _drm_cards(roots)
     bus = roots.sys("bus", "pci", "devices")
     try:
-        device_dirs = {address: bus / address for address in os.listdir(bus)}
+        device_dirs = {address: os.path.join(bus, address) for address in os.listdir(bus)}
     except OSError:
         device_dirs = {}
     for address, (device_dir, _card) in cards.items():

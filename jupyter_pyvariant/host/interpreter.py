@@ -15,8 +15,8 @@ import shlex
 import sys
 import sysconfig
 from collections.abc import Mapping
-from pathlib import Path
 
+from ._fs import read_text
 from ._probe import UNKNOWN, Recorder
 from ._runtime import python_build
 from ._values import Record, shaped
@@ -24,6 +24,8 @@ from ._values import Record, shaped
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
+
+    from ._fs import StrPath
 
 # Written next to the interpreter by this project's provisioning: which archive it came from.
 MARKER_NAME = "PYVARIANT-BUILD.json"
@@ -188,22 +190,23 @@ def _gil_enabled(free_threaded: bool) -> bool | None:
     return None if free_threaded else True
 
 
-def _standalone(config: Mapping[str, Any], base_prefix: Path, rec: Recorder) -> Standalone:
+def _standalone(config: Mapping[str, Any], base_prefix: str, rec: Recorder) -> Standalone:
     """python-build-standalone keeps its build prefix ``/install`` and ships ``PYTHON.json``."""
     evidence: list[str] = []
     if config.get("prefix") == "/install":
         evidence.append("sysconfig prefix is /install")
-    for candidate in (base_prefix / "PYTHON.json", base_prefix.parent / "PYTHON.json"):
-        if candidate.is_file():
+    for folder in (base_prefix, os.path.dirname(base_prefix)):
+        candidate = os.path.join(folder, "PYTHON.json")
+        if os.path.isfile(candidate):
             evidence.append(f"{candidate} exists")
             break
-    marker_path = base_prefix / MARKER_NAME
+    marker_path = os.path.join(base_prefix, MARKER_NAME)
     marker = None
-    if marker_path.is_file():
+    if os.path.isfile(marker_path):
         marker = rec.run(
             "python.standalone",
             str(marker_path),
-            lambda: BuildMarker.from_json(marker_path.read_text()),
+            lambda: BuildMarker.from_json(read_text(marker_path)),
             None,
         )
         if marker is not None:
@@ -234,7 +237,7 @@ def _numpy(rec: Recorder) -> NumpyBuild | None:
     )
 
 
-def probe_interpreter(rec: Recorder, *, base_prefix: Path | None = None) -> InterpreterInfo:
+def probe_interpreter(rec: Recorder, *, base_prefix: StrPath | None = None) -> InterpreterInfo:
     """The contract's ``python`` object for the running interpreter; never raises.
 
     ``base_prefix`` (default ``sys.base_prefix``) is where the build marker and PYTHON.json are looked for.
@@ -245,7 +248,7 @@ def probe_interpreter(rec: Recorder, *, base_prefix: Path | None = None) -> Inte
     flags = build_flags(config)
     free_threaded = bool(config.get("Py_GIL_DISABLED"))
     machine = sysconfig.get_platform().rsplit("-", 1)[-1]
-    prefix = Path(sys.base_prefix) if base_prefix is None else base_prefix
+    prefix = sys.base_prefix if base_prefix is None else os.fspath(base_prefix)
     version, compiler = python_build()
     return InterpreterInfo(
         version=version,

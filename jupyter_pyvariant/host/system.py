@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from pathlib import Path
 
 from ._fs import Roots, read_first_line, read_text
 from ._probe import UNKNOWN, Recorder
@@ -21,6 +20,8 @@ from .wheel_tags import top_tags
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
+
+    from ._fs import StrPath
 
 __all__ = ["Capacity", "Detection", "Libc", "SystemInfo", "probe_capacity", "probe_system"]
 
@@ -71,7 +72,7 @@ class SystemInfo(Record):
         return shaped(self)
 
 
-def _os_release(rootfs: Path, system: str) -> str:
+def _os_release(rootfs: str, system: str) -> str:
     """The distribution's PRETTY_NAME (os-release(5)), or the macOS / Windows product version."""
     if system in ("Darwin", "Windows"):
         import platform
@@ -79,8 +80,8 @@ def _os_release(rootfs: Path, system: str) -> str:
         if system == "Darwin":
             return f"macOS {platform.mac_ver()[0]}"
         return f"Windows {platform.release()} ({platform.version()})"
-    candidates = [rootfs / "etc" / "os-release", rootfs / "usr" / "lib" / "os-release"]
-    path = next((candidate for candidate in candidates if candidate.exists()), candidates[0])
+    candidates = [os.path.join(rootfs, "etc", "os-release"), os.path.join(rootfs, "usr", "lib", "os-release")]
+    path = next((candidate for candidate in candidates if os.path.exists(candidate)), candidates[0])
     fields: dict[str, str] = {}
     for line in read_text(path, limit=65536).splitlines():
         name, sep, value = line.partition("=")
@@ -121,7 +122,7 @@ def _libc() -> Libc:
     raise LookupError("no glibc confstr, no musl loader, no libc marker in the interpreter")
 
 
-def _container(roots: Roots, rec: Recorder, env: Mapping[str, str], rootfs: Path) -> Detection:
+def _container(roots: Roots, rec: Recorder, env: Mapping[str, str], rootfs: str) -> Detection:
     table = data_table("system.json")
     markers: list[tuple[str, str | None]] = []
     for variable, kind in table["container_env"]:
@@ -130,14 +131,14 @@ def _container(roots: Roots, rec: Recorder, env: Mapping[str, str], rootfs: Path
     if env.get("container"):
         markers.append((f"container={env['container']}", env["container"]))
     init_cgroup = roots.proc("1", "cgroup")
-    if init_cgroup.exists():
+    if os.path.exists(init_cgroup):
         text = rec.run("system.container", str(init_cgroup), lambda: read_text(init_cgroup), "").lower()
         for marker, kind in table["container_cgroup_markers"]:
             if marker in text:
                 markers.append((f"/proc/1/cgroup mentions {marker}", kind))
                 break
     for name, kind in table["container_files"]:
-        if rootfs.joinpath(name.lstrip("/")).exists():
+        if os.path.exists(os.path.join(rootfs, name.lstrip("/"))):
             markers.append((name, kind))
     return Detection.from_markers(markers)
 
@@ -151,9 +152,9 @@ def _cpu_flags_first_cpu(roots: Roots) -> set[str]:
     return set()
 
 
-def _optional_line(path: Path, rec: Recorder, probe: str = "system.virtualization") -> str | None:
+def _optional_line(path: str, rec: Recorder, probe: str = "system.virtualization") -> str | None:
     """A marker file's first line; its absence is an answer, not a failure."""
-    if not path.exists():
+    if not os.path.exists(path):
         return None
     return rec.run(probe, str(path), lambda: read_first_line(path) or None, None)
 
@@ -172,7 +173,7 @@ def _virtualization(roots: Roots, rec: Recorder) -> Detection:
     if hypervisor:
         markers.append((f"/sys/hypervisor/type: {hypervisor}", hypervisor))
     cpuinfo = roots.proc("cpuinfo")
-    if cpuinfo.exists() and "hypervisor" in rec.run(
+    if os.path.exists(cpuinfo) and "hypervisor" in rec.run(
         "system.virtualization", str(cpuinfo), lambda: _cpu_flags_first_cpu(roots), set[str]()
     ):
         markers.append(("CPU flag hypervisor", None))
@@ -188,12 +189,13 @@ def _proc_or_live(roots: Roots, rec: Recorder, probe: str, parts: tuple[str, ...
 
 
 def probe_system(
-    roots: Roots, rec: Recorder, environ: Mapping[str, str] | None = None, *, rootfs: Path = Path("/")
+    roots: Roots, rec: Recorder, environ: Mapping[str, str] | None = None, *, rootfs: StrPath = "/"
 ) -> SystemInfo:
     """The contract's ``system`` object; never raises. ``rootfs`` holds /etc and the container markers."""
     env = os.environ if environ is None else environ
+    root = os.fspath(rootfs)
     boot_id_path = roots.proc("sys", "kernel", "random", "boot_id")
-    if not boot_id_path.exists():
+    if not os.path.exists(boot_id_path):
         rec.note("system.boot_id", str(boot_id_path), "absent")
     libc = rec.run("system.libc", "os.confstr / packaging.tags", _libc, Libc(UNKNOWN, None))
     live = uname()
@@ -201,8 +203,8 @@ def probe_system(
         os=live.system or UNKNOWN,
         os_release=rec.run(
             "system.os_release",
-            str(rootfs / "etc" / "os-release"),
-            lambda: _os_release(rootfs, live.system),
+            os.path.join(root, "etc", "os-release"),
+            lambda: _os_release(root, live.system),
             UNKNOWN,
         ),
         kernel=_proc_or_live(roots, rec, "system.kernel", ("sys", "kernel", "osrelease"), live.release),
@@ -213,7 +215,7 @@ def probe_system(
             lambda: top_tags(_TOP_TAGS, libc.family, libc.version),
             (),
         ),
-        container=_container(roots, rec, env, rootfs),
+        container=_container(roots, rec, env, root),
         virtualization=_virtualization(roots, rec),
         hostname=_proc_or_live(roots, rec, "system.hostname", ("sys", "kernel", "hostname"), live.node),
         boot_id=_optional_line(boot_id_path, rec, "system.boot_id"),
