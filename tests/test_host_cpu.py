@@ -9,6 +9,7 @@ import json
 import os
 import platform
 import stat
+import struct
 import sys
 from pathlib import Path
 
@@ -458,6 +459,48 @@ def test_the_verdict_waits_for_a_loader_started_before_the_level_was_known(tmp_p
 def test_musl_loader_has_no_glibc_hwcaps() -> None:
     verdict = glibc_hwcaps("x86_64", "x86-64-v3", Recorder(), loader=Path("/lib/ld-musl-x86_64.so.1"))
     assert verdict.agrees is None and "musl" in (verdict.reason or "")
+
+
+def _elf(wide: bool, order: str, interpreter: bytes) -> bytes:
+    """An executable's headers as the ELF specification lays them out: a PT_LOAD, then PT_INTERP."""
+    header_size, entry_size = (64, 56) if wide else (52, 32)
+    table = header_size
+    path_at = table + 2 * entry_size
+    ident = b"\x7fELF" + bytes([2 if wide else 1, 1 if order == "<" else 2, 1]) + bytes(9)
+    fields = "HHI" + ("QQQ" if wide else "III") + "IHHHHHH"
+    header = ident + struct.pack(
+        order + fields, 2, 62, 1, 0, table, 0, 0, header_size, entry_size, 2, 0, 0, 0
+    )
+    size = len(interpreter) + 1
+    if wide:  # p_type, p_flags, p_offset, p_vaddr, p_paddr, p_filesz, p_memsz, p_align
+        entries = [
+            struct.pack(order + "IIQQQQQQ", kind, 4, at, 0, 0, n, n, 1)
+            for kind, at, n in ((1, 0, 0), (3, path_at, size))
+        ]
+    else:  # p_type, p_offset, p_vaddr, p_paddr, p_filesz, p_memsz, p_flags, p_align
+        entries = [
+            struct.pack(order + "IIIIIIII", kind, at, 0, 0, n, n, 4, 1)
+            for kind, at, n in ((1, 0, 0), (3, path_at, size))
+        ]
+    return header.ljust(header_size, b"\0") + b"".join(entries) + interpreter + b"\0" + bytes(64)
+
+
+@pytest.mark.parametrize(
+    ("wide", "order", "loader"),
+    [
+        (True, "<", b"/lib64/ld-linux-x86-64.so.2"),
+        (True, ">", b"/lib64/ld64.so.1"),
+        (False, "<", b"/lib/ld-linux-armhf.so.3"),
+        (False, ">", b"/lib/ld.so.1"),
+    ],
+    ids=["elf64-little", "elf64-big", "elf32-little", "elf32-big"],
+)
+def test_program_interpreter_of_every_elf_class_and_byte_order(
+    tmp_path: Path, wide: bool, order: str, loader: bytes
+) -> None:
+    executable = tmp_path / "program"
+    executable.write_bytes(_elf(wide, order, loader))
+    assert program_interpreter(executable) == loader.decode()
 
 
 def test_program_interpreter_of_non_elf_and_truncated_files(tmp_path: Path) -> None:

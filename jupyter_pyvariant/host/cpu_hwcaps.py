@@ -9,7 +9,6 @@ that hides a flag) the user should know, because libraries and wheels will be ch
 from __future__ import annotations
 
 import os
-import struct
 import sys
 import time
 from collections.abc import Callable, Mapping
@@ -19,7 +18,7 @@ from ._values import Record, data_table, shaped
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any
+    from typing import Any, Literal
 
     from ._fs import StrPath
 
@@ -53,32 +52,28 @@ def program_interpreter(executable: StrPath) -> str | None:
         if header[:4] != b"\x7fELF" or len(header) < 64:
             return None
         wide = header[4] == 2
-        order = "<" if header[5] == 1 else ">"
-        if wide:
-            (table_offset,) = struct.unpack_from(order + "Q", header, 0x20)
-            entry_size, entries = struct.unpack_from(order + "HH", header, 0x36)
-        else:
-            (table_offset,) = struct.unpack_from(order + "I", header, 0x1C)
-            entry_size, entries = struct.unpack_from(order + "HH", header, 0x2A)
+        order: Literal["little", "big"] = "little" if header[5] == 1 else "big"
+
+        def number(data: bytes, offset: int, size: int) -> int:
+            return int.from_bytes(data[offset : offset + size], order)
+
+        word = 8 if wide else 4  # ELF64 addresses and offsets, else ELF32
+        table_offset = number(header, 0x20 if wide else 0x1C, word)
+        entry_size, entries = (number(header, at, 2) for at in ((0x36, 0x38) if wide else (0x2A, 0x2C)))
         handle.seek(table_offset)
         table = handle.read(entry_size * entries)
         for index in range(entries):
             entry = table[index * entry_size : (index + 1) * entry_size]
-            if (
-                len(entry) < (56 if wide else 32)
-                or struct.unpack_from(order + "I", entry, 0)[0] != _PT_INTERP
-            ):
+            if len(entry) < (56 if wide else 32) or number(entry, 0, 4) != _PT_INTERP:
                 continue
-            if wide:
-                (offset,), (size,) = (
-                    struct.unpack_from(order + "Q", entry, 8),
-                    struct.unpack_from(order + "Q", entry, 32),
+            offset, size = (
+                (number(entry, 8, 8), number(entry, 32, 8))
+                if wide
+                else (
+                    number(entry, 4, 4),
+                    number(entry, 16, 4),
                 )
-            else:
-                (offset,), (size,) = (
-                    struct.unpack_from(order + "I", entry, 4),
-                    struct.unpack_from(order + "I", entry, 16),
-                )
+            )
             handle.seek(offset)
             return handle.read(min(size, 4096)).rstrip(b"\0").decode("utf-8", errors="replace")
     return None
