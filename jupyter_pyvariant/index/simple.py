@@ -14,6 +14,7 @@ import json
 import os
 import re
 import threading
+import time
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, replace
@@ -141,6 +142,8 @@ class ProjectPage:
     index: str
     url: str
     files: tuple[FileLink, ...]
+    fresh_until: float = 0.0
+    """Until when the index lets the page be used without asking again (see :func:`fresh_until`)."""
 
     def variants_json(self, version: str) -> FileLink | None:
         """The ``{name}-{version}-variants.json`` link for ``version``, if the page lists one."""
@@ -175,7 +178,15 @@ def _metadata_hashes(value: Any) -> tuple[tuple[str, str], ...] | None:
     return _hash_pairs(value) if isinstance(value, Mapping) else ()
 
 
+def _absolute(page_url: str, href: str) -> str:
+    """``href`` resolved against the page; an absolute one as it is (urljoin was two thirds of
+    reading a page of thousands of files)."""
+    return href if href.startswith(("https://", "http://")) else urljoin(page_url, href)
+
+
 def _fragment_hash(url: str) -> tuple[str, tuple[tuple[str, str], ...]]:
+    if "#" not in url:
+        return url, ()
     base, _, fragment = url.partition("#")
     name, sep, digest = fragment.partition("=")
     return base, (
@@ -196,7 +207,7 @@ def parse_json_page(body: bytes, page_url: str, index: str) -> ProjectPage:
         if not isinstance(entry, dict) or not entry.get("filename") or not entry.get("url"):
             raise ValueError("every file needs 'filename' and 'url'")
         yanked = entry.get("yanked", False)
-        url, fragment_hashes = _fragment_hash(urljoin(page_url, str(entry["url"])))
+        url, fragment_hashes = _fragment_hash(_absolute(page_url, str(entry["url"])))
         links.append(
             FileLink(
                 filename=str(entry["filename"]),
@@ -245,7 +256,7 @@ def parse_html_page(body: bytes, page_url: str, index: str, project: str) -> Pro
         href = attrs.get("href")
         if not href:
             continue
-        url, hashes = _fragment_hash(urljoin(base, href))
+        url, hashes = _fragment_hash(_absolute(base, href))
         filename = "".join(text).strip() or url.rstrip("/").rsplit("/", 1)[-1]
         metadata = attrs.get("data-core-metadata", attrs.get("data-dist-info-metadata"))
         metadata_hashes: tuple[tuple[str, str], ...] | None = None
@@ -327,6 +338,27 @@ class CachedResponse:
     content_type: str
     etag: str | None
     last_modified: str | None
+    page_url: str = ""
+    """Where the page was finally read from (after redirects): its relative links resolve against it."""
+    fresh_until: float = 0.0
+    """Until when the index lets the page be used without asking again (its ``max-age``)."""
+
+    def fresh(self) -> bool:
+        return time.time() < self.fresh_until
+
+
+def fresh_until(headers: Mapping[str, str]) -> float:
+    """The end of a response's freshness from ``Cache-Control: max-age`` less its ``Age`` (as
+    installers read it: uv uses a page of the default index for 10 minutes without asking)."""
+    directives = [part.strip().lower() for part in headers.get("Cache-Control", "").split(",")]
+    if "no-store" in directives or "no-cache" in directives:
+        return 0.0
+    max_age = next((d.removeprefix("max-age=") for d in directives if d.startswith("max-age=")), "")
+    try:
+        lifetime = int(max_age) - int(headers.get("Age", "0") or 0)
+    except ValueError:
+        return 0.0
+    return time.time() + lifetime if lifetime > 0 else 0.0
 
 
 @dataclass(frozen=True)
@@ -345,13 +377,19 @@ class HttpCache:
         try:
             meta = json.loads(meta_path.read_text())
             return CachedResponse(
-                body_path.read_bytes(), meta["content_type"], meta.get("etag"), meta.get("last_modified")
+                body_path.read_bytes(),
+                meta["content_type"],
+                meta.get("etag"),
+                meta.get("last_modified"),
+                meta.get("page_url") or url,
+                float(meta.get("fresh_until", 0.0)),
             )
-        except (OSError, ValueError, KeyError):
+        except (OSError, ValueError, KeyError, TypeError):
             return None
 
-    def store(self, url: str, entry: CachedResponse) -> None:
-        if not (entry.etag or entry.last_modified):
+    def store(self, url: str, entry: CachedResponse, *, body: bool = True) -> None:
+        """Keep ``entry`` (``body=False``: only its validators and freshness, the body is on disk)."""
+        if not (entry.etag or entry.last_modified or entry.fresh_until):
             return
         meta_path, body_path = self._paths(url)
         meta = {
@@ -359,10 +397,13 @@ class HttpCache:
             "content_type": entry.content_type,
             "etag": entry.etag,
             "last_modified": entry.last_modified,
+            "page_url": strip_credentials(entry.page_url)[0] if entry.page_url != url else "",
+            "fresh_until": entry.fresh_until,
         }
         try:
             meta_path.parent.mkdir(parents=True, exist_ok=True)
-            write_bytes_atomic(body_path, entry.body)
+            if body:
+                write_bytes_atomic(body_path, entry.body)
             write_bytes_atomic(meta_path, json.dumps(meta).encode())
         except OSError:
             pass  # a cache that cannot be written only costs speed
@@ -438,26 +479,31 @@ class SimpleClient:
         if response.status_code == 404:
             return None
         if response.status_code == 304 and cached is not None:
-            entry = cached
+            entry = replace(cached, fresh_until=fresh_until(response.headers))
         elif response.status_code == 200:
             entry = CachedResponse(
                 response.content,
                 response.headers.get("Content-Type", ""),
                 response.headers.get("ETag"),
                 response.headers.get("Last-Modified"),
+                str(response.url),
+                fresh_until(response.headers),
             )
         else:
             raise IndexUnavailable(f"{project}: {redact(url)} answered HTTP {response.status_code}")
-        page = parse_page(entry.body, entry.content_type, str(response.url), index, project)
-        if self.cache and entry is not cached:
-            self.cache.store(url, entry)
-        return page
+        page = parse_page(entry.body, entry.content_type, entry.page_url, index, project)
+        if self.cache:
+            self.cache.store(url, entry, body=response.status_code == 200)
+        return replace(page, fresh_until=entry.fresh_until)
 
     def _fetch_page(self, index: str, project: str) -> ProjectPage | None:
         import httpx
 
         url = f"{index.rstrip('/')}/{normalize(project)}/"  # a local folder answers with its page
         cached = self.cache.load(url) if self.cache else None
+        if cached is not None and cached.fresh():
+            page = parse_page(cached.body, cached.content_type, cached.page_url, redact(index), project)
+            return replace(page, fresh_until=cached.fresh_until)
         try:
             response = self._sync_client().get(
                 url, headers=self._request_headers(cached), auth=self._auth(url)

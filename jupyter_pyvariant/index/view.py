@@ -33,6 +33,7 @@ import re
 import secrets
 import socket
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from contextlib import suppress
@@ -64,6 +65,10 @@ class PresentedProject:
     name: str
     files: tuple[PresentedFile, ...]
     likely: tuple[PresentedFile, ...] = ()
+    shared: bool = False
+    """The page is the same for every host and target: no variants, no recipe route."""
+    fresh_until: float = 0.0
+    """Until when upstream lets its page be kept (see :func:`..simple.fresh_until`)."""
 
 
 Selector = Callable[[str], PresentedProject | None]
@@ -136,6 +141,52 @@ def _listen(port: int) -> socket.socket:
     return listener
 
 
+@dataclass
+class PlainProjects:
+    """Projects lately seen without variants on these indexes (no recipe routing them either): an
+    installer that reads the indexes after the view may be left to read them itself.
+
+    Kept per set of upstream indexes in the state folder, each verdict for ``lifetime`` seconds
+    (the time PyPI lets installers keep a project page), so a project that gains variants is
+    chosen for again soon after.
+    """
+
+    path: Path | None
+    lifetime: float = 600.0
+    _until: dict[str, float] = field(default_factory=dict)
+    _changed: bool = False
+
+    @classmethod
+    def for_indexes(cls, state_dir: Path | None, urls: tuple[str, ...]) -> PlainProjects:
+        digest = hashlib.sha256("\n".join(urls).encode()).hexdigest()[:16]
+        return cls(state_dir / f"view-plain-{digest}.json" if state_dir is not None else None)
+
+    def load(self) -> None:
+        if self.path is None:
+            return
+        with suppress(OSError, ValueError, TypeError):
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+            now = time.time()
+            self._until = {str(k): float(v) for k, v in data.items() if float(v) > now}
+
+    def known(self, project: str) -> bool:
+        return self._until.get(project, 0.0) > time.time()
+
+    def record(self, project: str) -> None:
+        if not self.known(project):
+            self._until[project] = time.time() + self.lifetime
+            self._changed = True
+
+    def save(self) -> None:
+        """The verdicts still fresh when the run began, and this run's."""
+        if self.path is None or not self._changed:
+            return
+        with suppress(OSError):
+            from .._atomic import write_text_atomic
+
+            write_text_atomic(self.path, json.dumps(self._until, sort_keys=True))
+
+
 def file_key(link: FileLink) -> str:
     """The part of a served file's URL that names it: its sha256 (the URL's hash where the page
     gave none), so the same bytes have the same URL in every run."""
@@ -175,6 +226,14 @@ class IndexView:
     """Link files the installer may take as they are to their upstream URL (see :meth:`is_direct`)."""
     state_dir: Path | None = None
     """Where the stable port is kept (:class:`ViewAddress`); None: any free port."""
+    hand_through: Callable[[str], bool] | None = None
+    """Set when the installer reads the upstream indexes itself after the view (uv's first-index
+    order): a project for which this says yes and that has no variants is answered 404 (at once
+    when it was seen so lately, see :class:`PlainProjects`), and the installer takes it from
+    upstream, keyed in its cache by the upstream index as in a plain run, with its own client."""
+    handed_through: set[str] = field(default_factory=set)
+    """The projects answered so."""
+    _plain: PlainProjects = field(init=False)
     problems: list[str] = field(default_factory=list)
     presented: dict[str, PresentedProject] = field(default_factory=dict)
     _files: dict[str, tuple[str, PresentedFile]] = field(default_factory=dict)
@@ -193,6 +252,7 @@ class IndexView:
 
     def __post_init__(self) -> None:
         self._spool = Spool(self.client)
+        self._plain = PlainProjects.for_indexes(self.state_dir, self.client.settings.urls)
 
     USER = "pyvariant"
 
@@ -220,6 +280,7 @@ class IndexView:
     def __enter__(self) -> IndexView:
         self._spool.open()
         self._handed_before = frozenset(self._read_handed())
+        self._plain.load()
         listener = ViewAddress(self.state_dir).listen()
         self._port = listener.getsockname()[1]
         self._server = Future()
@@ -251,6 +312,7 @@ class IndexView:
             self._server = None
         self._spool.close()
         self._write_handed()
+        self._plain.save()
 
     _HANDED_FILE = "view-handed"
     _HANDED_KEPT = 20_000
@@ -279,8 +341,13 @@ class IndexView:
 
     # -- what the handler needs --------------------------------------------------------------------
 
+    def hands_through(self, project: str) -> bool:
+        """Whether this project is left to the installer's own reading of upstream."""
+        return self.hand_through is not None and self.hand_through(project) and self._plain.known(project)
+
     def project(self, name: str) -> PresentedProject | None:
-        """The presented project, selected once (None: unknown, or not a valid project name)."""
+        """The presented project, selected once (None: unknown, not a valid project name, or
+        handed through to the installer)."""
         if not PROJECT_NAME.fullmatch(name):
             return None
         key = normalize(name)
@@ -288,9 +355,19 @@ class IndexView:
             known = self.presented.get(key)
         if known is not None:
             return known
+        if self.hands_through(key):
+            with self._lock:
+                self.handed_through.add(key)
+            return None
         selected = self.selector(key)
         if selected is None:
             return None
+        if selected.shared and all(self.is_direct(f) for f in selected.files):
+            self._plain.record(key)
+            if self.hands_through(key):  # from the first sight: the installer caches it by upstream
+                with self._lock:
+                    self.handed_through.add(key)
+                return None
         with self._lock:
             new = key not in self.presented
             if new:
@@ -318,6 +395,12 @@ class IndexView:
             and presented.filename == link.filename
             and self.client.installer_can_fetch(link.url)
         )
+
+    def keep_for(self, project: PresentedProject) -> int:
+        """Seconds the installer may keep this page: only a shared page whose every file it fetches
+        from upstream itself (a later view need not know the page to serve its files)."""
+        remaining = int(project.fresh_until - time.time()) if project.shared else 0
+        return remaining if remaining > 0 and all(self.is_direct(f) for f in project.files) else 0
 
     def _follow(self, arrived: Future[Path]) -> None:
         """Read ahead the dependencies of a wheel that arrived, as the installer soon will."""
@@ -474,11 +557,17 @@ def _handler(view: IndexView) -> type[BaseHTTPRequestHandler]:
         def log_message(self, format: str, *args: Any) -> None:
             """The installer reports failures; the view's own log would only add noise."""
 
-        def _reply(self, status: int, body: bytes, content_type: str = "text/plain; charset=utf-8") -> None:
+        def _reply(
+            self,
+            status: int,
+            body: bytes,
+            content_type: str = "text/plain; charset=utf-8",
+            cache_control: str = "no-store",
+        ) -> None:
             self.send_response(status)
             self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(body)))
-            self.send_header("Cache-Control", "no-store")
+            self.send_header("Cache-Control", cache_control)
             self.end_headers()
             if self.command != "HEAD":
                 self.wfile.write(body)
@@ -518,10 +607,12 @@ def _handler(view: IndexView) -> type[BaseHTTPRequestHandler]:
             if project is None:
                 self._reply(404, f"{name}: no index lists this project".encode())
                 return
+            keep = view.keep_for(project)
+            cache_control = f"max-age={keep}" if keep else "no-store"
             if JSON_TYPE in self.headers.get("Accept", ""):
-                self._reply(200, _json_page(view, project), JSON_TYPE)
+                self._reply(200, _json_page(view, project), JSON_TYPE, cache_control)
             else:
-                self._reply(200, _html_page(view, project), "text/html; charset=utf-8")
+                self._reply(200, _html_page(view, project), "text/html; charset=utf-8", cache_control)
 
         def _file(self, key: str, metadata: bool) -> None:
             found = view.file(key)

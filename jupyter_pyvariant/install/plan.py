@@ -18,6 +18,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from .. import _installer
 from .._cache import user_cache_dir
 from .._installer import InstallerKind
 from ..index.settings import IndexSettings, environment_prefix
@@ -39,6 +40,9 @@ if TYPE_CHECKING:
 
 
 T = TypeVar("T")
+
+NOT_FOUND = "not found on the indexes"
+"""A planned package's summary when no index offered a file for it."""
 
 
 class PlanError(Exception):
@@ -146,11 +150,17 @@ class ProjectChoice:
     others: tuple[FileLink, ...]
     """Files that are not wheels (sdists), presented unchanged."""
 
-    def presented(self, wanted: SpecifierSet | None = None) -> PresentedProject:
-        """The view's page; ``likely`` is the best wheel of the newest version ``wanted`` allows."""
+    def presented(self, wanted: SpecifierSet | None = None, *, routed: bool = False) -> PresentedProject:
+        """The view's page; ``likely`` is the best wheel of the newest version ``wanted`` allows.
+
+        A page without variants, read from the indexes every host reads (no recipe ``routed`` it),
+        is the same for every host and target: the installer may keep it as long as upstream says.
+        """
         files = [presented for choice in self.versions.values() for presented in choice.wheels]
         files += [PresentedFile(link.filename, link) for link in self.others]
-        return PresentedProject(self.page.name, tuple(files), self._likely(wanted))
+        shared = not routed and not any(choice.has_variants for choice in self.versions.values())
+        likely = self._likely(wanted)
+        return PresentedProject(self.page.name, tuple(files), likely, shared, self.page.fresh_until)
 
     def _likely(self, wanted: SpecifierSet | None) -> tuple[PresentedFile, ...]:
         """What an installer takes without other constraints: the newest final release it may have."""
@@ -199,6 +209,8 @@ class VariantChooser:
     target_tags: Callable[[], Sequence[str] | None]
     wanted: dict[str, SpecifierSet] = field(default_factory=dict)
     """Version specifiers of the requested projects: the view reads ahead the version they allow."""
+    routed: Callable[[str], bool] = lambda project: False
+    """Whether a recipe sends this project to indexes of its own (which depend on the host)."""
     _tag_positions: dict[tuple[str, str, str], int | None] = field(default_factory=dict, init=False)
     _documents: dict[tuple[str, bytes], VariantMetadata] = field(default_factory=dict, init=False)
     _rankings: dict[tuple[int, tuple[str | None, ...]], Ranking] = field(default_factory=dict, init=False)
@@ -249,7 +261,8 @@ class VariantChooser:
     def presented(self, project: str) -> PresentedProject | None:
         """The view's selector."""
         choice = self.choose(project)
-        return None if choice is None else choice.presented(self.wanted.get(normalize(project)))
+        name = normalize(project)
+        return None if choice is None else choice.presented(self.wanted.get(name), routed=self.routed(name))
 
     def choose_page(self, page: ProjectPage, client: SimpleClient) -> ProjectChoice:
         """Group a page's wheels by version and choose within each (no network unless variants)."""
@@ -506,7 +519,9 @@ class Session:
         self._clients: dict[tuple[str, ...], SimpleClient] = {}
         self.routes: dict[str, tuple[str, ...]] = {}
         self._supported: dict[str, SupportedProperties] = {}
-        self.chooser = VariantChooser(self._client_for, self._supported_for, lambda: self.target.tags)
+        self.chooser = VariantChooser(
+            self._client_for, self._supported_for, lambda: self.target.tags, routed=self.routes.__contains__
+        )
         self.view = IndexView(
             self._client_for(""), self.chooser.presented, state_dir=options.cache_dir or user_cache_dir()
         )
@@ -651,6 +666,7 @@ class Session:
 
     def _stale(self, projects: Sequence[str]) -> list[str]:
         """Installed projects whose installed variant is not the one the view would now present."""
+        projects = [name for name in projects if not self.view.hands_through(name)]  # no variants
         self.chooser.prefetch(projects)
         stale = []
         for name in projects:
@@ -683,7 +699,7 @@ class Session:
 
     def _read_ahead(self, projects: Iterable[str]) -> None:
         """Read these projects' pages (concurrently) and choose; the view starts fetching their files."""
-        names = list(projects)
+        names = [name for name in projects if not self.view.hands_through(normalize(name))]
         self.chooser.prefetch(names)
         for name in names:
             self.view.project(name)
@@ -736,6 +752,7 @@ class Session:
         """
         self.view.read_ahead = True
         rewrites = self.rewrites()
+        upstream = self._hand_through()
         projects = [r.project for r in rewrites]
         requirements = [r.requirement for r in rewrites]
         if progress:
@@ -755,6 +772,7 @@ class Session:
                 self.view.problems,
                 reinstall=reinstall,
                 progress=progress,
+                after=upstream,
             )
         except runner.InstallerError:
             # The read-ahead met the same failure first, and says which package, file and source.
@@ -764,8 +782,26 @@ class Session:
         reading.exception()  # the installer succeeded: wait, whatever the read-ahead met
         return self._plan_from(rewrites, installed, reinstall)
 
-    def _planned(self, name: str, version: str, rewrite: recipes.Rewrite | None) -> PlannedPackage:
+    def _hand_through(self) -> tuple[str, ...]:
+        """The upstream indexes uv reads itself after the view, for projects the view knows to have
+        no variants (uv takes each project from the first index that has it); () where the view
+        must answer for everything: pip (it merges every index's files), local indexes or
+        find-links folders (only the view reads those)."""
+        try:
+            uv = _installer.requested(self.options.installer) != "pip" and _installer.find_uv() is not None
+        except _installer.NoInstaller:
+            return ()  # the installer's own choice fails with the reason
+        urls = self.settings.urls
+        if not uv or self.settings.find_links or not all(u.startswith(("https://", "http://")) for u in urls):
+            return ()
+        self.view.hand_through = lambda project: project not in self.routes
+        return urls
 
+    def _planned(self, name: str, version: str, rewrite: recipes.Rewrite | None) -> PlannedPackage:
+        if (key := normalize(name)) in self.view.handed_through:
+            summary = "no variant wheels (recently seen so): uv read it from the index itself"
+            return PlannedPackage(key, version, None, None, None, None, None, None, (), summary, (), {},
+                                  rewrite.rule if rewrite else None, None)  # fmt: skip
         choice = self.chooser.choose(name)
         chosen = choice.version(version) if choice else None
         link: FileLink | None = None
@@ -776,9 +812,9 @@ class Session:
         elif choice is not None:
             link = next((other for other in choice.others if _sdist_version(other) == version), None)
             presented = link.filename if link else None
-            summary = "source distribution" if link else "not found on the indexes"
+            summary = "source distribution" if link else NOT_FOUND
         else:
-            summary = "not found on the indexes"
+            summary = NOT_FOUND
         return PlannedPackage(
             name=normalize(name),
             version=version,

@@ -299,18 +299,26 @@ class Installer(NamedTuple):
 
 
 def installer_environment(
-    kind: InstallerKind, index_url: str, environ: Mapping[str, str] | None = None
+    kind: InstallerKind,
+    index_url: str,
+    after: Sequence[str] = (),
+    environ: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
     """This process's environment without settings that would bypass the view, and the view's URL.
 
     The URL carries the view's secret, so it goes by environment (readable by this user alone),
     never on the command line; pip reads no configuration file then, uv runs ``--no-config``.
+    ``after``: upstream indexes uv reads, in this order, for what the view answers 404 (uv takes a
+    project from the first index that has it): the projects the view hands through.
     """
     env = dict(os.environ if environ is None else environ)
     for key in list(env):
         if key in _SCRUBBED:
             del env[key]
-    if kind == "uv":
+    if kind == "uv" and after:
+        env["UV_INDEX"] = " ".join([index_url, *after[:-1]])
+        env["UV_DEFAULT_INDEX"] = after[-1]
+    elif kind == "uv":
         env["UV_DEFAULT_INDEX"] = index_url
     else:
         env["PIP_INDEX_URL"] = index_url
@@ -329,9 +337,14 @@ def installer_environment(
 
 
 def run(
-    installer: Installer, command: Sequence[str], index_url: str, progress: Progress | None = None
+    installer: Installer,
+    command: Sequence[str],
+    index_url: str,
+    progress: Progress | None = None,
+    after: Sequence[str] = (),
 ) -> Finished:
-    """Run ``command`` against the view at ``index_url``, streaming its output lines to ``progress``."""
+    """Run ``command`` against the view at ``index_url`` (then ``after``, see
+    :func:`installer_environment`), streaming its output lines to ``progress``."""
     counted = [0]
 
     def on_line(line: str) -> None:
@@ -343,7 +356,7 @@ def run(
         return _process.run(
             command,
             installer.kind,
-            env=installer_environment(installer.kind, index_url),
+            env=installer_environment(installer.kind, index_url, after),
             on_line=on_line,
             check=False,
         )
@@ -367,10 +380,12 @@ def resolve(
     reinstall: Iterable[str] = (),
     no_deps: bool = False,
     fresh: bool = False,
+    after: Sequence[str] = (),
 ) -> list[tuple[str, str]]:
     """What the installer would install, as (name, version), without changing anything.
 
     ``fresh``: everything the requirements need, as if the environment were empty (for locks).
+    ``after``: the upstream indexes for what the view hands through (see :func:`installer_environment`).
     """
     if fresh and installer.kind == "uv":
         with tempfile.TemporaryDirectory(prefix="pyvariant-") as folder:
@@ -389,6 +404,7 @@ def resolve(
         reinstall=reinstall,
         no_deps=no_deps,
         fresh=fresh,
+        after=after,
     )
 
 
@@ -403,6 +419,7 @@ def install(
     no_deps: bool = False,
     fresh: bool = False,
     progress: Progress | None = None,
+    after: Sequence[str] = (),
 ) -> list[tuple[str, str]]:
     """Run ``uv pip install`` / ``pip install``; (name, version) of what it installs (or would).
 
@@ -419,7 +436,7 @@ def install(
             report=report,
             fresh=fresh,
         )
-        result = run(installer, command, view_url, progress)
+        result = run(installer, command, view_url, progress, after)
         if result.returncode != 0:
             raise _failure(installer, result, problems)
         if report is not None:

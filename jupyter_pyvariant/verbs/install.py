@@ -182,11 +182,13 @@ _reported = reported(install_failures)
 
 
 def _plan_rows(plan: Plan) -> list[list[str]]:
+    from ..install.plan import NOT_FOUND
+
     rows = []
     for package in plan.packages:
         rejected = "; ".join(f"{label}: {reason}" for label, reason in package.rejected.items())
         why = package.summary + (f" (recipe {package.recipe})" if package.recipe else "")
-        label = package.variant_label or ("-" if package.filename else "?")
+        label = package.variant_label or ("?" if package.summary == NOT_FOUND else "-")
         rows.append([package.name, package.version, label, ", ".join(package.properties), why, rejected])
     return rows
 
