@@ -194,4 +194,8 @@ def test_records_are_immutable_values_with_ordered_fields() -> None:
             GlibcHwcaps(**wrong)
     with pytest.raises(TypeError):
         Libc("glibc")  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match="each once"):
+        Libc("glibc", "2.36", family="musl")  # type: ignore[misc]
+    with pytest.raises(TypeError, match="each once"):
+        Libc("glibc", "2.36", "extra")  # type: ignore[call-arg]
     assert list(verdict.to_dict()) == list(verdict._fields)

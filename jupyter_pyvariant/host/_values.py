@@ -47,17 +47,18 @@ class Record:
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         fields, defaults, values = self._fields, self._defaults, self.__dict__
-        if len(args) > len(fields) or not kwargs.keys() <= set(fields[len(args) :]):
-            raise TypeError(f"{type(self).__name__}() takes the fields {', '.join(fields)}, each once")
-        for index, name in enumerate(fields):
-            if index < len(args):
-                values[name] = args[index]
-            elif name in kwargs:
+        values.update(zip(fields, args))
+        taken = 0
+        for name in fields[len(args) :]:
+            if name in kwargs:
                 values[name] = kwargs[name]
+                taken += 1
             elif name in defaults:
                 values[name] = defaults[name]
             else:
                 raise TypeError(f"{type(self).__name__}() is missing the field {name!r}")
+        if len(args) > len(fields) or taken != len(kwargs):
+            raise TypeError(f"{type(self).__name__}() takes the fields {', '.join(fields)}, each once")
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError(f"{type(self).__name__} is immutable: use _replace({name}=...)")

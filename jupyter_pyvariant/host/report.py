@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import time
 from _thread import allocate_lock
@@ -80,7 +81,22 @@ class HostReport(Record):
 def collect(
     scope: Scope = "kernel-host", roots: Roots | None = None, environ: Mapping[str, str] | None = None
 ) -> HostReport:
-    """Run every probe now (uncached)."""
+    """Run every probe now (uncached).
+
+    Automatic garbage collection waits meanwhile: the probes (and the modules they import) make
+    thousands of short-lived objects, and in a kernel whose heap IPython filled, the collections
+    they trigger cost a tenth of the first report.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _collect(scope, roots, environ)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _collect(scope: Scope, roots: Roots | None, environ: Mapping[str, str] | None) -> HostReport:
     from .cpu import probe_cpu
     from .gpu import probe_accelerators
     from .interpreter import probe_interpreter
