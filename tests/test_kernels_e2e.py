@@ -206,11 +206,22 @@ def test_a_missing_interpreter_is_a_clear_error_and_writes_nothing(tmp_path: Pat
 def test_pip_makes_a_working_kernel_venv_where_uv_is_not_used(
     world: World, installed: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The fixture has no ensurepip: the venv is made --without-pip and filled by this env's pip."""
-    monkeypatch.setenv("PYVARIANT_INSTALLER", "pip")
-    env = create_kernel_env(installed["pyvariant"]["interpreter"], tmp_path / "venv", kernel_name="pip-made")
+    """The fixture has no ensurepip: the venv is made --without-pip and filled by this env's pip,
+    ``--with`` packages too (one installer for the whole kernel: ``kernel install --installer pip``
+    reaches ``create_kernel_env`` as ``installer_choice``; ``$PYVARIANT_INSTALLER`` does the same)."""
+    monkeypatch.setenv("PYVARIANT_INSTALLER", "uv")  # the option wins over the variable
+    interpreter = installed["pyvariant"]["interpreter"]
+    env = create_kernel_env(
+        interpreter,
+        tmp_path / "venv",
+        kernel_name="pip-made",
+        packages=(EXTRA_PACKAGE,),
+        installer_choice="pip",
+    )
     assert env.installer == "pip"
     assert not (env.site_packages / "pip").exists()
+    (record,) = env.site_packages.glob("kernelextra-*.dist-info/INSTALLER")
+    assert record.read_text().strip() == "pip"
     probe = "import ipykernel, jupyter_pyvariant, archspec; print(ipykernel.__file__)"
     result = subprocess.run(
         [str(env.python), "-c", probe], cwd=tmp_path, capture_output=True, text=True, check=True

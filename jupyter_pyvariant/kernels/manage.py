@@ -55,6 +55,8 @@ class KernelOptions:
     location: SpecLocation | None = None
     per_node: bool = False
     store: str | None = None
+    installer: str | None = None
+    """``uv`` or ``pip`` for the kernel's packages (None: ``$PYVARIANT_INSTALLER``, else uv)."""
 
     def request(self) -> Request:
         from ..pythons.select import Request
@@ -180,7 +182,12 @@ def install_kernel(
         _check_free(location, name)
     venv = location.venv_dir(name)
     env = create_kernel_env(
-        python.executable, venv, packages=options.packages, kernel_name=name, on_step=step
+        python.executable,
+        venv,
+        packages=options.packages,
+        kernel_name=name,
+        on_step=step,
+        installer_choice=options.installer,
     )
     metadata = build_metadata(python, venvs=[str(venv)], packages=list(options.packages))
     label = options.display_name or display_name(facts)
@@ -245,7 +252,13 @@ def _install_per_node(
             step(f"venv for {python.build.describe()}")
             venv = root / python.build.stem
             envs.append(
-                create_kernel_env(python.executable, venv, packages=options.packages, kernel_name=name)
+                create_kernel_env(
+                    python.executable,
+                    venv,
+                    packages=options.packages,
+                    kernel_name=name,
+                    installer_choice=options.installer,
+                )
             )
     except BaseException:
         shutil.rmtree(root, ignore_errors=True)

@@ -46,6 +46,11 @@ def _configure_install(parser: argparse.ArgumentParser) -> None:
         help="packages to add",
     )
     parser.add_argument(
+        "--installer",
+        choices=("uv", "pip"),
+        help="the installer of the kernel's packages (default: $PYVARIANT_INSTALLER, else uv when installed)",
+    )
+    parser.add_argument(
         "--mirror", help="replaces the python-build-standalone download prefix (also file://)"
     )
     parser.add_argument("--catalog", help="release index URL or path (NDJSON or SHA256SUMS)")
@@ -94,6 +99,7 @@ def _options(args: argparse.Namespace) -> KernelOptions:
         location=location,
         per_node=args.per_node,
         store=args.store,
+        installer=args.installer,
     )
 
 
