@@ -51,33 +51,34 @@ def probe_cpu(roots: Roots, rec: Recorder, machine: str | None = None) -> CpuInf
     Without ``machine``, a replayed procfs is the machine its cpuinfo shows, whatever runs the probe.
     """
     live = uname()
+    # glibc's loader runs while everything else here is read; its answer is awaited last.
     glibc = _ask_glibc(roots, rec, machine, live.system, live.machine)
     verdict: LevelVerdict | None = None
     try:
         facts = _read_facts(roots, rec, machine, live.system, live.machine)
         verdict = rec.run("cpu.level", f"{facts.family} level rules", lambda: _judge(facts), None)
+        if verdict is not None and verdict.reason:
+            rec.note("cpu.level", f"{facts.family} level rules", verdict.reason)
+        info = CpuInfo(
+            arch=facts.arch,
+            vendor=facts.vendor,
+            model=facts.model,
+            isa_level=(verdict.level if verdict else None) or UNKNOWN,
+            isa_level_missing=verdict.missing if verdict else (),
+            isa_next_level=verdict.next_level if verdict else None,
+            features=tuple(sorted(facts.features)),
+            extensions=rec.run(
+                "cpu.extensions",
+                "feature groups",
+                lambda: extension_groups(facts.family, facts.features),
+                MappingProxyType({}),
+            ),
+            sve_vector_length_bits=_sve_vector_length(roots, rec, facts),
+            archspec=rec.run("cpu.archspec", "archspec microarchitectures.json", lambda: match(facts), None),
+        )
     finally:
         glibc_verdict = glibc(verdict.level if verdict else None)
-    if verdict is not None and verdict.reason:
-        rec.note("cpu.level", f"{facts.family} level rules", verdict.reason)
-    return CpuInfo(
-        arch=facts.arch,
-        vendor=facts.vendor,
-        model=facts.model,
-        isa_level=(verdict.level if verdict else None) or UNKNOWN,
-        isa_level_missing=verdict.missing if verdict else (),
-        isa_next_level=verdict.next_level if verdict else None,
-        features=tuple(sorted(facts.features)),
-        extensions=rec.run(
-            "cpu.extensions",
-            "feature groups",
-            lambda: extension_groups(facts.family, facts.features),
-            MappingProxyType({}),
-        ),
-        sve_vector_length_bits=_sve_vector_length(roots, rec, facts),
-        glibc_hwcaps=glibc_verdict,
-        archspec=rec.run("cpu.archspec", "archspec microarchitectures.json", lambda: match(facts), None),
-    )
+    return info._replace(glibc_hwcaps=glibc_verdict)
 
 
 def _judge(facts: CpuFacts) -> LevelVerdict:
