@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import subprocess
 import sys
@@ -22,6 +23,8 @@ HEAVY = (
     "jupyter_server",
     "zstandard",
     "jupyter_pyvariant.host",
+    "jupyter_pyvariant.kernels",
+    "jupyter_pyvariant.verbs",
 )
 
 
@@ -96,6 +99,38 @@ def test_loading_the_extension_imports_nothing_heavy() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
     )
     assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_a_verb_named_by_a_module_imports_no_other_verb_module() -> None:
+    code = (
+        "import io, sys, contextlib\n"
+        "from jupyter_pyvariant.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    assert main(['cpuinfo', '--json']) == 0\n"
+        "print(sorted(m for m in sys.modules if m.startswith('jupyter_pyvariant.verbs.')))\n"
+        "print('dataclasses' in sys.modules)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
+    modules, dataclasses = result.stdout.strip().splitlines()[-2:]
+    assert modules == "['jupyter_pyvariant.verbs.cpuinfo']"
+    assert dataclasses == "False"
+
+
+def test_every_verb_whose_first_word_names_a_module_lives_there() -> None:
+    import pkgutil
+
+    from jupyter_pyvariant import verbs
+
+    modules = {info.name for info in pkgutil.iter_modules(verbs.__path__)}
+    for module in sorted(modules):
+        for verb in getattr(importlib.import_module(f"jupyter_pyvariant.verbs.{module}"), "VERBS", ()):
+            assert verb.path[0] not in modules - {module}, f"{verb.path} is declared in verbs/{module}.py"
+    assert verbs.find(["kernel", "list", "--json"])[0].path == ("kernel", "list")
+    assert verbs.find(["plan", "numpy"]) == (verbs.find(["plan"])[0], ["numpy"])
+    with pytest.raises(verbs.UsageError, match="unknown verb"):
+        verbs.find(["no-such-verb"])
 
 
 @pytest.fixture(scope="module")

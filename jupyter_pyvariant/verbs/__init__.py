@@ -3,7 +3,8 @@
 Each module in this package declares ``VERBS``: a tuple of :class:`Verb`. A verb is addressed by a
 path of words (``("kernel", "install")``); the dispatcher takes the longest matching path, so
 nested verbs need no argparse subparsers and every verb can use ``parse_intermixed_args`` (options
-before or after positionals, as pip users type them).
+before or after positionals, as pip users type them). A verb whose first word names a module of this
+package is declared in that module, so running it imports no other verb module.
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ import argparse
 import importlib
 import pkgutil
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from functools import cache
+from typing import NamedTuple
 
 from ..display import Output
 
@@ -63,9 +64,11 @@ def reported(failures: ErrorTypes, usage: ErrorTypes = tuple) -> Callable[[Handl
     return wrap
 
 
-@dataclass(frozen=True)
-class Verb:
-    """One command: its words, a one-line help, how to add its arguments, and what runs it."""
+class Verb(NamedTuple):
+    """One command: its words, a one-line help, how to add its arguments, and what runs it.
+
+    (A named tuple: a frozen dataclass would cost ``%cpuinfo`` dataclasses and inspect.)
+    """
 
     path: tuple[str, ...]
     help: str
@@ -93,13 +96,30 @@ def usage(prog: str = "pyvariant") -> str:
     return "\n".join(lines)
 
 
-def find(argv: Sequence[str]) -> tuple[Verb, list[str]]:
-    """The verb named by the longest prefix of ``argv``, and the remaining arguments."""
+def _module_verbs(word: str) -> tuple[Verb, ...]:
+    """The verbs of the module named ``word`` (none when no such module exists)."""
+    if not word.isidentifier() or word not in {info.name for info in pkgutil.iter_modules(__path__)}:
+        return ()
+    verbs: tuple[Verb, ...] = getattr(importlib.import_module(f"{__name__}.{word}"), "VERBS", ())
+    return verbs
+
+
+def _longest(verbs: Sequence[Verb], argv: Sequence[str]) -> Verb | None:
     best: Verb | None = None
-    for verb in all_verbs():
+    for verb in verbs:
         n = len(verb.path)
         if tuple(argv[:n]) == verb.path and (best is None or n > len(best.path)):
             best = verb
+    return best
+
+
+def find(argv: Sequence[str]) -> tuple[Verb, list[str]]:
+    """The verb named by the longest prefix of ``argv``, and the remaining arguments.
+
+    The module named like the first word answers first; only other words import every verb module.
+    """
+    best = _longest(_module_verbs(argv[0]), argv) if argv else None
+    best = best or _longest(all_verbs(), argv)
     if best is None:
         words = " ".join(argv[:2]) or "(none)"
         raise UsageError(
