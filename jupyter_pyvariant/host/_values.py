@@ -47,7 +47,7 @@ class Record:
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         fields, defaults, values = self._fields, self._defaults, self.__dict__
-        values.update(zip(fields, args))
+        values.update(zip(fields, args, strict=False))  # fewer args than fields: the rest by name
         taken = 0
         for name in fields[len(args) :]:
             if name in kwargs:
@@ -86,13 +86,18 @@ class Record:
 
 def plain(value: Any) -> Any:
     """Records become dicts, tuples lists, mappings dicts: what ``json.dumps`` and consumers expect."""
+    if value is None or isinstance(value, _SCALARS):
+        return value  # most values: answered before the Mapping ABC's first, costly, subclass checks
     if isinstance(value, Record):
         return shaped(value)
-    if isinstance(value, Mapping):
-        return {key: plain(item) for key, item in value.items()}
     if isinstance(value, (tuple, list)):
         return [plain(item) for item in value]
+    if isinstance(value, Mapping):
+        return {key: plain(item) for key, item in value.items()}
     return value
+
+
+_SCALARS = (str, int, float)
 
 
 def shaped(record: Record) -> dict[str, Any]:

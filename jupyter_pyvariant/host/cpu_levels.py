@@ -90,11 +90,21 @@ def _generation_ladder(names: Iterable[str]) -> Ladder:
 
 
 @cache
-def ladders() -> Mapping[str, Ladder]:
+def ladder(family: str) -> Ladder | None:
+    """The level ladder of one architecture family (a CPU needs only its own), None if unknown."""
     table = data_table("cpu_levels.json")
-    found = {family: _feature_ladder(spec) for family, spec in table["feature_ladders"].items()}
-    found.update({family: _generation_ladder(names) for family, names in table["generation_ladders"].items()})
-    return MappingProxyType(found)
+    if family in table["feature_ladders"]:
+        return _feature_ladder(table["feature_ladders"][family])
+    if family in table["generation_ladders"]:
+        return _generation_ladder(table["generation_ladders"][family])
+    return None
+
+
+def ladders() -> Mapping[str, Ladder]:
+    """Every family's ladder."""
+    table = data_table("cpu_levels.json")
+    families = [*table["feature_ladders"], *table["generation_ladders"]]
+    return MappingProxyType({family: rules for family in families if (rules := ladder(family)) is not None})
 
 
 def generation_ladder_names(family: str) -> tuple[str, ...]:
@@ -106,10 +116,10 @@ def judge(
     family: str, features: frozenset[str], generation: str | None, blocker: str | None = None
 ) -> LevelVerdict:
     """The level of a CPU of ``family`` with these features (or, for generation ladders, generation)."""
-    ladder = ladders().get(family)
+    rules = ladder(family)
     if blocker:
         return LevelVerdict(None, None, (), blocker)
-    if ladder is None:
+    if rules is None:
         return LevelVerdict(
             None, None, (), f"no instruction-set level rules for {family or 'this architecture'}"
         )
@@ -117,10 +127,10 @@ def judge(
     if generations:
         if generation not in generations:
             return LevelVerdict(None, None, (), f"the {family} processor generation was not recognised")
-        return ladder.evaluate(generations[: generations.index(generation) + 1])
+        return rules.evaluate(generations[: generations.index(generation) + 1])
     if not features:
         return LevelVerdict(None, None, (), "no CPU feature list found (missing, empty or malformed)")
-    verdict = ladder.evaluate(features)
+    verdict = rules.evaluate(features)
     if verdict.level is None:
         reason = f"the features lack the baseline {verdict.next_level}: {', '.join(verdict.missing)}"
         return verdict._replace(reason=reason)
