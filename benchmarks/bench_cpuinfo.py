@@ -14,6 +14,7 @@ Usage: python benchmarks/bench_cpuinfo.py [--runs N]
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import statistics
 import subprocess
@@ -97,6 +98,14 @@ class Figure:
         return f"  {self.name:44s} {self.median:8.2f} ms {spread:>15s}{verdict}"
 
 
+def _load() -> str:
+    """The machine's load when the figures were taken: a shared machine moves them."""
+    if not hasattr(os, "getloadavg"):
+        return f"{os.cpu_count()} CPUs"
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.2f} {five:.2f} {fifteen:.2f} on {os.cpu_count()} CPUs"
+
+
 def _ratio(name: str, peer: Figure, ours: Figure, goal: float | None = None) -> str:
     ratio = peer.median / ours.median
     verdict = "" if goal is None else f"  goal >= {goal:g}x: {'met' if ratio >= goal else 'MISSED'}"
@@ -135,7 +144,7 @@ def main() -> None:
         if shutil.which("lscpu"):
             lscpu.samples.append(_wall(["lscpu"])[1])
 
-    print(f"median [min-max] of {runs} fresh processes each")
+    print(f"median [min-max] of {runs} fresh processes each; {_load()}")
     print(load_ext.row(5.0))
     print(cold.row(20.0))
     print(warm.row(1.0))
