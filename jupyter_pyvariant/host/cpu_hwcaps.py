@@ -66,14 +66,8 @@ def program_interpreter(executable: StrPath) -> str | None:
             entry = table[index * entry_size : (index + 1) * entry_size]
             if len(entry) < (56 if wide else 32) or number(entry, 0, 4) != _PT_INTERP:
                 continue
-            offset, size = (
-                (number(entry, 8, 8), number(entry, 32, 8))
-                if wide
-                else (
-                    number(entry, 4, 4),
-                    number(entry, 16, 4),
-                )
-            )
+            # p_offset and p_filesz
+            offset, size = (number(entry, at, word) for at in ((8, 32) if wide else (4, 16)))
             handle.seek(offset)
             return handle.read(min(size, 4096)).rstrip(b"\0").decode("utf-8", errors="replace")
     return None
