@@ -372,12 +372,16 @@ def main() -> None:
         if (why := answers(args.index)) is None:
             real = Case("default", args.index, args.index, tuple(args.packages))
             print(f"real index {args.index}: {' '.join(args.packages)}")
-            rows += [bench.compare(real, installer) for installer in installers]
+            for installer in installers:
+                rows.append(bench.compare(real, installer))
+                show(rows[-1:], args.runs)  # as it comes: a later failure loses nothing
         else:
             print(f"real index {args.index} skipped: it does not answer ({why})")
         if not args.skip_loopback:
             with loopback_case(tmp, bench) as case:
-                rows += [bench.compare(case, installer) for installer in installers]
+                for installer in installers:
+                    rows.append(bench.compare(case, installer))
+                    show(rows[-1:], args.runs)
     show(rows, args.runs)
 
 

@@ -10,7 +10,6 @@ the one this project declares), then a ``uv`` beside this interpreter, then ``uv
 
 from __future__ import annotations
 
-import importlib.metadata
 import os
 import shutil
 import sys
@@ -57,6 +56,8 @@ def requested(choice: str | None = None) -> Literal["auto", "uv", "pip"]:
 
 
 def _pip_version() -> tuple[int, ...] | None:
+    import importlib.metadata  # ~30 ms of imports: only when pip is the installer
+
     try:
         version = importlib.metadata.version("pip")
     except importlib.metadata.PackageNotFoundError:

@@ -194,3 +194,29 @@ def test_pyvariant_installer_pip_is_honoured_by_the_magic(
     plan = json.loads(capsys.readouterr().out)
     assert plan["installer"] == "pip"
     assert {p["name"] for p in plan["packages"]} == {"app", "lib"}
+
+
+def test_a_plan_hands_through_only_what_an_earlier_run_saw_plain(
+    index: IndexServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A first plan shows the file of every project it read; after an install has seen app and
+    lib without variants, a plan leaves them to uv (and says so) while simdinfo is still chosen."""
+    monkeypatch.setenv("UV_CACHE_DIR", str(tmp_path / "uv-cache"))
+
+    def plan() -> dict[str, PlannedPackage]:
+        options = Options(
+            requirements=("simdinfo", "app"),
+            index_url=index.url,
+            python=str(fresh_venv(tmp_path / f"venv-{len(list(tmp_path.glob('venv-*')))}")),
+            cache_dir=tmp_path / "pyvariant-cache",
+        )
+        with Session(options) as session:
+            return {p.name: p for p in session.plan().packages}
+
+    first = plan()
+    assert all(package.filename for package in first.values()), first
+    _install(index, tmp_path, fresh_venv(tmp_path / "installed"), "uv")
+    later = plan()
+    assert later["app"].filename is None and "read it from the index itself" in later["app"].summary
+    assert later["simdinfo"].filename is not None and later["simdinfo"].variant_label is not None
+    assert {name: p.version for name, p in later.items()} == {name: p.version for name, p in first.items()}

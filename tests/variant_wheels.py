@@ -499,7 +499,7 @@ def _handler_for(index: IndexServer) -> type[BaseHTTPRequestHandler]:
             body, content_type = index.page(project, as_json)
             etag = '"' + hashlib.sha256(body).hexdigest()[:16] + '"'
             if self.headers.get("If-None-Match") == etag:
-                self._send(304, ETag=etag)
+                self._send(304, b"", content_type, ETag=etag)  # a cache merges these headers in
                 return
             self._send(200, body, content_type, ETag=etag)
 

@@ -231,6 +231,10 @@ class IndexView:
     order): a project for which this says yes and that has no variants is answered 404 (at once
     when it was seen so lately, see :class:`PlainProjects`), and the installer takes it from
     upstream, keyed in its cache by the upstream index as in a plain run, with its own client."""
+    hand_through_on_sight: bool = True
+    """Hand a project through as soon as its page shows no variants (an install: uv then caches it
+    by upstream from the first run), not only when it was seen so in an earlier run (a plan, which
+    shows the file it found for every project it read)."""
     handed_through: set[str] = field(default_factory=set)
     """The projects answered so."""
     _plain: PlainProjects = field(init=False)
@@ -364,7 +368,7 @@ class IndexView:
             return None
         if selected.shared and all(self.is_direct(f) for f in selected.files):
             self._plain.record(key)
-            if self.hands_through(key):  # from the first sight: the installer caches it by upstream
+            if self.hand_through_on_sight and self.hands_through(key):
                 with self._lock:
                     self.handed_through.add(key)
                 return None

@@ -730,11 +730,18 @@ class Session:
         ``fresh`` lists everything the requirements need, as for an empty environment (locks).
         """
         rewrites = self.rewrites()
+        upstream = () if fresh else self._hand_through(on_sight=False)  # a lock shows every file
         reinstall = self._prepare(rewrites, progress, fresh)
         requirements = [r.requirement for r in rewrites]
         problems = self.view.problems
         resolved = runner.resolve(
-            self.installer, self.view.installer_url, requirements, problems, reinstall=reinstall, fresh=fresh
+            self.installer,
+            self.view.installer_url,
+            requirements,
+            problems,
+            reinstall=reinstall,
+            fresh=fresh,
+            after=upstream,
         )
         return self._plan_from(rewrites, resolved, reinstall)
 
@@ -782,7 +789,7 @@ class Session:
         reading.exception()  # the installer succeeded: wait, whatever the read-ahead met
         return self._plan_from(rewrites, installed, reinstall)
 
-    def _hand_through(self) -> tuple[str, ...]:
+    def _hand_through(self, *, on_sight: bool = True) -> tuple[str, ...]:
         """The upstream indexes uv reads itself after the view, for projects the view knows to have
         no variants (uv takes each project from the first index that has it); () where the view
         must answer for everything: pip (it merges every index's files), local indexes or
@@ -795,6 +802,7 @@ class Session:
         if not uv or self.settings.find_links or not all(u.startswith(("https://", "http://")) for u in urls):
             return ()
         self.view.hand_through = lambda project: project not in self.routes
+        self.view.hand_through_on_sight = on_sight
         return urls
 
     def _planned(self, name: str, version: str, rewrite: recipes.Rewrite | None) -> PlannedPackage:
