@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import platform
 import sys
 import zipfile
 from collections.abc import Iterator
@@ -183,3 +184,42 @@ def test_a_plugin_that_cannot_be_installed_leaves_no_environment(tmp_path: Path)
     with pytest.raises(ProviderError, match=r"installing the plugin \(uv\) failed"):
         host_supported({}, meta, trusted_plugins=[PACKAGE], plugin_options=broken)
     assert list((tmp_path / "cache" / "providers").iterdir()) == []
+
+
+REAL_PLUGIN = Path(__file__).parent / "data" / "plugins"
+"""provider-variant-x86-64 0.0.1.post2 as published on PyPI (``pip download --no-deps``): the
+x86_64 namespace's own plugin, with the old instance-method API and a vendored archspec."""
+
+
+@pytest.mark.skipif(
+    platform.machine().lower() not in ("x86_64", "amd64"), reason="the x86-64 plugin answers only on x86-64"
+)
+def test_a_trusted_plugin_answers_for_its_namespace_ahead_of_the_builtin_provider(tmp_path: Path) -> None:
+    from jupyter_pyvariant.host import report
+
+    document: dict[str, Any] = {
+        "$schema": "https://variants-schema.wheelnext.dev/v0.2.0.json",
+        "default-priorities": {"namespace": ["x86_64"]},
+        "providers": {
+            "x86_64": {
+                "requires": ["provider-variant-x86-64 ==0.0.1.post2"],
+                "plugin-api": "provider_variant_x86_64.plugin:X8664Plugin",
+            }
+        },
+        "variants": {"null": {}, "v2": {"x86_64": {"level": ["v2"]}}},
+    }
+    meta = parse_variants_json(document, "https://index.example/simple/demo/demo-1.0-variants.json")
+    host = report().to_dict()
+    builtin = host_supported(host, meta)
+    assert builtin.origins["x86_64"] == "built-in x86_64 provider (host report)"
+    offline = PluginOptions(
+        cache_dir=tmp_path, installer_args=("--no-index", "--find-links", str(REAL_PLUGIN))
+    )
+    plugin = host_supported(host, meta, trusted_plugins=["provider-variant-x86-64"], plugin_options=offline)
+    assert plugin.origins["x86_64"] == "plugin provider-variant-x86-64 (trusted)"
+    # the difference the user asked for: the plugin's own (older) vocabulary, not the built-in's
+    # superset (0.0.1.post2 knows no avx_vnni, avx512_bf16, movdiri, xsave, ...)
+    assert plugin.values("x86_64", "level") == builtin.values("x86_64", "level")
+    assert set(plugin.features("x86_64")) <= set(builtin.features("x86_64"))
+    assert not {"avx_vnni", "avx512_bf16", "movdiri", "xsave", "cx16"} & set(plugin.features("x86_64"))
+    assert "provider_variant_x86_64" not in sys.modules

@@ -232,8 +232,8 @@ def test_profile_round_trip_stands_in_for_the_host(tmp_path: Path) -> None:
     [
         ("[x86_64\nlevel = 1", "cannot read profile"),
         ("level = ['v3']", "must be a [level] table"),
-        ("[x86_64]\nlevel = 'v3'", "[x86_64] level must be a non-empty list of strings"),
-        ("[x86_64]\nlevel = []", "non-empty list"),
+        ("[x86_64]\nlevel = 'v3'", "[x86_64] level must be a list of strings"),
+        ("[x86_64]\nlevel = [3]", "[x86_64] level must be a list of strings"),
         ("[x86_64]\nlevel = ['V3']", "invalid variant value 'V3'"),
         ("[X86]\nlevel = ['v3']", "invalid variant namespace 'X86'"),
     ],
@@ -246,6 +246,24 @@ def test_bad_profiles_name_the_file(tmp_path: Path, text: str, message: str) -> 
     assert message in str(error.value) and str(path) in str(error.value)
     with pytest.raises(ProfileError, match="cannot read profile"):
         load_profile(tmp_path / "missing.toml")
+
+
+def test_an_empty_table_or_list_in_a_profile_means_none_and_says_so(tmp_path: Path) -> None:
+    path = tmp_path / "bare.toml"
+    path.write_text("[x86_64]\nlevel = []\n\n[aarch64]\n")
+    profile = load_profile(path)
+    assert profile.to_dict() == {}
+    host = host_supported(x86("x86-64-v4"), SIMD, overrides=Overrides.parse(profile=path))
+    assert host.notes["x86_64"] == "the profile's [x86_64] table is empty: that machine supports none of it"
+    assert host.why_not(VariantProperty.parse("x86_64 :: level :: v3")) == (
+        "the profile lists no x86_64 :: level value"
+    )
+    assert host.notes["aarch64"].startswith("the profile's [aarch64] table is empty")
+    # a feature listed empty beside others: the others stand, the empty one is named
+    path.write_text('[x86_64]\nlevel = ["v3", "v2", "v1"]\navx512f = []\n')
+    host = host_supported(x86("x86-64-v4"), SIMD, overrides=Overrides.parse(profile=path))
+    assert host.values("x86_64", "level") == ("v3", "v2", "v1")
+    assert host.notes["x86_64 :: avx512f"] == "the profile lists no x86_64 :: avx512f value"
 
 
 def test_host_profile_covers_every_builtin_namespace() -> None:

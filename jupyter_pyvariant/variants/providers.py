@@ -4,10 +4,11 @@ Each namespace a package uses is answered by the first source that applies:
 
 1. static properties written in the metadata (they do not depend on the host);
 2. a profile file standing in for another machine (``--profile``), when one is given;
-3. a built-in provider computed from the host report, for the namespaces whose provider packages we
-   know (x86_64, aarch64, nvidia, amd), so no plugin code runs for them;
-4. a third-party provider plugin, only when the user trusts it by name, run in an isolated
-   environment in a subprocess (:mod:`.plugins`), never imported here.
+3. a provider plugin the user trusts by name, run in an isolated environment in a subprocess
+   (:mod:`.plugins`), never imported here: trusting it is asking it, even where a built-in
+   provider exists for its namespace;
+4. a built-in provider computed from the host report, for the namespaces whose provider packages we
+   know (x86_64, aarch64, nvidia, amd), so no plugin code runs for them.
 
 The reserved ``abi_dependency`` namespace is answered from the versions installed in the target
 environment, when the caller gives them.
@@ -45,7 +46,7 @@ def _freeze(table: Mapping[str, Mapping[str, Iterable[str]]]) -> Table:
         {
             ns: MappingProxyType({f: tuple(v) for f, v in feats.items() if v})
             for ns, feats in table.items()
-            if feats
+            if any(feats.values())
         }
     )
 
@@ -323,6 +324,10 @@ def host_supported(
             supported = supported.with_note(namespace, text)
         else:
             supported = supported.with_namespace(namespace, features, text)
+    if overrides.profile is not None:  # what the profile says it lacks (``level = []``), in its words
+        for key, note in overrides.profile.notes.items():
+            if key.split(" :: ", 1)[0] in metadata.namespaces and key not in supported.notes:
+                supported = supported.with_note(key, note)
     return overrides.apply(supported)
 
 
@@ -364,22 +369,22 @@ def _answer(namespace: str, provider: Provider | None, context: _Context) -> Ans
     if context.profile is not None:
         if namespace in context.profile.table:
             return context.profile.table[namespace], context.profile.origins.get(namespace, "profile")
-        return None, f"the profile has no [{namespace}] table"
+        return None, context.profile.notes.get(namespace, f"the profile has no [{namespace}] table")
+    if provider is not None and provider.kind == "plugin" and _trusted(provider, context.trusted):
+        from .plugins import run_provider
+
+        name = provider.package or provider.object_reference
+        return run_provider(provider, context.metadata, context.plugin_options), f"plugin {name} (trusted)"
     if _builtin_serves(namespace, provider):
         if context.builtin.get(namespace):
             return context.builtin[namespace], f"built-in {namespace} provider (host report)"
         return None, _absent_reason(namespace, context.report)
     if provider is None or provider.kind != "plugin":
         return None, f"no provider is known for namespace {namespace!r}"
-    name = provider.package or provider.object_reference
-    if not _trusted(provider, context.trusted):
-        return None, (
-            f"provider plugin {name} is third-party code; "
-            f"trust it by name to run it (--trust-provider {provider.package or namespace})"
-        )
-    from .plugins import run_provider
-
-    return run_provider(provider, context.metadata, context.plugin_options), f"plugin {name} (trusted)"
+    return None, (
+        f"provider plugin {provider.package or provider.object_reference} is third-party code; "
+        f"trust it by name to run it (--trust-provider {provider.package or namespace})"
+    )
 
 
 def _abi_dependency(installed: Mapping[str, str], metadata: VariantMetadata) -> dict[str, list[str]]:
@@ -432,18 +437,23 @@ def load_profile(path: str | os.PathLike[str]) -> SupportedProperties:
         data = tomllib.loads(Path(path).read_text("utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ProfileError(f"cannot read profile {os.fspath(path)}: {exc}") from None
+    where = os.fspath(path)
+    notes: dict[str, str] = {}
     for namespace, features in data.items():
         if not isinstance(features, dict):
-            raise ProfileError(f"profile {os.fspath(path)}: {namespace!r} must be a [{namespace}] table")
+            raise ProfileError(f"profile {where}: {namespace!r} must be a [{namespace}] table")
         for feature, values in features.items():
-            if not isinstance(values, list) or not values or not all(isinstance(v, str) for v in values):
-                raise ProfileError(
-                    f"profile {os.fspath(path)}: [{namespace}] {feature} must be a non-empty list of strings"
-                )
+            if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+                raise ProfileError(f"profile {where}: [{namespace}] {feature} must be a list of strings")
+            if not values:
+                notes[f"{namespace} :: {feature}"] = f"the profile lists no {namespace} :: {feature} value"
+        if not any(features.values()):
+            notes[namespace] = f"the profile's [{namespace}] table is empty: that machine supports none of it"
     try:
-        return SupportedProperties.from_mapping(data, origin=f"profile {os.fspath(path)}")
+        loaded = SupportedProperties.from_mapping(data, origin=f"profile {where}")
     except VariantFormatError as exc:
-        raise ProfileError(f"profile {os.fspath(path)}: {exc}") from None
+        raise ProfileError(f"profile {where}: {exc}") from None
+    return replace(loaded, notes=notes)
 
 
 def profile_text(supported: SupportedProperties, comment: str = "") -> str:
