@@ -36,6 +36,17 @@ class Output(Protocol):
 
     def progress(self, label: str, total: float | None = None) -> Progress: ...
 
+    def command(self, words: str) -> str:
+        """The verb ``words`` (``"kernel list"``) as a hint on this face: what the user types or
+        clicks here (``pyvariant kernel list`` in a terminal, ``%pyvariant kernel list`` in IPython)."""
+
+
+TERMINAL_PROG = "pyvariant"
+MAGIC_PROG = "%pyvariant"
+
+UI_NAMES = {"kernel install": "“Optimized Python for this machine…” in the launcher or the Kernel menu"}
+"""Verbs the lab extension offers as a button or menu entry, by the verb's words."""
+
 
 def dumps(data: Any) -> str:
     """The one JSON spelling every face uses (stable key order, readable)."""
@@ -94,9 +105,12 @@ class _TextProgress:
 class TerminalOutput:
     """Output for the CLI and terminal IPython."""
 
-    def __init__(self, stream: TextIO | None = None, err: TextIO | None = None) -> None:
+    def __init__(
+        self, stream: TextIO | None = None, err: TextIO | None = None, prog: str = TERMINAL_PROG
+    ) -> None:
         self._stream = stream or sys.stdout
         self._err = err or sys.stderr
+        self._prog = prog
 
     def text(self, text: str) -> None:
         self._stream.write(text.rstrip("\n") + "\n")
@@ -112,6 +126,9 @@ class TerminalOutput:
 
     def progress(self, label: str, total: float | None = None) -> Progress:
         return _TextProgress(self._err, label, total)
+
+    def command(self, words: str) -> str:
+        return f"{self._prog} {words}"
 
 
 class _WidgetProgress:
@@ -144,7 +161,7 @@ class NotebookOutput:
     """Output for a notebook kernel: HTML and widgets; falls back to text when widgets are absent."""
 
     def __init__(self) -> None:
-        self._text = TerminalOutput()
+        self._text = TerminalOutput(prog=MAGIC_PROG)
 
     def text(self, text: str) -> None:
         self._text.text(text)
@@ -165,6 +182,9 @@ class NotebookOutput:
             return _WidgetProgress(label, total)
         except ImportError:
             return self._text.progress(label, total)
+
+    def command(self, words: str) -> str:
+        return self._text.command(words)
 
 
 class _EventProgress:
@@ -226,8 +246,14 @@ class JsonLinesOutput:
     def progress(self, label: str, total: float | None = None) -> Progress:
         return _EventProgress(self._emit, label, total)
 
+    def command(self, words: str) -> str:
+        """The button or menu entry where the lab extension has one, else the terminal command."""
+        verb = " ".join(words.split()[:2])
+        return UI_NAMES.get(verb) or f"{self._text.command(words)} in a terminal"
+
 
 def output_for_shell(shell: Any) -> Output:
-    """Notebook output inside a kernel with a frontend, terminal output in terminal IPython."""
+    """Notebook output inside a kernel with a frontend, terminal output (with magic hints) in terminal
+    IPython."""
     kernel = getattr(shell, "kernel", None)
-    return NotebookOutput() if kernel is not None else TerminalOutput()
+    return NotebookOutput() if kernel is not None else TerminalOutput(prog=MAGIC_PROG)

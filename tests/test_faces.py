@@ -198,3 +198,70 @@ def test_a_failed_task_ends_its_progress_as_failed(
     err = capsys.readouterr().err
     assert "kernel failed: no kernel was made" in err
     assert "lists no CPython builds" in err
+
+
+@pytest.mark.parametrize(
+    "command",
+    [[str(BIN / "pyvariant"), "--version"], [str(BIN / "jupyter"), "pyvariant", "--version"]],
+    ids=["console-script", "jupyter-subcommand"],
+)
+def test_version_names_the_installed_package(command: list[str]) -> None:
+    from jupyter_pyvariant import __version__
+
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120, check=True)
+    assert result.stdout.strip() == f"jupyter_pyvariant {__version__}"
+
+
+@pytest.mark.parametrize("argv", [["kernel"], ["python"], ["kernel", "--help"]])
+def test_a_verb_group_alone_lists_its_verbs(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    from jupyter_pyvariant import verbs
+
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    group = [" ".join(v.path) for v in verbs.all_verbs() if v.path[0] == argv[0]]
+    assert len(group) > 2 and all(name in out for name in group)
+    assert f"usage: pyvariant {argv[0]} <verb>" in out and "cpuinfo" not in out
+
+
+def test_an_unknown_verb_of_a_group_names_that_groups_verbs(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["kernel", "bogus"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown verb: kernel bogus; known verbs: kernel install, kernel list" in err
+    assert "cpuinfo" not in err
+
+
+def test_hints_are_written_in_the_face_they_appear_in(
+    ipython: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("JUPYTER_DATA_DIR", str(tmp_path / "data"))
+    assert main(["kernel", "remove", "nosuch"]) == 1
+    assert "(see: pyvariant kernel list)" in capsys.readouterr().err
+    ipython.run_line_magic("pyvariant", "kernel remove nosuch")
+    assert "(see: %pyvariant kernel list)" in capsys.readouterr().err
+    assert main(["kernel", "list"]) == 0
+    assert "make one: pyvariant kernel install 3.13" in capsys.readouterr().out
+    ipython.run_line_magic("pyvariant", "kernel list")
+    assert "make one: %pyvariant kernel install 3.13" in capsys.readouterr().out
+
+
+def test_the_reports_next_step_is_in_the_terminals_syntax(capsys: pytest.CaptureFixture[str]) -> None:
+    from jupyter_pyvariant.host import report
+
+    command = (report().to_dict()["recommendations"].get("interpreter") or {}).get("command")
+    if command is None:
+        pytest.skip("no python-build-standalone build fits this host, so the report has no next step")
+    assert command.startswith("%pyvariant kernel install ")  # the JSON keeps the magic's spelling
+    assert main(["cpuinfo"]) == 0
+    (line,) = [line for line in capsys.readouterr().out.splitlines() if "next step" in line]
+    assert line.split()[2:] == command.removeprefix("%").split()
+
+
+def test_hints_in_the_lab_name_the_extensions_menu_entry() -> None:
+    """The server's jobs speak to the lab extension's dialog: the label must be the one it shows."""
+    from jupyter_pyvariant.display import JsonLinesOutput
+
+    source = (Path(__file__).parents[1] / "labextension/src/kernelPicker.ts").read_text()
+    out = JsonLinesOutput()
+    assert "export const PROVISION_LABEL = 'Optimized Python for this machine…'" in source
+    assert "Optimized Python for this machine…" in out.command("kernel install 3.13")
+    assert out.command("kernel remove x") == "pyvariant kernel remove x in a terminal"

@@ -56,12 +56,20 @@ def reported(failures: ErrorTypes, usage: ErrorTypes = tuple) -> Callable[[Handl
             except usage() as exc:
                 raise UsageError(str(exc)) from None
             except failures() as exc:
-                out.error(f"error: {exc}")
+                out.error(f"error: {in_face(str(exc), out)}")
                 return 1
 
         return handler
 
     return wrap
+
+
+def in_face(message: str, out: Output) -> str:
+    """``message`` with its hints in ``out``'s face: the wings spell a hint as the terminal command,
+    ``(pyvariant kernel list)`` or ``: pyvariant kernel install 3.13``, up to a closing parenthesis."""
+    import re
+
+    return re.sub(r"(\(|: )pyvariant ([^)]+)", lambda m: m[1] + out.command(m[2].strip()), message)
 
 
 class Verb(NamedTuple):
@@ -86,14 +94,28 @@ def all_verbs() -> tuple[Verb, ...]:
     return tuple(verbs)
 
 
-def usage(prog: str = "pyvariant") -> str:
-    """The top-level help: every verb and its one line."""
-    rows = [(" ".join(v.path), v.help) for v in all_verbs()]
+def usage(prog: str = "pyvariant", group: tuple[str, ...] = ()) -> str:
+    """The help of every verb, or of the verbs in ``group`` (``("kernel",)``), each with its one line."""
+    verbs = _group(group) if group else all_verbs()
+    rows = [(" ".join(v.path), v.help) for v in verbs]
     width = max(len(name) for name, _ in rows)
-    lines = [f"usage: {prog} <verb> [options]", "", "verbs:"]
+    words = " ".join((prog, *group))
+    lines = [f"usage: {words} <verb> [options]", "", "verbs:"]
     lines += [f"  {name.ljust(width)}  {text}" for name, text in rows]
     lines += ["", f"Run '{prog} <verb> --help' for a verb's options."]
     return "\n".join(lines)
+
+
+def _group(words: tuple[str, ...]) -> tuple[Verb, ...]:
+    """The verbs whose path continues ``words`` (a group such as ``kernel``), from its module first."""
+    n = len(words)
+    found = tuple(v for v in _module_verbs(words[0]) if v.path[:n] == words and len(v.path) > n)
+    return found or tuple(v for v in all_verbs() if v.path[:n] == words and len(v.path) > n)
+
+
+def _is_group(words: tuple[str, ...]) -> bool:
+    """Whether ``words`` begin verbs without naming one (``kernel``, not ``cpuinfo``)."""
+    return bool(_group(words)) and not any(v.path == words for v in _module_verbs(words[0]) or all_verbs())
 
 
 def _module_verbs(word: str) -> tuple[Verb, ...]:
@@ -122,9 +144,9 @@ def find(argv: Sequence[str]) -> tuple[Verb, list[str]]:
     best = best or _longest(all_verbs(), argv)
     if best is None:
         words = " ".join(argv[:2]) or "(none)"
-        raise UsageError(
-            f"unknown verb: {words}; known verbs: " + ", ".join(" ".join(v.path) for v in all_verbs())
-        )
+        verbs = _group(tuple(argv[:1])) if argv else ()
+        known = ", ".join(" ".join(v.path) for v in verbs or all_verbs())
+        raise UsageError(f"unknown verb: {words}; known verbs: {known}")
     return best, list(argv[len(best.path) :])
 
 
@@ -138,6 +160,15 @@ def run(argv: Sequence[str], out: Output, prog: str = "pyvariant") -> int:
     """Parse ``argv`` and run its verb; usage errors raise :class:`UsageError`."""
     if not argv or argv[0] in ("-h", "--help", "help"):
         out.text(usage(prog))
+        return 0
+    if argv[0] in ("-V", "--version"):
+        from .._version import __version__
+
+        out.text(f"jupyter_pyvariant {__version__}")
+        return 0
+    group = tuple(argv[:1])
+    if (len(argv) == 1 or argv[1] in ("-h", "--help")) and _is_group(group):
+        out.text(usage(prog, group))  # a group without its verb: `pyvariant kernel`
         return 0
     verb, rest = find(argv)
     parser = parser_for(verb, prog)

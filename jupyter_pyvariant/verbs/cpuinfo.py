@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import argparse
 
-from ..display import Output
+from ..display import MAGIC_PROG, Output
 from . import Verb
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def _configure(parser: argparse.ArgumentParser) -> None:
@@ -24,8 +28,20 @@ def _run(args: argparse.Namespace, out: Output) -> int:
     if args.json:
         out.json(data)
     else:
+        data = _hints_in_face(data, out)
         out.rich(to_text(data, args.verbose), to_html(data, args.verbose))
     return 0
+
+
+def _hints_in_face(data: dict[str, Any], out: Output) -> dict[str, Any]:
+    """The report with its next step written for this face (the JSON keeps the magic's spelling)."""
+    recommendations = data.get("recommendations") or {}
+    interpreter = recommendations.get("interpreter")
+    if not interpreter:
+        return data
+    words = str(interpreter["command"]).removeprefix(f"{MAGIC_PROG} ")
+    interpreter = {**interpreter, "command": out.command(words)}
+    return {**data, "recommendations": {**recommendations, "interpreter": interpreter}}
 
 
 VERBS = (

@@ -167,7 +167,7 @@ def _list(args: argparse.Namespace, out: Output) -> int:
     if args.json:
         out.json([info.to_dict() for info in kernels])
     elif not kernels:
-        out.text("no pyvariant kernels (make one: pyvariant kernel install 3.13)")
+        out.text(f"no pyvariant kernels (make one: {out.command('kernel install 3.13')})")
     else:
         rows = [_row(info) for info in kernels]
         out.rich(table_text(_HEADERS, rows), table_html(_HEADERS, rows))
