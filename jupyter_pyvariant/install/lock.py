@@ -139,11 +139,11 @@ def _clean(url: str | None) -> str | None:
 
 
 def write_lock(plan: Plan, path: str | os.PathLike[str], requires_python: str | None = None) -> Path:
-    """Write the lock atomically (a reader never sees half a file)."""
+    """Write the lock atomically (a reader never sees half a file), readable as the umask allows."""
     from .._atomic import write_text_atomic
 
     target = Path(path)
-    write_text_atomic(target, lock_text(plan, requires_python), create_parents=False)
+    write_text_atomic(target, lock_text(plan, requires_python), create_parents=False, shared=True)
     return target
 
 

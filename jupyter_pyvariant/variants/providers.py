@@ -469,7 +469,7 @@ def profile_text(supported: SupportedProperties, comment: str = "") -> str:
 
 
 def write_profile(supported: SupportedProperties, path: str | os.PathLike[str], comment: str = "") -> None:
-    """Write a profile atomically, so a reader never sees half a file."""
+    """Write a profile atomically (a reader never sees half a file), readable as the umask allows."""
     from .._atomic import write_text_atomic
 
-    write_text_atomic(Path(path), profile_text(supported, comment), create_parents=False)
+    write_text_atomic(Path(path), profile_text(supported, comment), create_parents=False, shared=True)
