@@ -188,8 +188,8 @@ def test_a_file_index_is_read_from_disk_and_never_linked_directly(
         "file://", "file://localhost"
     )
     assert wheel.sha256 == hashlib.sha256((root / wheel.filename).read_bytes()).hexdigest()
-    with reader.stream(wheel.url, "alpha", wheel.filename) as response:
-        assert b"".join(response.iter_bytes()) == (root / wheel.filename).read_bytes()
+    reader.download(wheel, "alpha", tmp_path / "copy.whl")
+    assert (tmp_path / "copy.whl").read_bytes() == (root / wheel.filename).read_bytes()
     assert not reader.installer_can_fetch(wheel.url)
 
 

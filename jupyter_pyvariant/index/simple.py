@@ -15,8 +15,8 @@ import os
 import re
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager, suppress
+from collections.abc import Iterable, Mapping
+from contextlib import suppress
 from dataclasses import dataclass, field, replace
 from html.parser import HTMLParser
 from pathlib import Path
@@ -25,12 +25,15 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from .._atomic import write_bytes_atomic
 from .._cache import user_cache_dir
+from .._http import error_text, local_url
+from .._http import redact as redact  # the index wing's messages and lock files use it from here
 
 if TYPE_CHECKING:
     import ssl
 
     import httpx
 
+    from .._http import Document, OnChunk
     from .settings import IndexSettings
 
 ACCEPT = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01"
@@ -50,6 +53,10 @@ class IndexGarbage(IndexProblem):
     """The index answered with something that is not a simple-API page."""
 
 
+class IndexTooLarge(IndexProblem):
+    """A page or file was larger than its cap or than the size its page gave (see :mod:`.._http`)."""
+
+
 class HashMismatch(IndexProblem):
     """A file's bytes do not have the hash its index page promised."""
 
@@ -57,26 +64,6 @@ class HashMismatch(IndexProblem):
 def normalize(name: str) -> str:
     """PEP 503 normalized project name."""
     return re.sub(r"[-_.]+", "-", name).lower()
-
-
-def redact(url: str) -> str:
-    """``url`` with any password replaced, fit for messages and lock files."""
-    parts = urlsplit(url)
-    if parts.password is None and parts.username is None:
-        return url
-    host = parts.hostname or ""
-    if parts.port:
-        host += f":{parts.port}"
-    user = f"{parts.username}:****@" if parts.password is not None else f"{parts.username}@"
-    return urlunsplit((parts.scheme, user + host, parts.path, parts.query, parts.fragment))
-
-
-def local_url(url: str) -> str:
-    """``file:///x`` as ``file://localhost/x``: httpx takes a URL without a host for a relative one."""
-    parts = urlsplit(url)
-    if parts.scheme != "file" or parts.netloc:
-        return url
-    return urlunsplit(("file", "localhost", parts.path, parts.query, ""))
 
 
 def project_of(filename: str) -> str | None:
@@ -473,8 +460,23 @@ class SimpleClient:
             headers["If-Modified-Since"] = cached.last_modified
         return headers
 
+    def _get(self, url: str, kind: str, failed: str, headers: Mapping[str, str] | None = None) -> Document:
+        """``url`` read whole within ``kind``'s cap; failures raised with ``failed`` leading their words."""
+        import httpx
+
+        from .._http import TooLarge, get_document
+
+        try:
+            return get_document(
+                self._sync_client(), local_url(url), kind, headers=headers, auth=self._auth(url)
+            )
+        except TooLarge as exc:
+            raise IndexTooLarge(f"{failed}: {exc}") from None
+        except httpx.HTTPError as exc:
+            raise IndexUnavailable(f"{failed} ({error_text(exc)})") from None
+
     def _page_from_response(
-        self, response: httpx.Response, cached: CachedResponse | None, index: str, project: str, url: str
+        self, response: Document, cached: CachedResponse | None, index: str, project: str, url: str
     ) -> ProjectPage | None:
         if response.status_code == 404:
             return None
@@ -482,11 +484,11 @@ class SimpleClient:
             entry = replace(cached, fresh_until=fresh_until(response.headers))
         elif response.status_code == 200:
             entry = CachedResponse(
-                response.content,
+                response.body,
                 response.headers.get("Content-Type", ""),
                 response.headers.get("ETag"),
                 response.headers.get("Last-Modified"),
-                str(response.url),
+                response.url,
                 fresh_until(response.headers),
             )
         else:
@@ -497,19 +499,13 @@ class SimpleClient:
         return replace(page, fresh_until=entry.fresh_until)
 
     def _fetch_page(self, index: str, project: str) -> ProjectPage | None:
-        import httpx
-
         url = f"{index.rstrip('/')}/{normalize(project)}/"  # a local folder answers with its page
         cached = self.cache.load(url) if self.cache else None
         if cached is not None and cached.fresh():
             page = parse_page(cached.body, cached.content_type, cached.page_url, redact(index), project)
             return replace(page, fresh_until=cached.fresh_until)
-        try:
-            response = self._sync_client().get(
-                url, headers=self._request_headers(cached), auth=self._auth(url)
-            )
-        except httpx.HTTPError as exc:
-            raise IndexUnavailable(f"{project}: {redact(url)} did not answer ({_describe(exc)})") from None
+        failed = f"{project}: {redact(url)} did not answer"
+        response = self._get(url, "page", failed, self._request_headers(cached))
         return self._page_from_response(response, cached, redact(index), project, url)
 
     def _answer(self, key: tuple[str, str]) -> ProjectPage | IndexProblem | None:
@@ -579,20 +575,14 @@ class SimpleClient:
     def _links_at(self, location: str) -> tuple[FileLink, ...]:
         """The links of a find-links page, or of the files in a find-links folder. A location that
         does not exist lists nothing, as in pip; one that does not answer is an error."""
-        import httpx
-
         url = local_url(strip_credentials(location)[0].rstrip("/"))
-        try:
-            response = self._sync_client().get(url, headers={"Accept": "text/html"}, auth=self._auth(url))
-        except httpx.HTTPError as exc:
-            raise IndexUnavailable(
-                f"find-links {redact(location)} did not answer ({_describe(exc)})"
-            ) from None
+        failed = f"find-links {redact(location)} did not answer"
+        response = self._get(url, "page", failed, {"Accept": "text/html"})
         if response.status_code == 404:
             return ()
         if response.status_code != 200:
             raise IndexUnavailable(f"find-links {redact(location)} answered HTTP {response.status_code}")
-        return parse_html_page(response.content, str(response.url), redact(location), "").files
+        return parse_html_page(response.body, response.url, redact(location), "").files
 
     # -- files -------------------------------------------------------------------------------------
 
@@ -601,18 +591,15 @@ class SimpleClient:
 
         with self._lock:
             if self._sync is None:
+                from .._http import client
                 from .local import LocalFiles
 
                 unverified = {
                     f"https://{host}": httpx.HTTPTransport(verify=False)
                     for host in self.settings.trusted_hosts
                 }
-                self._sync = httpx.Client(
-                    timeout=httpx.Timeout(self.timeout),
-                    follow_redirects=True,
-                    headers={"User-Agent": "jupyter_pyvariant"},
-                    verify=self._verify(),
-                    mounts={"file://": LocalFiles(), **unverified},
+                self._sync = client(
+                    self.timeout, verify=self._verify(), mounts={"file://": LocalFiles(), **unverified}
                 )
             return self._sync
 
@@ -638,46 +625,55 @@ class SimpleClient:
                 self._sync = None
 
     def read(self, link: FileLink, project: str) -> bytes:
-        """A small file (variants.json), hash-checked, cached by its hash when the page gave one."""
-        import httpx
-
+        """A small file (variants.json, core metadata), hash-checked, cached by its hash when the page
+        gave one."""
         cache = self.cache
         blob = cache.blob(link.sha256) if cache and link.sha256 else None
         if blob is not None and blob.is_file():
             data = blob.read_bytes()
             if hashlib.sha256(data).hexdigest() == link.sha256:
                 return data
-        try:
-            response = self._sync_client().get(local_url(link.url), auth=self._auth(link.url))
-        except httpx.HTTPError as exc:
-            raise IndexUnavailable(
-                f"{project}: {link.filename} from {redact(link.url)} ({_describe(exc)})"
-            ) from None
+        kind = "metadata" if link.filename.endswith(".metadata") else "variants"
+        failed = f"{project}: {link.filename} from {redact(link.url)}"
+        response = self._get(link.url, kind, failed)
         if response.status_code != 200:
-            raise IndexUnavailable(
-                f"{project}: {link.filename} from {redact(link.url)} answered HTTP {response.status_code}"
-            )
-        data = response.content
+            raise IndexUnavailable(f"{failed} answered HTTP {response.status_code}")
+        data = response.body
         verify(link, project, hash_bytes(link, data))
         if blob is not None:
             with suppress(OSError):
                 write_bytes_atomic(blob, data)
         return data
 
-    @contextmanager
-    def stream(self, url: str, project: str, filename: str) -> Iterator[httpx.Response]:
-        """An upstream response opened for streaming; raises :class:`IndexUnavailable` on failure."""
+    def download(self, link: FileLink, project: str, dest: Path, on_chunk: OnChunk | None = None) -> None:
+        """``link``'s file into ``dest``, hash-checked; within the size its page gave (else the cap
+        for files), resumed with Range and retried while the index keeps sending (see
+        :func:`.._http.download`). Raises :class:`IndexProblem`."""
         import httpx
 
+        from .._http import TooLarge
+        from .._http import download as fetch_to
+
+        strongest = link.strongest_hash
+        failed = f"{project}: {link.filename} from {redact(link.url)}"
         try:
-            with self._sync_client().stream("GET", local_url(url), auth=self._auth(url)) as response:
-                if response.status_code != 200:
-                    raise IndexUnavailable(
-                        f"{project}: {filename} from {redact(url)} answered HTTP {response.status_code}"
-                    )
-                yield response
+            digest = fetch_to(
+                self._sync_client(),
+                local_url(link.url),
+                dest,
+                kind="file",
+                size=link.size,
+                algorithm=strongest[0] if strongest else None,
+                auth=self._auth(link.url),
+                on_chunk=on_chunk,
+            )
+        except TooLarge as exc:
+            raise IndexTooLarge(f"{project}: {exc}") from None
+        except httpx.HTTPStatusError as exc:
+            raise IndexUnavailable(f"{failed} answered HTTP {exc.response.status_code}") from None
         except httpx.HTTPError as exc:
-            raise IndexUnavailable(f"{project}: {filename} from {redact(url)} ({_describe(exc)})") from None
+            raise IndexUnavailable(f"{failed} ({error_text(exc)})") from None
+        verify(link, project, digest)
 
 
 def _first_page(answers: Iterable[ProjectPage | IndexProblem | None]) -> ProjectPage | None:
@@ -703,9 +699,3 @@ def verify(link: FileLink, project: str, digest: str | None) -> None:
             f"{project}: {link.filename} from {redact(link.url)} has {strongest[0]} {digest}, "
             f"but {link.index} promised {strongest[1]}"
         )
-
-
-def _describe(exc: Exception) -> str:
-    kind = type(exc).__name__
-    text = str(exc)
-    return f"{kind}: {text}" if text else kind

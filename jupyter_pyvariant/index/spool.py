@@ -2,12 +2,16 @@
 
 The view serves every file from here, so the installer's downloads come from local disk, and a file
 is handed over only after its bytes matched the hash the index promised: a corrupt file never
-reaches the installer at all. The folder, and anything still arriving, goes away on :meth:`close`.
+reaches the installer at all. A dropped connection is resumed and retried the way every download is
+(:func:`.._http.download`). The folder, and anything still arriving, goes away on :meth:`close`;
+folders left by a process that was killed (so never closed) are removed by the next :meth:`open`.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
+import re
 import shutil
 import tempfile
 import threading
@@ -15,7 +19,10 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .simple import FileLink, IndexProblem, SimpleClient, verify
+from .simple import FileLink, IndexProblem, SimpleClient
+
+PREFIX = "pyvariant-spool-"
+_OWNED = re.compile(re.escape(PREFIX) + r"(\d+)-")
 
 
 class SpoolClosed(IndexProblem):
@@ -41,7 +48,9 @@ class Spool:
         self._gate = threading.Semaphore(self.concurrency)
 
     def open(self) -> None:
-        self._folder = Path(tempfile.mkdtemp(prefix="pyvariant-spool-"))
+        """A fresh folder named for this process (after removing those of processes gone)."""
+        _remove_orphans(Path(tempfile.gettempdir()))
+        self._folder = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}-"))
         self._closed.clear()
 
     def close(self) -> None:
@@ -77,21 +86,14 @@ class Spool:
 
     def _download(self, link: FileLink, project: str, target: Path, future: Future[Path]) -> None:
         partial = target.with_name(f".{target.name}.part")
+
+        def stop_if_closed(done: int, total: int | None) -> None:
+            if self._closed.is_set():
+                raise SpoolClosed(f"{project}: {link.filename}: the index view closed")
+
         try:
             with self._gate:
-                strongest = link.strongest_hash
-                digest = hashlib.new(strongest[0]) if strongest else None
-                with (
-                    self.client.stream(link.url, project, link.filename) as response,
-                    partial.open("wb") as out,
-                ):
-                    for chunk in response.iter_bytes():
-                        if self._closed.is_set():
-                            raise SpoolClosed(f"{project}: {link.filename}: the index view closed")
-                        if digest is not None:
-                            digest.update(chunk)
-                        out.write(chunk)
-                verify(link, project, digest.hexdigest() if digest else None)
+                self.client.download(link, project, partial, stop_if_closed)
                 partial.replace(target)
             future.set_result(target)
         except BaseException as exc:  # the installer's request waiting on this future reports it
@@ -100,3 +102,21 @@ class Spool:
         finally:
             if self._closed.is_set():  # closed while this file arrived: leave nothing behind
                 shutil.rmtree(target.parent, ignore_errors=True)
+
+
+def _remove_orphans(folder: Path) -> None:
+    """Remove spool folders of this user whose process no longer runs (it was killed)."""
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return
+    for entry in entries:
+        match = _OWNED.match(entry.name)
+        try:
+            if match is None or entry.stat(follow_symlinks=False).st_uid != os.getuid():
+                continue
+            os.kill(int(match[1]), 0)
+        except ProcessLookupError:
+            shutil.rmtree(entry.path, ignore_errors=True)
+        except (OSError, OverflowError):
+            continue  # alive under another user, or unreadable: not ours to remove

@@ -1,9 +1,10 @@
-"""One HTTP client configuration and one way of explaining HTTP failures, for catalog and fetch."""
+"""The pythons wing's use of the shared HTTP layer: download hosts' timeouts and their way out."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
+from typing import TYPE_CHECKING, Any
+
+from .._http import describe, unreachable
 
 if TYPE_CHECKING:
     import httpx
@@ -14,38 +15,18 @@ READ_TIMEOUT_S = 30.0
 MIRROR_WAY_OUT = "To download from another mirror, use --mirror URL or PYVARIANT_PYTHON_MIRROR."
 
 
-def http_client() -> httpx.Client:
-    """A client that follows redirects (GitHub release assets redirect) and never hangs forever."""
+def http_client(**options: Any) -> httpx.Client:
+    """The shared client with this wing's timeouts (read at call time, so tests may shorten them)."""
     import httpx
 
-    from .._version import __version__
+    from .._http import client
 
-    timeout = httpx.Timeout(READ_TIMEOUT_S, connect=CONNECT_TIMEOUT_S)
-    return httpx.Client(
-        timeout=timeout, follow_redirects=True, headers={"User-Agent": f"jupyter-pyvariant/{__version__}"}
-    )
-
-
-def unreachable(exc: Exception) -> bool:
-    """True when the server did not answer at all (rather than answering with an error)."""
-    import httpx
-
-    return isinstance(exc, httpx.TransportError)
+    return client(httpx.Timeout(READ_TIMEOUT_S, connect=CONNECT_TIMEOUT_S), **options)
 
 
 def describe_http_error(exc: Exception, url: str, *, way_out: str = MIRROR_WAY_OUT) -> str:
     """``url``'s host and what went wrong, in words a user can act on; ``way_out`` when it did not answer."""
-    import httpx
+    return describe(exc, url, way_out=way_out)
 
-    host = urlsplit(url).netloc or url
-    if isinstance(exc, httpx.HTTPStatusError):
-        status = exc.response.status_code
-        hint = " (not on this server: check the mirror or catalog setting)" if status == 404 else ""
-        return f"{url}: HTTP {status} {exc.response.reason_phrase}{hint}"
-    if isinstance(exc, httpx.ConnectError):
-        return f"cannot connect to {host} ({exc}); is the server or mirror up? {way_out}"
-    if isinstance(exc, httpx.TimeoutException):
-        return f"{host} did not answer in time ({type(exc).__name__}). {way_out}"
-    if isinstance(exc, httpx.TransportError):
-        return f"{host} did not answer ({type(exc).__name__}: {exc}). {way_out}"
-    return f"{url}: {type(exc).__name__}: {exc}"
+
+__all__ = ["MIRROR_WAY_OUT", "describe_http_error", "http_client", "unreachable"]

@@ -17,19 +17,16 @@
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import posixpath
 import re
 import tarfile
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 from typing import IO, TYPE_CHECKING, Any
-from urllib.parse import unquote, urlsplit
 
 from .catalog import Build
 from .errors import (
@@ -45,7 +42,7 @@ from .store import MARKER_NAME, InstalledPython, Store, default_store, guard_dis
 from .verify import Verification, ask
 
 if TYPE_CHECKING:
-    import httpx
+    pass
 
 # Called as progress(phase, done, total): phase is "download", "extract" or "smoke-test"; total may be None.
 ProgressCallback = Callable[[str, int, "int | None"], None]
@@ -98,21 +95,36 @@ def provision(
 def _provision_one(
     build: Build, store: Store, progress: ProgressCallback | None, smoke_test: bool, policy: FetchPolicy
 ) -> InstalledPython:
+    archive = store.download_path(build)
     found = store.find(build)
-    if found is not None:
-        return found
-    with store.lock(build):
-        found = store.find(build)  # another process may have finished it while this one waited
-        if found is not None:
-            return found
-        archive = store.download_path(build)
-        download(build.url, archive, build.sha256, progress=progress, policy=policy)
-        try:
-            with store.staging(build) as staged:
-                _install_into(staged, store.path_for(build), build, archive, progress, smoke_test, policy)
-                final = store.commit(staged, build)
-        finally:
-            archive.unlink(missing_ok=True)
+    if found is None:
+        with store.lock(build):
+            found = store.find(build)  # another process may have finished it while this one waited
+            if found is None:
+                return _provision_locked(build, store, archive, progress, smoke_test, policy)
+    # Installed: a download left by a run killed between its commit and its clean-up is debris
+    # (no one downloads an installed build again).
+    with contextlib.suppress(OSError):
+        archive.unlink(missing_ok=True)
+    return found
+
+
+def _provision_locked(
+    build: Build,
+    store: Store,
+    archive: Path,
+    progress: ProgressCallback | None,
+    smoke_test: bool,
+    policy: FetchPolicy,
+) -> InstalledPython:
+    """Download, install and commit ``build`` (under its lock)."""
+    download(build.url, archive, build.sha256, progress=progress, policy=policy)
+    try:
+        with store.staging(build) as staged:
+            _install_into(staged, store.path_for(build), build, archive, progress, smoke_test, policy)
+            final = store.commit(staged, build)
+    finally:
+        archive.unlink(missing_ok=True)
     installed = InstalledPython.from_root(final)
     if installed is None:
         raise PythonsError(f"{final} was installed but its marker cannot be read back")
@@ -166,104 +178,44 @@ def download(
     progress: ProgressCallback | None = None,
     policy: FetchPolicy | None = None,
 ) -> Path:
-    """Fetch ``url`` into ``dest`` and check its sha256; a partial ``dest`` is resumed with Range."""
+    """Fetch ``url`` into ``dest`` and check its sha256; a partial ``dest`` is resumed with Range.
+
+    At most the archive cap is written (see :mod:`.._http`); a larger file is refused on the way and
+    nothing of it is kept. ``file://`` URLs are read from disk the same way.
+    """
+    import httpx
+
+    from .._http import Retries, TooLarge, local_url, redact
+    from .._http import download as fetch_to
+    from ..index.local import LocalFiles
+    from ._http import describe_http_error, http_client
+
     policy = policy or FetchPolicy()
-    with guard_disk(f"downloading {url} into {dest.parent}"):
+    on_chunk = (lambda done, total: progress("download", done, total)) if progress else None
+    with guard_disk(f"downloading {redact(url)} into {dest.parent}"):
         dest.parent.mkdir(parents=True, exist_ok=True)
-        if url.startswith("file://"):
-            _copy_local(Path(unquote(urlsplit(url).path)), dest, progress, policy)
-        else:
-            _download_http(url, dest, progress, policy)
-    digest = _sha256_of(dest, policy.chunk_size)
+        try:
+            with http_client(mounts={"file://": LocalFiles()}) as client:
+                digest = fetch_to(
+                    client,
+                    local_url(url),
+                    dest,
+                    kind="archive",
+                    algorithm="sha256",
+                    retries=Retries(policy.attempts, policy.backoff_s),
+                    on_chunk=on_chunk,
+                )
+        except TooLarge as exc:
+            raise DownloadError(str(exc)) from None
+        except httpx.HTTPError as exc:
+            raise DownloadError(describe_http_error(exc, url)) from None
     if digest != sha256.lower():
         dest.unlink(missing_ok=True)
         raise ChecksumMismatch(
-            f"{url} has sha256 {digest}, the catalog says {sha256}: the server sent a different file; "
-            "nothing was installed"
+            f"{redact(url)} has sha256 {digest}, the catalog says {sha256}: the server sent a different "
+            "file; nothing was installed"
         )
     return dest
-
-
-def _copy_local(source: Path, dest: Path, progress: ProgressCallback | None, policy: FetchPolicy) -> None:
-    try:
-        total = source.stat().st_size
-        with source.open("rb") as src, dest.open("wb") as out:
-            done = 0
-            while chunk := src.read(policy.chunk_size):
-                out.write(chunk)
-                done += len(chunk)
-                if progress:
-                    progress("download", done, total)
-    except FileNotFoundError:
-        dest.unlink(missing_ok=True)
-        raise DownloadError(f"{source} does not exist (check the mirror folder)") from None
-
-
-def _download_http(url: str, dest: Path, progress: ProgressCallback | None, policy: FetchPolicy) -> None:
-    import httpx
-
-    from ._http import describe_http_error, http_client
-
-    last_error = ""
-    with http_client() as client:
-        for attempt in range(policy.attempts):
-            if attempt:
-                time.sleep(policy.backoff_s * 2 ** (attempt - 1))
-            try:
-                if _stream_once(client, url, dest, progress):
-                    return
-                last_error = f"{url}: the connection closed before the whole file arrived"
-            except httpx.HTTPStatusError as exc:
-                if exc.response.status_code < 500 and exc.response.status_code != 429:
-                    raise DownloadError(describe_http_error(exc, url)) from None
-                last_error = describe_http_error(exc, url)
-            except httpx.TransportError as exc:
-                last_error = describe_http_error(exc, url)
-    raise DownloadError(f"giving up after {policy.attempts} attempts: {last_error}")
-
-
-def _stream_once(client: httpx.Client, url: str, dest: Path, progress: ProgressCallback | None) -> bool:
-    """One request, resuming from what ``dest`` holds; True when the file is complete."""
-    have = dest.stat().st_size if dest.exists() else 0
-    # Identity encoding: the bytes on the wire are the file, so byte offsets mean the same on resume.
-    headers = {"Accept-Encoding": "identity", **({"Range": f"bytes={have}-"} if have else {})}
-    with client.stream("GET", url, headers=headers) as response:
-        if response.status_code == 416 and have:
-            return True  # nothing left to send: the checksum decides whether the file is right
-        response.raise_for_status()
-        resumed = response.status_code == 206 and _range_start(response) == have
-        if not resumed:
-            have = 0
-        total = _total_size(response, have)
-        with dest.open("ab" if resumed else "wb") as out:
-            done = have
-            for chunk in response.iter_raw():  # as it arrives: a dropped connection loses nothing received
-                out.write(chunk)
-                done += len(chunk)
-                if progress:
-                    progress("download", done, total)
-    return total is None or done >= total
-
-
-def _range_start(response: httpx.Response) -> int | None:
-    match = re.match(r"bytes (\d+)-", response.headers.get("content-range", ""))
-    return int(match[1]) if match else None
-
-
-def _total_size(response: httpx.Response, offset: int) -> int | None:
-    match = re.match(r"bytes \d+-\d+/(\d+)", response.headers.get("content-range", ""))
-    if match:
-        return int(match[1])
-    length = response.headers.get("content-length")
-    return offset + int(length) if length and length.isdigit() else None
-
-
-def _sha256_of(path: Path, chunk_size: int) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(chunk_size):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 # --- extraction -----------------------------------------------------------------------------------
