@@ -298,6 +298,18 @@ def unreachable(exc: BaseException) -> bool:
     return isinstance(exc, httpx.TransportError)
 
 
+def describe_status(url: str, status: int) -> str:
+    """``url: HTTP 404 Not Found (…)``, the words for an answer that is not the file."""
+    from http import HTTPStatus
+
+    try:
+        reason = f" {HTTPStatus(status).phrase}"
+    except ValueError:
+        reason = ""
+    hint = " (not on this server: check the mirror or catalog setting)" if status == 404 else ""
+    return f"{redact(url)}: HTTP {status}{reason}{hint}"
+
+
 def describe(exc: BaseException, url: str, *, way_out: str = "") -> str:
     """What went wrong with ``url``, in words a user can act on (``way_out`` when the server did
     not answer); passwords redacted."""
@@ -307,9 +319,7 @@ def describe(exc: BaseException, url: str, *, way_out: str = "") -> str:
     host = urlsplit(shown).netloc or shown
     tail = f" {way_out}" if way_out else ""
     if isinstance(exc, httpx.HTTPStatusError):
-        status = exc.response.status_code
-        hint = " (not on this server: check the mirror or catalog setting)" if status == 404 else ""
-        return f"{shown}: HTTP {status} {exc.response.reason_phrase}{hint}"
+        return describe_status(url, exc.response.status_code)
     if isinstance(exc, httpx.TooManyRedirects):
         return f"{shown} redirected more than {MAX_REDIRECTS} times (a redirect loop?); check the URL"
     if isinstance(exc, httpx.ConnectError):

@@ -193,15 +193,25 @@ def file_key(link: FileLink) -> str:
     return link.sha256 or hashlib.sha256(link.url.encode()).hexdigest()
 
 
-def _server(listener: socket.socket, handler: type[BaseHTTPRequestHandler]) -> ThreadingHTTPServer:
+def _server(
+    listener: socket.socket, handler: type[BaseHTTPRequestHandler], report: Callable[[str], None]
+) -> ThreadingHTTPServer:
     """An HTTP server with a thread per request (daemon threads) on an already listening socket.
 
+    It prints nothing: a client that hangs up (the installer stopped, a probe closed early) is no
+    fault, and anything else that escapes a request goes to ``report``, not to the user's output.
     ``http.server`` is imported here, on the serving thread: the installer starts meanwhile.
     """
+    import sys
     from http.server import ThreadingHTTPServer
 
     class Server(ThreadingHTTPServer):
         daemon_threads = True
+
+        def handle_error(self, request: Any, client_address: Any) -> None:
+            failure = sys.exc_info()[1]
+            if not isinstance(failure, (ConnectionError, TimeoutError)):
+                report(f"the index view failed to answer a request: {type(failure).__name__}: {failure}")
 
     server = Server(listener.getsockname(), handler, bind_and_activate=False)
     server.socket.close()  # the unbound socket the constructor made; serve the listening one
@@ -282,10 +292,10 @@ class IndexView:
         return header is not None and hmac.compare_digest(header.encode(), expected.encode())
 
     def __enter__(self) -> IndexView:
-        self._spool.open()
         self._handed_before = frozenset(self._read_handed())
         self._plain.load()
         listener = ViewAddress(self.state_dir).listen()
+        self._spool.open()  # after the last step that may fail: nothing to remove if one did
         self._port = listener.getsockname()[1]
         self._server = Future()
         self._thread = threading.Thread(
@@ -296,7 +306,7 @@ class IndexView:
 
     def _serve(self, listener: socket.socket, server: Future[ThreadingHTTPServer]) -> None:
         try:
-            made = _server(listener, _handler(self))
+            made = _server(listener, _handler(self), self.report)
         except Exception as exc:  # the installer's connections are refused; the caller learns why
             listener.close()
             self.report(f"the index view could not start: {exc}")
@@ -308,13 +318,15 @@ class IndexView:
     def __exit__(
         self, kind: type[BaseException] | None, value: BaseException | None, traceback: TracebackType | None
     ) -> None:
-        if self._server is not None:
-            if self._server.exception() is None:  # a server that could not start has nothing to stop
-                server = self._server.result()
-                server.shutdown()
-                server.server_close()
-            self._server = None
-        self._spool.close()
+        try:
+            if self._server is not None:
+                if self._server.exception() is None:  # a server that could not start has nothing to stop
+                    server = self._server.result()
+                    server.shutdown()
+                    server.server_close()
+                self._server = None
+        finally:  # an interrupt while the server stops still removes the spool
+            self._spool.close()
         self._write_handed()
         self._plain.save()
 
@@ -597,8 +609,8 @@ def _handler(view: IndexView) -> type[BaseHTTPRequestHandler]:
                     self._file(match.group(1), bool(match.group(3)))
                 else:
                     self._reply(404, b"not found")
-            except (BrokenPipeError, ConnectionResetError):
-                return  # the installer hung up
+            except ConnectionError:
+                return  # the installer hung up (a broken pipe, a reset, an abort)
             except Exception as exc:  # a selector or upstream failure: tell the installer and the caller
                 problem = str(exc)
                 if isinstance(exc, HashMismatch):

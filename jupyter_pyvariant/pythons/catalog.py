@@ -26,6 +26,7 @@ from typing import Any
 from urllib.parse import quote, unquote, urljoin, urlsplit
 
 from .._cache import user_cache_dir
+from .._http import cap, redact
 from .errors import CatalogError, CatalogTimeout, CatalogUnreachable
 from .names import ArchiveName, InvalidArchiveName, parse_archive_name, pbs_data
 
@@ -44,6 +45,7 @@ WAY_OUT = (
     "PYVARIANT_PYTHON_MIRROR to use the catalog shipped in the package."
 )
 _SUMS_LINE = re.compile(r"^(?P<sha256>[0-9a-fA-F]{64})\s+\*?(?P<filename>\S+)\s*$")
+_SHA256 = re.compile(r"[0-9a-fA-F]{64}")
 
 
 @dataclass(frozen=True)
@@ -229,27 +231,59 @@ def load_catalog(
         source = apply_mirror(f"{default_download_prefix()}/{release}/SHA256SUMS", mirror)
     if source is None and mirror:
         catalog = _snapshot_catalog(
-            stale=False, notes=[f"no catalog named: the snapshot's builds, from {mirror}"]
+            stale=False, notes=[f"no catalog named: the snapshot's builds, from {redact(mirror)}"]
         )
     elif source is None:
         catalog = _default_catalog(offline, cache_dir or user_cache_dir())
     else:
         catalog = _read_catalog(source, offline, cache_dir or user_cache_dir())
     if mirror:
-        catalog = replace(catalog, builds=tuple(_with_url(b, apply_mirror(b.url, mirror)) for b in catalog))
+        catalog = _under_mirror(catalog, mirror)
     if not catalog.builds:
-        raise CatalogError(f"the catalog at {catalog.source} lists no CPython builds (it may be: {FORMATS})")
+        raise CatalogError(
+            f"the catalog at {catalog.source} lists no CPython builds (it may be: {FORMATS})"
+            + "".join(f"; {note}" for note in catalog.notes)
+        )
     return catalog
+
+
+def _under_mirror(catalog: Catalog, mirror: str) -> Catalog:
+    """The builds with their URLs under ``mirror``; a URL that stays elsewhere once the release
+    prefix is rewritten (another host or port, a local path outside the mirror) is refused."""
+    base = _as_url(mirror).rstrip("/")
+    kept: list[Build] = []
+    refused: list[Build] = []
+    for build in catalog:
+        url = apply_mirror(build.url, mirror)
+        (kept if _is_under(url, base) else refused).append(_with_url(build, url))
+    if not refused:
+        return replace(catalog, builds=tuple(kept))
+    note = (
+        f"{len(refused)} catalog entries point outside the mirror {redact(mirror)} and were refused "
+        f"(the first: {redact(refused[0].url)}); with a mirror set, every download comes from it"
+    )
+    return replace(catalog, builds=tuple(kept), notes=(*catalog.notes, note))
+
+
+def _is_under(url: str, base: str) -> bool:
+    import posixpath
+
+    parts, root = urlsplit(url), urlsplit(base)
+    hosts = {"localhost": ""} if parts.scheme == "file" else {}
+    same_place = (parts.scheme, hosts.get(parts.netloc.lower(), parts.netloc.lower())) == (
+        root.scheme,
+        hosts.get(root.netloc.lower(), root.netloc.lower()),
+    )
+    path, prefix = posixpath.normpath(unquote(parts.path)), posixpath.normpath(unquote(root.path) or "/")
+    return same_place and (path.startswith(prefix.rstrip("/") + "/") or path == prefix)
 
 
 def _read_catalog(source: str, offline: bool, cache_dir: Path) -> Catalog:
     """A named catalog: a file, or a URL read through the cache. Its failures are errors."""
-    text, origin, made_at, notes = _read_source(source, offline, cache_dir)
-    try:
-        builds = parse_catalog_text(text, base_url=_as_url(source))
-    except CatalogError as exc:
-        raise CatalogError(f"the catalog at {source}: {exc}") from None
-    return Catalog(tuple(builds), source, origin == "cache" and bool(notes), tuple(notes), origin, made_at)
+    builds, origin, made_at, notes = _read_source(source, offline, cache_dir)
+    return Catalog(
+        tuple(builds), redact(source), origin == "cache" and bool(notes), tuple(notes), origin, made_at
+    )
 
 
 def _default_catalog(offline: bool, cache_dir: Path) -> Catalog:
@@ -278,6 +312,8 @@ def parse_catalog_text(text: str, base_url: str) -> list[Build]:
     elif stripped.startswith("{"):
         try:
             document: Any = json.loads(stripped)
+        except RecursionError:
+            raise _refused("JSON nested too deeply") from None
         except ValueError:
             document = None  # several JSON lines: the release index
         if isinstance(document, dict) and "artifacts" not in document:
@@ -293,7 +329,7 @@ def parse_catalog_text(text: str, base_url: str) -> list[Build]:
 def _json_document(text: str) -> Any:
     try:
         return json.loads(text)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise _refused(f"not valid JSON ({exc})") from None
 
 
@@ -309,7 +345,7 @@ def _parse_ndjson(text: str) -> list[Build]:
         try:
             artifacts = json.loads(line)["artifacts"]
             pairs = [(a.get("url"), a.get("sha256")) for a in artifacts]
-        except (ValueError, KeyError, TypeError, AttributeError):
+        except (ValueError, RecursionError, KeyError, TypeError, AttributeError):
             raise _refused(f"line {number} is not a release object with artifacts (url, sha256)") from None
         builds += _builds(pairs)
     return builds
@@ -337,12 +373,17 @@ def _parse_pbs_installer(document: Any) -> list[Build]:
 
 
 def _builds(pairs: list[tuple[Any, Any]]) -> list[Build]:
-    """Builds from (url, sha256) pairs; pairs without both, or not naming a CPython archive, are skipped."""
+    """Builds from (url, sha256) pairs; pairs without both (a URL and a hex sha256), or not naming a
+    CPython archive, are skipped."""
     builds: list[Build] = []
     for url, sha256 in pairs:
-        if not isinstance(url, str) or not isinstance(sha256, str):
+        if not isinstance(url, str) or not isinstance(sha256, str) or not _SHA256.fullmatch(sha256):
             continue
-        name = _archive_name_or_none(unquote(urlsplit(url).path.rsplit("/", 1)[-1]))
+        try:
+            path = urlsplit(url).path
+        except ValueError:  # not a URL (an unclosed IPv6 bracket)
+            continue
+        name = _archive_name_or_none(unquote(path.rsplit("/", 1)[-1]))
         if name is not None:
             builds.append(Build.from_name(name, url, sha256))
     return builds
@@ -381,41 +422,60 @@ def _as_url(location: str) -> str:
     return Path(location).expanduser().resolve().as_uri()
 
 
-def _read_source(source: str, offline: bool, cache_dir: Path) -> tuple[str, str, float | None, list[str]]:
-    """The catalog text, its origin (:data:`ORIGINS`), when that copy was made, and notes."""
+def _parse(text: str, url: str) -> list[Build]:
+    try:
+        return parse_catalog_text(text, base_url=url)
+    except CatalogError as exc:
+        raise CatalogError(f"the catalog at {redact(url)}: {exc}") from None
+
+
+def _read_source(
+    source: str, offline: bool, cache_dir: Path
+) -> tuple[list[Build], str, float | None, list[str]]:
+    """The catalog's builds, its origin (:data:`ORIGINS`), when that copy was made, and notes.
+
+    Every text is parsed before it is used or kept: a network answer that is no catalog is never
+    written to the cache (the cached copy answers instead, when there is one), and a cached copy
+    that does not parse counts as none.
+    """
     url = _as_url(source)
     if url.startswith("file://"):
         path = Path(unquote(urlsplit(url).path))
         try:
-            return path.read_text(encoding="utf-8"), "file", path.stat().st_mtime, []
+            if path.stat().st_size > cap("catalog"):
+                raise CatalogError(
+                    f"the catalog file {path} is larger than any catalog ({path.stat().st_size:,} > "
+                    f"{cap('catalog'):,} bytes)"
+                )
+            text = path.read_text(encoding="utf-8", errors="replace")
+            return _parse(text, url), "file", path.stat().st_mtime, []
         except OSError as exc:
             raise CatalogError(f"cannot read the catalog file {path}: {exc.strerror or exc}") from None
     cached = _CachedCatalog(cache_dir, url)
+    kept = cached.builds()
     if offline:
-        text = cached.text()
-        if text is None:
-            raise CatalogError(f"offline and no cached copy of the catalog {url}. {WAY_OUT}")
-        return text, "cache", cached.fetched_at(), [f"offline: using the catalog cached {cached.age_text()}"]
-    if cached.fresh():
-        text = cached.text()
-        if text is not None:
-            return text, "cache", cached.fetched_at(), []
+        if kept is None:
+            raise CatalogError(f"offline and no cached copy of the catalog {cached.shown}. {WAY_OUT}")
+        return kept, "cache", cached.fetched_at(), [f"offline: using the catalog cached {cached.age_text()}"]
+    if kept is not None and cached.fresh():
+        return kept, "cache", cached.fetched_at(), []
     try:
-        return cached.refresh(), "network", time.time(), []
+        return cached.refresh(kept is not None), "network", time.time(), []
     except CatalogError as exc:
-        text = cached.text()
-        if text is None:
+        if kept is None:
             raise
         note = f"{exc} Now using the catalog cached {cached.age_text()}."
-        return text, "cache", cached.fetched_at(), [note]
+        return kept, "cache", cached.fetched_at(), [note]
 
 
 class _CachedCatalog:
-    """The last copy of one catalog URL, with its ETag so an unchanged index is not sent again."""
+    """The last copy of one catalog URL that parsed, with its ETag so an unchanged index is not
+    sent again."""
 
     def __init__(self, cache_dir: Path, url: str) -> None:
         key = hashlib.sha256(url.encode()).hexdigest()[:16]
         self.url = url
+        self.shown = redact(url)
         self.path = cache_dir / f"catalog-{key}.txt"
         self.meta_path = cache_dir / f"catalog-{key}.json"
 
@@ -429,7 +489,15 @@ class _CachedCatalog:
     def text(self) -> str | None:
         try:
             return self.path.read_text(encoding="utf-8")
-        except OSError:
+        except (OSError, UnicodeDecodeError):
+            return None
+
+    def builds(self) -> list[Build] | None:
+        """The cached copy's builds (None: no copy, or one that is no catalog)."""
+        text = self.text()
+        try:
+            return None if text is None else parse_catalog_text(text, self.url)
+        except CatalogError:
             return None
 
     def fetched_at(self) -> float | None:
@@ -444,34 +512,40 @@ class _CachedCatalog:
         fetched = self.fetched_at()
         return "earlier" if fetched is None else _age_text(time.time() - fetched)
 
-    def refresh(self) -> str:
-        """Fetch the URL (conditionally when a copy exists), store it, return its text."""
+    def refresh(self, conditional: bool) -> list[Build]:
+        """Fetch the URL (asking only for a change when ``conditional``: a good copy is cached),
+        within the catalog cap; keep it once it parsed; return its builds."""
         import httpx
 
+        from .._http import TooLarge, describe_status, get_document
         from ._http import describe_http_error, http_client, unreachable
 
         meta = self._meta()
         headers = {}
-        if self.path.exists():
+        if conditional:
             validators = (("If-None-Match", "etag"), ("If-Modified-Since", "last_modified"))
             headers = {header: meta[key] for header, key in validators if meta.get(key)}
         try:
             with http_client() as client:
-                response = client.get(self.url, headers=headers)
-                if response.status_code == 304:
-                    text = self.text()
-                    if text is not None:
-                        self._store(None, meta.get("etag"), meta.get("last_modified"))
-                        return text
-                    response = client.get(self.url)
-                response.raise_for_status()
+                response = get_document(client, self.url, "catalog", headers=headers)
+                if response.status_code == 304 and conditional:
+                    self._store(None, meta.get("etag"), meta.get("last_modified"))
+                    return self.builds() or []
+                if response.status_code != 200:
+                    raise CatalogError(
+                        f"cannot fetch the catalog: {describe_status(self.url, response.status_code)}"
+                    )
+        except TooLarge as exc:
+            raise CatalogError(f"cannot fetch the catalog: {exc}") from None
         except httpx.HTTPError as exc:
             message = f"cannot fetch the catalog: {describe_http_error(exc, self.url, way_out=WAY_OUT)}"
             if isinstance(exc, httpx.TimeoutException):
                 raise CatalogTimeout(message) from None
             raise (CatalogUnreachable if unreachable(exc) else CatalogError)(message) from None
-        self._store(response.text, response.headers.get("etag"), response.headers.get("last-modified"))
-        return response.text
+        text = response.body.decode("utf-8", errors="replace")
+        builds = _parse(text, self.url)
+        self._store(text, response.headers.get("etag"), response.headers.get("last-modified"))
+        return builds
 
     def _store(self, text: str | None, etag: str | None, last_modified: str | None) -> None:
         """Write atomically; a cache that cannot be written only costs the next run a download."""
@@ -480,12 +554,13 @@ class _CachedCatalog:
         try:
             if text is not None:
                 write_text_atomic(self.path, text)
-            write_text_atomic(
-                self.meta_path,
-                json.dumps(
-                    {"url": self.url, "etag": etag, "last_modified": last_modified, "fetched_at": time.time()}
-                ),
-            )
+            meta = {
+                "url": self.shown,
+                "etag": etag,
+                "last_modified": last_modified,
+                "fetched_at": time.time(),
+            }
+            write_text_atomic(self.meta_path, json.dumps(meta))
         except OSError:
             pass
 
