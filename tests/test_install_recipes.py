@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
 import pytest
+from variant_wheels import IndexServer, build_plain
 
 from jupyter_pyvariant.host.properties import supported_properties
 from jupyter_pyvariant.install import recipes
@@ -114,6 +116,15 @@ def test_a_session_works_out_what_the_host_supports_only_when_needed(tmp_path: P
 VARIANT_INDEX = "https://download.pytorch.org/whl/variant"
 
 
+def _loopback_recipes(monkeypatch: pytest.MonkeyPatch, urls: dict[str, str]) -> None:
+    """The packaged recipes with their index URLs replaced (``urls``: real prefix -> loopback URL)."""
+    text = recipes.resources.files(recipes.__package__).joinpath("recipes.toml").read_text("utf-8")
+    for real, loopback in urls.items():
+        text = text.replace(f'"{real}"', f'"{loopback}"')
+    rules = recipes.load_rules(text)
+    monkeypatch.setattr(recipes, "load_rules", lambda text=None: rules)
+
+
 @pytest.mark.parametrize("accelerators", [[_nvidia("12.8")], [AMD], []], ids=["cuda", "rocm", "cpu"])
 def test_the_pytorch_variant_index_only_when_opted_in(accelerators: list[dict[str, Any]]) -> None:
     supported = supported_properties(_report(*accelerators))
@@ -142,18 +153,21 @@ def test_opting_in_through_the_verbs_routes_the_pytorch_family(
     assert options.opt_in == ("torch-variant-index",)
     monkeypatch.setenv(TORCH_VARIANT_INDEX_ENV, "1")
     assert _options(parser_for(verb).parse_intermixed_args(["torch"])).opt_in == ("torch-variant-index",)
-    session = Session(
-        Options(
-            requirements=("torch",),
-            index_url="https://index.example/simple",
-            report=_report(),
-            cache_dir=tmp_path,
-            opt_in=options.opt_in,
+    build_plain(tmp_path, "torch", "2.9.0")
+    with closing(IndexServer(tmp_path).start()) as variant_index:
+        _loopback_recipes(monkeypatch, {VARIANT_INDEX: variant_index.url})
+        session = Session(
+            Options(
+                requirements=("torch",),
+                index_url=variant_index.url,
+                report=_report(),
+                cache_dir=tmp_path / "cache",
+                opt_in=options.opt_in,
+            )
         )
-    )
-    (rewrite,) = session.rewrites()
-    assert rewrite.rule == "pytorch-variants"
-    routed = (VARIANT_INDEX, "https://index.example/simple")
+        (rewrite,) = session.rewrites()
+    assert rewrite.rule == "pytorch-variants" and session.warnings == []
+    routed = (variant_index.url,)
     assert session.routes == {name: routed for name in ("torch", "torchaudio", "torchvision", "triton")}
 
 

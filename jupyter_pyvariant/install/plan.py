@@ -402,6 +402,8 @@ class PlannedPackage:
     rejected: Mapping[str, str]
     recipe: str | None
     variants_json: FileLink | None
+    recipe_note: str | None = None
+    """What the recipe did, or why a GPU-only package will not work on the profiled machine."""
 
     def to_json(self) -> dict[str, Any]:
         variants = self.variants_json
@@ -416,6 +418,7 @@ class PlannedPackage:
             "why": list(self.why),
             "rejected": dict(self.rejected),
             "recipe": self.recipe,
+            "recipe_note": self.recipe_note,
             "index": self.index,
             "url": self.url,
             "sha256": self.sha256,
@@ -434,6 +437,8 @@ class Plan:
     requests: tuple[recipes.Rewrite, ...]
     packages: tuple[PlannedPackage, ...]
     reinstall: tuple[str, ...]
+    warnings: tuple[str, ...] = ()
+    """What the user should know before trusting the plan (a route that fell back)."""
 
     @property
     def requirements(self) -> tuple[str, ...]:
@@ -446,11 +451,19 @@ class Plan:
             "indexes": list(self.indexes),
             "supported_from": self.supported_from,
             "requests": [
-                {"requested": r.original, "requirement": r.requirement, "recipe": r.rule, "note": r.note}
+                {
+                    "requested": r.original,
+                    "requirement": r.requirement,
+                    "recipe": r.rule,
+                    "note": r.note,
+                    "indexes": list(r.indexes),
+                    "turn_off": r.switch if r.rule else None,
+                }
                 for r in self.requests
             ],
             "reinstall": list(self.reinstall),
             "packages": [p.to_json() for p in self.packages],
+            "warnings": list(self.warnings),
         }
 
 
@@ -479,6 +492,10 @@ class Options:
     """Optional providers (by namespace) to use."""
     opt_in: tuple[str, ...] = ()
     """Experimental recipe routes to use (``torch-variant-index``)."""
+    strict_recipes: bool = False
+    """Fail, instead of falling back to the usual route, when an opt-in route does not answer."""
+    gpu_check: bool = True
+    """Refuse packages that need a GPU stack this host lacks (``refusals.toml``)."""
     timeout: float = 30.0
     cache_dir: Path | None = None
     report: Mapping[str, Any] | None = None
@@ -518,6 +535,8 @@ class Session:
         )
         self._clients: dict[tuple[str, ...], SimpleClient] = {}
         self.routes: dict[str, tuple[str, ...]] = {}
+        self.warnings: list[str] = []
+        """What the plan will say the user should know (a recipe route that fell back)."""
         self._supported: dict[str, SupportedProperties] = {}
         self.chooser = VariantChooser(
             self._client_for, self._supported_for, lambda: self.target.tags, routed=self.routes.__contains__
@@ -620,7 +639,11 @@ class Session:
     # -- planning ----------------------------------------------------------------------------------
 
     def rewrites(self) -> list[recipes.Rewrite]:
-        """The requested requirements after the recipes (when enabled), with index routes recorded."""
+        """The requested requirements after the recipes (when enabled), with index routes recorded.
+
+        A package that needs a GPU stack this host lacks is refused here, before anything runs; an
+        opt-in route whose index does not answer gives way to the next recipe, with a warning.
+        """
         requested = [*self.options.requirements, *read_requirement_files(self.options.requirement_files)]
         if not requested:
             raise PlanError("nothing to install: name packages or pass -r requirements.txt")
@@ -631,15 +654,75 @@ class Session:
             else recipes.Rewrite(r, r)
             for r in requested
         ]
+        if self.options.gpu_check:
+            rewrites = [self._refuse(rewrite) for rewrite in rewrites]
+        self._route(rewrites)
+        if any(r.fallback for r in rewrites):
+            rewrites = [self._fall_back(r) if r.fallback else r for r in rewrites]
+            self._route(rewrites)
+        return rewrites
+
+    def _route(self, rewrites: Sequence[recipes.Rewrite]) -> None:
         from packaging.requirements import Requirement
 
+        self.routes.clear()
         for rewrite in rewrites:
             self.chooser.wanted[rewrite.project] = Requirement(rewrite.requirement).specifier
             if rewrite.indexes:
                 extra = () if rewrite.exclusive else self.settings.urls
                 for project in rewrite.routed:
                     self.routes[project] = tuple(dict.fromkeys((*rewrite.indexes, *extra)))
-        return rewrites
+
+    def _refuse(self, rewrite: recipes.Rewrite) -> recipes.Rewrite:
+        """``rewrite``, unless it needs a GPU stack the target lacks: refused for this host, noted for
+        a profile (the profiled machine may have more than its profile says)."""
+        from dataclasses import replace
+
+        refusal = recipes.refusal(rewrite.requirement, self._recipe_facts)
+        if refusal is None:
+            return rewrite
+        if self.options.profile:
+            found = f"profile {self.options.profile} has no {refusal.needs.upper()}"
+            return replace(rewrite, note=refusal.message(rewrite.project, found))
+        from ..variants.providers import absent_reason
+
+        namespace = "nvidia" if refusal.needs == "cuda" else "amd"
+        lacking = absent_reason(namespace, self.host_support().report)
+        raise PlanError(
+            f"{refusal.message(rewrite.project, f'this host has none ({lacking})')}; "
+            "nothing was installed (--no-gpu-check installs it anyway)"
+        )
+
+    def _fall_back(self, rewrite: recipes.Rewrite) -> recipes.Rewrite:
+        """``rewrite``, or the next recipe's when its opt-in index does not answer (or fail, if strict)."""
+        from ..index.simple import IndexProblem
+
+        try:
+            self.chooser.prefetch([rewrite.project])
+        except IndexProblem as exc:
+            if self.options.strict_recipes:
+                raise PlanError(f"{exc}; {rewrite.blame()}; --strict-recipes: no fallback") from None
+            skip = {rewrite.rule or ""}
+            instead = recipes.apply(
+                rewrite.original, self._recipe_facts, opted_in=self.options.opt_in, skip=skip
+            )
+            self.warnings.append(
+                f"{exc}: recipe {rewrite.rule} fell back to "
+                + (f"recipe {instead.rule} ({', '.join(instead.indexes) or instead.requirement})"
+                   if instead.rule else "the usual indexes")
+                + " (--strict-recipes fails instead)"
+            )  # fmt: skip
+            return instead
+        return rewrite
+
+    def _blamed(self, error: Exception, rewrites: Sequence[recipes.Rewrite]) -> Exception:
+        """``error`` with the recipe that chose the failing project's index, its URL and how to turn it
+        off; unchanged when no recipe routed that project."""
+        text = str(error)
+        for rewrite in rewrites:
+            if rewrite.rule and any(text.startswith(f"{p}: ") for p in (rewrite.project, *rewrite.routed)):
+                return PlanError(f"{text}; {rewrite.blame()}")
+        return error
 
     def _installed_closure(self, projects: Iterable[str]) -> list[str]:
         """These projects and their installed dependencies, transitively, as far as they are installed.
@@ -691,18 +774,26 @@ class Session:
         projects = [r.project for r in rewrites]
         if progress:
             progress.update(0, "reading indexes")
-        self._read_ahead(projects)  # bad metadata of a requested package fails here, by name
+        self._read_ahead(projects, rewrites)  # bad metadata of a requested package fails here, by name
         stale = self._stale([] if fresh else self._installed_closure(projects))
         if progress:
             progress.update(0, f"resolving with {self.installer.kind}")
         return stale
 
-    def _read_ahead(self, projects: Iterable[str]) -> None:
-        """Read these projects' pages (concurrently) and choose; the view starts fetching their files."""
+    def _read_ahead(self, projects: Iterable[str], rewrites: Sequence[recipes.Rewrite] = ()) -> None:
+        """Read these projects' pages (concurrently) and choose; the view starts fetching their files.
+
+        An index that fails for a project a recipe routed is blamed on that recipe.
+        """
+        from ..index.simple import IndexProblem
+
         names = [name for name in projects if not self.view.hands_through(normalize(name))]
-        self.chooser.prefetch(names)
-        for name in names:
-            self.view.project(name)
+        try:
+            self.chooser.prefetch(names)
+            for name in names:
+                self.view.project(name)
+        except IndexProblem as exc:
+            raise self._blamed(exc, rewrites) from None
 
     def _plan_from(
         self,
@@ -722,6 +813,7 @@ class Session:
             requests=tuple(rewrites),
             packages=packages,
             reinstall=tuple(reinstall),
+            warnings=tuple(self.warnings),
         )
 
     def plan(self, progress: Progress | None = None, *, fresh: bool = False) -> Plan:
@@ -764,8 +856,10 @@ class Session:
         requirements = [r.requirement for r in rewrites]
         if progress:
             progress.update(0, "reading indexes")
-        reading = in_background(self._read_ahead, projects)
+        reading = in_background(self._read_ahead, projects, rewrites)
         reinstall: list[str] = []
+        if any(r.indexes for r in rewrites):
+            reading.result()  # a recipe's index that fails stops the install before the installer runs
         if present := self._installed_closure(projects):
             reading.result()  # bad metadata of a requested package fails here, by name
             reinstall = self._stale(present)
@@ -838,6 +932,7 @@ class Session:
             rejected=dict(chosen.rejected) if chosen else {},
             recipe=rewrite.rule if rewrite else None,
             variants_json=chosen.variants_json if chosen else None,
+            recipe_note=rewrite.note if rewrite else None,
         )
 
 

@@ -34,6 +34,15 @@ class Rule:
     rename: str | None = None
     extras: tuple[str, ...] = ()
     note: str | None = None
+    fallback: bool = False
+    """When its index does not answer, the next rule that holds fires instead, with a warning."""
+
+    @property
+    def switch(self) -> str:
+        """How the user turns this rule off."""
+        if "opt-in" in self.when:
+            return f"leave out --{self.when['opt-in']}"
+        return "--no-recipes"
 
 
 @dataclass(frozen=True)
@@ -72,6 +81,15 @@ class Rewrite:
     routed: tuple[str, ...] = ()
     """The projects ``indexes`` apply to: the requested one and, unless the rule renames, every
     package of the rule (a CUDA build of torch wants torchvision from the same index)."""
+    switch: str = "--no-recipes"
+    """How to turn the rule off (shown with every error that follows from it)."""
+    fallback: bool = False
+    """Whether another route may stand in when this one's index does not answer."""
+
+    def blame(self) -> str:
+        """Which recipe chose what, and how to turn it off: appended to errors that follow from it."""
+        chose = f" chose {', '.join(self.indexes)}" if self.indexes else f" asked for {self.requirement}"
+        return f"recipe {self.rule}{chose} for {self.original} (turn it off with {self.switch})"
 
     @property
     def project(self) -> str:
@@ -115,9 +133,8 @@ def _holds(when: Mapping[str, Any], facts: Facts) -> bool:
     return True
 
 
-@cache
-def load_rules(text: str | None = None) -> tuple[Rule, ...]:
-    """The rules of ``text`` (TOML), or of the packaged ``recipes.toml``."""
+def _read(name: str, text: str | None) -> dict[str, Any]:
+    """The TOML document ``text``, or the packaged file ``name``."""
     import sys
 
     if sys.version_info >= (3, 11):
@@ -125,14 +142,20 @@ def load_rules(text: str | None = None) -> tuple[Rule, ...]:
     else:  # pragma: no cover - Python 3.10
         import tomli as tomllib
 
+    if text is None:
+        text = resources.files(__package__).joinpath(name).read_text(encoding="utf-8")
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise RecipeError(f"{name.removesuffix('.toml')}: not valid TOML: {exc}") from None
+
+
+@cache
+def load_rules(text: str | None = None) -> tuple[Rule, ...]:
+    """The rules of ``text`` (TOML), or of the packaged ``recipes.toml``."""
     from packaging.utils import canonicalize_name
 
-    if text is None:
-        text = resources.files(__package__).joinpath("recipes.toml").read_text(encoding="utf-8")
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise RecipeError(f"recipes: not valid TOML: {exc}") from None
+    data = _read("recipes.toml", text)
     rules = []
     for position, raw in enumerate(data.get("rule", []), 1):
         try:
@@ -145,6 +168,7 @@ def load_rules(text: str | None = None) -> tuple[Rule, ...]:
                 rename=raw.get("rename"),
                 extras=tuple(raw.get("extras", ())),
                 note=raw.get("note"),
+                fallback=bool(raw.get("fallback", False)),
             )
         except (KeyError, TypeError) as exc:
             raise RecipeError(f"recipes: rule {position} lacks or misspells {exc}") from None
@@ -159,19 +183,26 @@ def apply(
     supported: Supported | Callable[[], Supported],
     rules: Sequence[Rule] | None = None,
     opted_in: Iterable[str] = (),
+    skip: Iterable[str] = (),
 ) -> Rewrite:
     """``requirement`` rewritten by the first rule that fires for its project (or unchanged).
 
     ``supported`` may be a function that works it out: it is called only when a rule names the
     project, so that installing anything else never waits for what the host supports.
-    ``opted_in`` names the experimental routes the user asked for (rules with an ``opt-in`` condition).
+    ``opted_in`` names the experimental routes the user asked for (rules with an ``opt-in`` condition);
+    ``skip`` names rules not to fire (a fallback route: the next rule that holds fires instead).
     """
     from packaging.requirements import Requirement
     from packaging.utils import canonicalize_name
 
     parsed = Requirement(requirement)
     project = canonicalize_name(parsed.name)
-    naming = [rule for rule in (load_rules() if rules is None else rules) if project in rule.packages]
+    skipped = set(skip)
+    naming = [
+        rule
+        for rule in (load_rules() if rules is None else rules)
+        if project in rule.packages and rule.name not in skipped
+    ]
     if not naming:
         return Rewrite(requirement, requirement)
     facts = Facts.from_supported(supported() if callable(supported) else supported, opted_in)
@@ -193,6 +224,8 @@ def apply(
             rule.index is not None,
             note,
             routed if indexes else (),
+            rule.switch,
+            rule.fallback,
         )
     return Rewrite(requirement, requirement)
 
@@ -206,3 +239,72 @@ def _describe(rule: Rule, facts: Facts) -> str:
     if rule.index or rule.extra_index:
         did.append("index " + (rule.index or rule.extra_index or ""))
     return f"{facts.describe()}: " + ("; ".join(did) or "unchanged")
+
+
+# --------------------------------------------------------------------------------------------------
+# Refusals: packages that cannot work without a GPU stack (refusals.toml)
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Packages that need a GPU stack, and what to do where it is missing."""
+
+    name: str
+    packages: tuple[str, ...]
+    """Canonical names; ``*`` matches any run of characters."""
+    needs: str
+    lacks: str
+    instead: str
+
+    def names(self, project: str) -> bool:
+        from fnmatch import fnmatchcase
+
+        return any(fnmatchcase(project, pattern) for pattern in self.packages)
+
+    def holds(self, facts: Facts) -> bool:
+        """Whether the stack this package needs is there."""
+        return getattr(facts, self.needs) is not None
+
+    def message(self, project: str, found: str) -> str:
+        return f"{project} needs {self.lacks}, and {found}: {self.instead}"
+
+
+@cache
+def load_refusals(text: str | None = None) -> tuple[Refusal, ...]:
+    """The refusals of ``text`` (TOML), or of the packaged ``refusals.toml``."""
+    refusals = []
+    for position, raw in enumerate(_read("refusals.toml", text).get("refusal", []), 1):
+        try:
+            refusal = Refusal(
+                str(raw["name"]),
+                tuple(str(p).lower() for p in raw["packages"]),
+                str(raw["needs"]),
+                str(raw["lacks"]),
+                str(raw["instead"]),
+            )
+        except (KeyError, TypeError) as exc:
+            raise RecipeError(f"refusals: entry {position} lacks or misspells {exc}") from None
+        if refusal.needs not in ("cuda", "rocm"):
+            raise RecipeError(f"refusals: {refusal.name!r}: needs must be 'cuda' or 'rocm'")
+        refusals.append(refusal)
+    return tuple(refusals)
+
+
+def refusal(
+    requirement: str,
+    supported: Supported | Callable[[], Supported],
+    refusals: Sequence[Refusal] | None = None,
+) -> Refusal | None:
+    """The refusal of ``requirement``'s project where the stack it needs is missing, else None.
+
+    ``supported`` may be a function: it is called only when a refusal names the project.
+    """
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    project = canonicalize_name(Requirement(requirement).name)
+    naming = [r for r in (load_refusals() if refusals is None else refusals) if r.names(project)]
+    if not naming:
+        return None
+    facts = Facts.from_supported(supported() if callable(supported) else supported)
+    return next((r for r in naming if not r.holds(facts)), None)

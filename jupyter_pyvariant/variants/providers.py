@@ -241,7 +241,7 @@ def _builtin_serves(namespace: str, provider: Provider | None) -> bool:
     return provider.package in known["packages"] or provider.object_reference in known["plugin_apis"]
 
 
-def _absent_reason(namespace: str, report: Mapping[str, Any]) -> str:
+def absent_reason(namespace: str, report: Mapping[str, Any]) -> str:
     """Why the host report shows nothing for a built-in namespace, in the report's own words."""
     known = _builtin_table()["namespaces"][namespace]
     if known["source"] == "cpu":
@@ -378,7 +378,7 @@ def _answer(namespace: str, provider: Provider | None, context: _Context) -> Ans
     if _builtin_serves(namespace, provider):
         if context.builtin.get(namespace):
             return context.builtin[namespace], f"built-in {namespace} provider (host report)"
-        return None, _absent_reason(namespace, context.report)
+        return None, absent_reason(namespace, context.report)
     if provider is None or provider.kind != "plugin":
         return None, f"no provider is known for namespace {namespace!r}"
     return None, (
@@ -426,17 +426,30 @@ class ProfileError(ValueError):
     """A profile file that cannot stand in for a machine, naming the file and what is wrong."""
 
 
+def example_profiles() -> dict[str, Path]:
+    """The profiles shipped for common machines (``--profile nvidia-cuda12``), by name."""
+    folder = Path(str(resources.files(__package__).joinpath("data", "profiles")))
+    return {path.stem: path for path in sorted(folder.glob("*.toml"))}
+
+
 def load_profile(path: str | os.PathLike[str]) -> SupportedProperties:
-    """A TOML profile: ``[namespace]`` tables mapping each feature to its values, most preferred first."""
+    """A TOML profile: ``[namespace]`` tables mapping each feature to its values, most preferred first.
+
+    A name that is not a file but names a shipped example (:func:`example_profiles`) loads that.
+    """
     if sys.version_info >= (3, 11):
         import tomllib
     else:  # pragma: no cover - Python 3.10
         import tomli as tomllib
 
+    if not Path(path).exists() and (shipped := example_profiles().get(os.fspath(path))) is not None:
+        path = shipped
     try:
         data = tomllib.loads(Path(path).read_text("utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ProfileError(f"cannot read profile {os.fspath(path)}: {exc}") from None
+    except RecursionError:  # tomllib reads nested arrays and tables recursively
+        raise ProfileError(f"cannot read profile {os.fspath(path)}: nested too deeply") from None
     where = os.fspath(path)
     notes: dict[str, str] = {}
     for namespace, features in data.items():

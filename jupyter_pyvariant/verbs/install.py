@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..display import Output, table_html, table_text
 from ..install import failures as install_failures
-from . import Verb, reported
+from . import Handler, Verb, reported
 
 if TYPE_CHECKING:
     from ..install.plan import Options, Plan, Session
@@ -16,9 +17,9 @@ if TYPE_CHECKING:
 TORCH_VARIANT_INDEX_ENV = "PYVARIANT_TORCH_VARIANT_INDEX"
 
 
-def _target_options(parser: argparse.ArgumentParser) -> None:
+def _target_options(parser: argparse.ArgumentParser, python_help: str = "install into") -> None:
     parser.add_argument(
-        "--python", metavar="PATH", help="install into this interpreter's environment (default: this one)"
+        "--python", metavar="PATH", help=f"{python_help} this interpreter's environment (default: this one)"
     )
     parser.add_argument(
         "--index-url",
@@ -50,8 +51,12 @@ def _target_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
 
 
-def _plan_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("packages", nargs="*", metavar="REQUIREMENT", help='e.g. scipy "numpy>=2"')
+def _plan_options(
+    parser: argparse.ArgumentParser, python_help: str = "install into", packages_help: str = ""
+) -> None:
+    parser.add_argument(
+        "packages", nargs="*", metavar="REQUIREMENT", help=f'e.g. scipy "numpy>=2"{packages_help}'
+    )
     parser.add_argument(
         "-r", "--requirement", action="append", default=[], metavar="FILE", help="requirements file"
     )
@@ -64,6 +69,16 @@ def _plan_options(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="take torch, torchvision, torchaudio from PyTorch's wheel-variant index (experimental; "
         f"or set {TORCH_VARIANT_INDEX_ENV}=1)",
+    )
+    parser.add_argument(
+        "--strict-recipes",
+        action="store_true",
+        help="fail when an opt-in recipe's index does not answer, instead of falling back to the usual route",
+    )
+    parser.add_argument(
+        "--no-gpu-check",
+        action="store_true",
+        help="install CUDA- or ROCm-only packages even where this host lacks the GPU stack they need",
     )
     parser.add_argument(
         "--trust-provider",
@@ -103,7 +118,7 @@ def _plan_options(parser: argparse.ArgumentParser) -> None:
         help="use the optional provider of this namespace (repeatable)",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="explain every ranking")
-    _target_options(parser)
+    _target_options(parser, python_help)
 
 
 def _configure_install(parser: argparse.ArgumentParser) -> None:
@@ -111,8 +126,12 @@ def _configure_install(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dry-run", action="store_true", help="plan and show, change nothing")
 
 
+def _configure_plan(parser: argparse.ArgumentParser) -> None:
+    _plan_options(parser, "plan for")
+
+
 def _configure_lock(parser: argparse.ArgumentParser) -> None:
-    _plan_options(parser)
+    _plan_options(parser, "lock for", "; none: the environment as it is, as pip freeze lists it")
     parser.add_argument(
         "-o", "--output", default="pylock.toml", metavar="FILE", help="where to write the lock"
     )
@@ -164,6 +183,8 @@ def _options(args: argparse.Namespace) -> Options:
         prefer=tuple(getattr(args, "prefer", ())),
         enable_optional=tuple(getattr(args, "enable_optional", ())),
         opt_in=("torch-variant-index",) if _torch_variant_index(args) else (),
+        strict_recipes=getattr(args, "strict_recipes", False),
+        gpu_check=not getattr(args, "no_gpu_check", False),
         timeout=args.timeout,
     )
 
@@ -174,7 +195,20 @@ def _torch_variant_index(args: argparse.Namespace) -> bool:
     return bool(getattr(args, "torch_variant_index", False)) or setting in ("1", "true", "yes", "on")
 
 
-_reported = reported(install_failures)
+def _reported(run: Handler) -> Handler:
+    """One ``error:`` line for a failure; with ``--json``, one JSON document on stdout all the same."""
+    shown = reported(install_failures)(run)
+
+    def handler(args: argparse.Namespace, out: Output) -> int:
+        if not getattr(args, "json", False):
+            return shown(args, out)
+        try:
+            return run(args, out)
+        except install_failures() as exc:
+            out.json({"error": str(exc)})
+            return 1
+
+    return handler
 
 
 # --------------------------------------------------------------------------------------------------
@@ -186,11 +220,54 @@ def _plan_rows(plan: Plan) -> list[list[str]]:
 
     rows = []
     for package in plan.packages:
-        rejected = "; ".join(f"{label}: {reason}" for label, reason in package.rejected.items())
+        rejected = rejected_text(package.rejected)
         why = package.summary + (f" (recipe {package.recipe})" if package.recipe else "")
         label = package.variant_label or ("?" if package.summary == NOT_FOUND else "-")
         rows.append([package.name, package.version, label, ", ".join(package.properties), why, rejected])
     return rows
+
+
+def rejected_text(rejected: Mapping[str, str]) -> str:
+    """Labels rejected for one reason stated once: ``x8664v1-v4: the profile has no [x86_64] table``."""
+    by_reason: dict[str, list[str]] = {}
+    for label, reason in rejected.items():
+        by_reason.setdefault(reason, []).append(label)
+    return "; ".join(f"{_label_runs(labels)}: {reason}" for reason, labels in by_reason.items())
+
+
+def _label_runs(labels: list[str]) -> str:
+    """``x8664v1, x8664v2, x8664v3`` -> ``x8664v1-v3`` (a label has no hyphen, so this reads as a range)."""
+    import re
+
+    # (stem, letters before the number, number): labels that differ only in the number make a run
+    parts = [
+        (m[1] + m[2], m[2], int(m[3])) if (m := re.fullmatch(r"(.*?)([a-z_]*)(\d+)", x)) else None
+        for x in labels
+    ]
+    runs: list[list[int]] = []
+    for i, part in enumerate(parts):
+        run = runs[-1] if runs else []
+        if part and run and _continues([parts[j] for j in run], part):
+            run.append(i)
+        else:
+            runs.append([i])
+    texts = []
+    for run in runs:
+        last = parts[run[-1]]
+        if len(run) > 2 and last:
+            texts.append(f"{labels[run[0]]}-{last[1]}{last[2]}")
+        else:
+            texts += [labels[i] for i in run]
+    return ", ".join(texts)
+
+
+def _continues(run: list[tuple[str, str, int] | None], part: tuple[str, str, int]) -> bool:
+    """Whether ``part`` extends ``run`` by one more step of the same direction (up or down by one)."""
+    last = run[-1]
+    if last is None or last[0] != part[0] or abs(step := part[2] - last[2]) != 1:
+        return False
+    before = run[-2] if len(run) > 1 else None
+    return before is None or last[2] - before[2] == step
 
 
 def _show_plan(plan: Plan, out: Output, verbose: bool, heading: str) -> None:
@@ -201,6 +278,8 @@ def _show_plan(plan: Plan, out: Output, verbose: bool, heading: str) -> None:
     ]
     lines += [f"indexes: {', '.join(plan.indexes)}"]
     lines += [f"recipe {r.rule}: {r.original} -> {r.requirement} ({r.note})" for r in plan.requests if r.rule]
+    lines += [f"note on {r.original}: {r.note}" for r in plan.requests if r.note and not r.rule]
+    lines += [f"warning: {warning}" for warning in plan.warnings]
     if plan.reinstall:
         lines.append(f"reinstalled as another variant: {', '.join(plan.reinstall)}")
     rows = _plan_rows(plan)
@@ -265,17 +344,36 @@ def _install(args: argparse.Namespace, out: Output) -> int:
 
 
 def _lock(args: argparse.Namespace, out: Output) -> int:
-    from ..install.lock import write_lock
+    """Lock the packages named, or with none, the target environment as it is."""
+    from ..index.simple import normalize
+    from ..install.lock import environment_requirements, write_lock
+    from ..install.plan import Session, installed_label
+    from ..install.runner import ask_target
 
-    with _session(args) as session:
+    target = ask_target(args.python)
+    unlocked: list[str] = []
+    as_is = not (args.packages or args.requirement)
+    if as_is:
+        args.packages, unlocked = environment_requirements(target.result())
+    with Session(_options(args), target=target) as session:
         progress = out.progress("pyvariant lock")
         plan = session.plan(progress, fresh=True)
         path = write_lock(plan, args.output)
         progress.close(f"{len(plan.packages)} packages locked")
+        installed = {p.name: session.target.installed(normalize(p.name)) for p in plan.packages}
+    other = {
+        p.name: label
+        for p in plan.packages
+        if as_is and (i := installed[p.name]) and (label := installed_label(i)) != p.variant_label
+    }
     if args.json:
-        out.json({**plan.to_json(), "lock": str(path)})
-    else:
-        _show_plan(plan, out, args.verbose, f"locked in {path}:")
+        out.json({**plan.to_json(), "lock": str(path), "unlocked": unlocked, "installed_as": other})
+        return 0
+    _show_plan(plan, out, args.verbose, f"locked in {path}:")
+    if unlocked:
+        out.text(f"not locked (installed from a folder or URL, not an index): {', '.join(unlocked)}")
+    for name, label in other.items():
+        out.text(f"{name} is installed as {label or 'the plain wheel'}; the lock has this host's best fit")
     return 0
 
 
@@ -354,7 +452,7 @@ VERBS = (
     Verb(
         ("plan",),
         "show which file each package would get, and why; change nothing",
-        _plan_options,
+        _configure_plan,
         _reported(_plan),
     ),
     Verb(("list",), "installed distributions with their variant", _configure_list, _reported(_list)),

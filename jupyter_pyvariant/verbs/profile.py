@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from ..display import Output
 from . import UsageError, Verb
@@ -15,14 +16,39 @@ def _configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--json", action="store_true", help="print the supported properties as one JSON object"
     )
+    parser.add_argument(
+        "--from-report",
+        metavar="REPORT.json",
+        help="the profile of the machine that printed this 'pyvariant cpuinfo --json' (GPUs included)",
+    )
+
+
+def _report(path: str | None) -> dict[str, Any]:
+    """This host's report, or the one another machine printed with ``cpuinfo --json``."""
+    if path is None:
+        from ..host import report
+
+        return report().to_dict()
+    import json
+
+    try:
+        with open(path, encoding="utf-8") as file:
+            data = json.load(file)
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise UsageError(f"cannot read report {path}: {getattr(exc, 'strerror', None) or exc}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("cpu"), dict):
+        raise UsageError(f"{path} is not a 'pyvariant cpuinfo --json' report (it has no cpu object)")
+    return data
 
 
 def _run(args: argparse.Namespace, out: Output) -> int:
-    from ..host import report
     from ..variants.providers import host_profile, profile_text, write_profile
 
-    data = report().to_dict()
-    supported = host_profile(data)
+    data = _report(args.from_report)
+    try:
+        supported = host_profile(data)
+    except (AttributeError, TypeError, ValueError) as exc:  # a report edited by hand, or another tool's
+        raise UsageError(f"{args.from_report or 'this host'}: not a usable host report ({exc})") from None
     system = data.get("system", {})
     comment = (
         f"pyvariant profile of {system.get('hostname', 'unknown host')} "
