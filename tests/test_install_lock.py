@@ -108,3 +108,51 @@ def test_unusable_locks_are_refused(tmp_path: Path) -> None:
     path.write_text('lock-version = "1.0"\n[[packages]]\nname = "x"\nversion = "1"\n')
     with pytest.raises(LockError, match="package x: has neither a wheel nor an sdist"):
         read_lock(path)
+
+
+def test_lock_without_packages_locks_the_environment_as_it_is(
+    simd_index: IndexServer, venv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import os
+    import stat
+    import subprocess
+
+    assert main(["install", "simdcalc", "--index-url", simd_index.url, "--python", str(venv)]) == 0
+    (tmp_path / "local").mkdir()
+    local = variant_wheels.build_plain(tmp_path / "local", "localtool", "0.1")  # not on any index
+    (wheel,) = local.wheels
+    subprocess.run([sys.executable, "-m", "pip", "--python", str(venv), "install", "-q", "--no-deps",
+                    "--no-index", str(wheel)], check=True, capture_output=True)  # fmt: skip
+    capsys.readouterr()
+    path = tmp_path / "pylock.toml"
+    before = os.umask(0o022)
+    try:
+        assert (
+            main(["lock", "-o", str(path), "--index-url", simd_index.url, "--python", str(venv), "--json"])
+            == 0
+        )
+    finally:
+        os.umask(before)
+    report = json.loads(capsys.readouterr().out)
+    assert report["unlocked"] == ["localtool"]  # pip freeze would show it as "localtool @ file://…"
+    assert report["installed_as"] == {}  # installed for this host, locked for this host
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644
+    data = tomllib.loads(path.read_text())
+    installed = {json.loads(line)[0]: json.loads(line)[1] for line in freeze(venv)}
+    locked = {p["name"]: p for p in data["packages"]}
+    assert {name: p["version"] for name, p in locked.items()} == {
+        name: version for name, version in installed.items() if name not in ("localtool", "pip")
+    }
+    for package in locked.values():
+        (file,) = package["wheels"]
+        assert (
+            file["hashes"]["sha256"]
+            == hashlib.sha256((simd_index.root / file["name"]).read_bytes()).hexdigest()
+        )
+    assert locked["simdinfo"]["tool"]["jupyter_pyvariant"]["variant-label"] == probe(venv, "simdinfo.build()")
+
+    copy = variant_wheels.fresh_venv(tmp_path / "copy")
+    assert _sync(simd_index, copy, path) == 0
+    assert [line for line in freeze(copy) if "localtool" not in line] == [
+        line for line in freeze(venv) if "localtool" not in line and not line.startswith('["pip"')
+    ]

@@ -73,6 +73,26 @@ class Lock:
 
 
 # --------------------------------------------------------------------------------------------------
+# The environment as it is
+
+
+def _unlisted(target: runner.Target) -> frozenset[str]:
+    """What ``pip freeze`` leaves out (pip 26.3): pip, and the build backends before Python 3.12."""
+    backends = ("setuptools", "distribute", "wheel")
+    older = tuple(int(x) for x in target.version.split(".")[:2]) < (3, 12)
+    return frozenset(("pip", *(backends if older else ())))
+
+
+def environment_requirements(target: runner.Target) -> tuple[list[str], list[str]]:
+    """Pins of what ``pip freeze`` lists in ``target`` that an index can serve, and the names of
+    those it cannot (installed from a folder or URL: an index has no file to lock for them)."""
+    unlisted = _unlisted(target)
+    listed = sorted((d for d in target.distributions if d.project not in unlisted), key=lambda d: d.project)
+    pins = [f"{d.name}=={d.version}" for d in listed if not d.direct_url]
+    return pins, [d.name for d in listed if d.direct_url]
+
+
+# --------------------------------------------------------------------------------------------------
 # Writing
 
 

@@ -97,7 +97,8 @@ def scan():
             if found.get("name"):
                 dists.append({"name": found["name"][0], "version": found.get("version", [""])[0],
                               "variant_json": read(folder, "variant.json"),
-                              "requires": found.get("requires-dist", [])})
+                              "requires": found.get("requires-dist", []),
+                              "direct_url": read(folder, "direct_url.json") is not None})
     return dists
 
 
@@ -107,12 +108,13 @@ def from_importlib():
     for dist in metadata.distributions():
         try:
             variant = dist.read_text("variant.json")
+            direct = dist.read_text("direct_url.json") is not None
         except Exception:
-            variant = None
+            variant, direct = None, False
         name = dist.metadata["Name"]
         if name:
             dists.append({"name": name, "version": dist.version, "variant_json": variant,
-                          "requires": dist.requires or []})
+                          "requires": dist.requires or [], "direct_url": direct})
     return dists
 
 
@@ -143,6 +145,8 @@ class Installed:
     version: str
     variant_json: str | None
     requires: tuple[str, ...] = ()
+    direct_url: bool = False
+    """Installed from a folder or URL (PEP 610 ``direct_url.json``), not from an index."""
 
     @property
     def project(self) -> str:
@@ -240,7 +244,7 @@ def _target_from(executable: str, data: dict[str, Any]) -> Target:
         tags=tuple(data["tags"]) if data["tags"] is not None else None,
         has_pip=bool(data["has_pip"]),
         distributions=tuple(
-            Installed(d["name"], d["version"], d["variant_json"], tuple(d["requires"]))
+            Installed(d["name"], d["version"], d["variant_json"], tuple(d["requires"]), d["direct_url"])
             for d in data["distributions"]
         ),
     )
