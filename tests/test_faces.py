@@ -265,3 +265,15 @@ def test_hints_in_the_lab_name_the_extensions_menu_entry() -> None:
     assert "export const PROVISION_LABEL = 'Optimized Python for this machine…'" in source
     assert "Optimized Python for this machine…" in out.command("kernel install 3.13")
     assert out.command("kernel remove x") == "pyvariant kernel remove x in a terminal"
+
+
+def test_text_and_json_reports_agree_on_the_executable(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["cpuinfo", "--json"]) == 0
+    python = json.loads(capsys.readouterr().out)["python"]
+    assert main(["cpuinfo"]) == 0
+    rows = {
+        line.split(None, 1)[0]: line.split(None, 1)[1]
+        for line in capsys.readouterr().out.splitlines()
+        if line.startswith("  executable ")
+    }
+    assert rows["executable"].strip() == python["executable"] == sys.executable

@@ -154,7 +154,8 @@ def _python_rows(python: Mapping[str, Any]) -> list[Row]:
     standalone = python.get("standalone") or {}
     rows: list[Row] = [
         ("version", f"{python.get('implementation', '')} {python.get('version', _UNKNOWN)}".strip()),
-        ("executable", str(python.get("real_executable") or python.get("executable", _UNKNOWN))),
+        ("executable", str(python.get("executable") or _UNKNOWN)),
+        *_real_path(python),
         ("compiled for", str(python.get("isa_level") or python.get("march") or _UNKNOWN)),
         ("build", _join(flavour)),
         ("python-build-standalone", "yes" if standalone.get("detected") else "no"),
@@ -165,6 +166,12 @@ def _python_rows(python: Mapping[str, Any]) -> list[Row]:
         if numpy.get("blas"):
             rows.append(("numpy BLAS", str(numpy["blas"])))
     return rows
+
+
+def _real_path(python: Mapping[str, Any]) -> list[Row]:
+    """The resolved interpreter, shown beside ``executable`` only where a link makes it differ."""
+    real = python.get("real_executable")
+    return [("real path", str(real))] if real and real != python.get("executable") else []
 
 
 def _advice_rows(recommendations: Mapping[str, Any]) -> list[Row]:
