@@ -44,6 +44,11 @@ _DROPPED = ("ReadError", "RemoteProtocolError", "WriteError")
 class TooLarge(Exception):
     """A response was bigger than its cap (or than the size it was promised to have)."""
 
+    def __init__(self, message: str, size: int) -> None:
+        super().__init__(message)
+        self.size = size
+        """The size declared, or the bytes read when the read stopped."""
+
 
 def redact(url: str) -> str:
     """``url`` with its password replaced by ``***``, fit for messages, logs and lock files."""
@@ -110,7 +115,7 @@ def _declared_size(response: httpx.Response, offset: int = 0) -> int | None:
 def _too_large(url: str, size: int, limit: int, promised: bool) -> TooLarge:
     what = "the size its index or catalog gave" if promised else "the most read for such a file"
     return TooLarge(
-        f"{redact(url)} is larger than {what} ({size:,} > {limit:,} bytes); nothing of it was kept"
+        f"{redact(url)} is larger than {what} ({size:,} > {limit:,} bytes); nothing of it was kept", size
     )
 
 
