@@ -171,18 +171,74 @@ def write_lock(plan: Plan, path: str | os.PathLike[str], requires_python: str | 
 # Reading
 
 
-def _file(raw: Any, where: str) -> LockedFile:
+def _mapping(raw: Any, where: str) -> Mapping[str, Any]:
     if not isinstance(raw, Mapping):
         raise LockError(f"{where}: must be a table")
-    url, sha256 = raw.get("url"), (raw.get("hashes") or {}).get("sha256")
+    return raw
+
+
+def _list(raw: Any, where: str) -> list[Any]:
+    if not isinstance(raw, list):
+        raise LockError(f"{where}: must be an array")
+    return raw
+
+
+def _optional_string(raw: Any, where: str) -> str | None:
+    if raw is not None and not isinstance(raw, str):
+        raise LockError(f"{where}: must be a string")
+    return raw
+
+
+def _file(raw: Any, where: str) -> LockedFile:
+    table = _mapping(raw, where)
+    url, sha256 = table.get("url"), _mapping(table.get("hashes") or {}, f"{where} hashes").get("sha256")
     if not isinstance(url, str) or not isinstance(sha256, str):
         raise LockError(f"{where}: needs a url and hashes.sha256")
-    filename = raw.get("name") or url.rstrip("/").rsplit("/", 1)[-1]
+    filename = table.get("name") or url.rstrip("/").rsplit("/", 1)[-1]
     return LockedFile(str(filename), url, sha256.lower())
 
 
+def _tool(raw: Mapping[str, Any], where: str) -> Mapping[str, Any]:
+    """This project's ``[tool.pyvariant]`` table of ``raw`` (empty when absent)."""
+    return _mapping(_mapping(raw.get("tool", {}), f"{where} tool").get(TOOL, {}), f"{where} tool.{TOOL}")
+
+
+def _package(raw: Any, where: str) -> LockedPackage:
+    table = _mapping(raw, where)
+    wheels = _list(table.get("wheels") or [], f"{where} wheels")
+    if len(wheels) > 1:
+        raise LockError(f"{where}: lists {len(wheels)} wheels; sync needs the one chosen file per package")
+    if wheels:
+        file, is_wheel = _file(wheels[0], f"{where} wheel"), True
+    elif "sdist" in table:
+        file, is_wheel = _file(table["sdist"], f"{where} sdist"), False
+    else:
+        raise LockError(f"{where}: has neither a wheel nor an sdist")
+    name, version = table.get("name"), table.get("version")
+    if not isinstance(name, str) or not isinstance(version, str):
+        raise LockError(f"{where}: needs name and version")
+    tool = _tool(table, where)
+    properties = _list(tool.get("properties", []), f"{where} tool.{TOOL}.properties")
+    if not all(isinstance(p, str) for p in properties):
+        raise LockError(f"{where}: tool.{TOOL}.properties must be strings")
+    variants = table.get("variants-json")
+    return LockedPackage(
+        name=name,
+        version=version,
+        index=_optional_string(table.get("index"), f"{where} index"),
+        file=file,
+        is_wheel=is_wheel,
+        variants_json=_file(variants, f"{where} variants-json") if variants else None,
+        variant_label=_optional_string(tool.get("variant-label"), f"{where} tool.{TOOL}.variant-label"),
+        properties=tuple(properties),
+    )
+
+
 def read_lock(path: str | os.PathLike[str]) -> Lock:
-    """A lock written by :func:`lock_text` (or any PEP 751 lock listing one wheel per package)."""
+    """A lock written by :func:`lock_text` (or any PEP 751 lock listing one wheel per package).
+
+    Any other content raises :class:`LockError` naming the file and the part that is wrong.
+    """
     import sys
 
     if sys.version_info >= (3, 11):
@@ -195,40 +251,17 @@ def read_lock(path: str | os.PathLike[str]) -> Lock:
         data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise LockError(f"cannot read lock {name}: {exc}") from None
+    except RecursionError:  # tomllib reads nested arrays and tables recursively
+        raise LockError(f"cannot read lock {name}: nested too deeply") from None
     version = str(data.get("lock-version", ""))
     if version.split(".")[0] != "1":
         raise LockError(f"{name}: lock-version {version!r} is not supported (expected 1.x)")
     packages = []
-    for position, raw in enumerate(data.get("packages", []), 1):
-        where = f"{name}: package {raw.get('name', position)}"
-        wheels = raw.get("wheels") or []
-        if len(wheels) > 1:
-            raise LockError(
-                f"{where}: lists {len(wheels)} wheels; sync needs the one chosen file per package"
-            )
-        if wheels:
-            file, is_wheel = _file(wheels[0], f"{where} wheel"), True
-        elif "sdist" in raw:
-            file, is_wheel = _file(raw["sdist"], f"{where} sdist"), False
-        else:
-            raise LockError(f"{where}: has neither a wheel nor an sdist")
-        if not isinstance(raw.get("name"), str) or not isinstance(raw.get("version"), str):
-            raise LockError(f"{where}: needs name and version")
-        tool = raw.get("tool", {}).get(TOOL, {})
-        variants = raw.get("variants-json")
-        packages.append(
-            LockedPackage(
-                name=raw["name"],
-                version=raw["version"],
-                index=raw.get("index"),
-                file=file,
-                is_wheel=is_wheel,
-                variants_json=_file(variants, f"{where} variants-json") if variants else None,
-                variant_label=tool.get("variant-label"),
-                properties=tuple(tool.get("properties", ())),
-            )
-        )
-    return Lock(name, tuple(packages), data.get("tool", {}).get(TOOL, {}).get("supported-from"))
+    for position, raw in enumerate(_list(data.get("packages", []), f"{name}: packages"), 1):
+        label = raw.get("name") if isinstance(raw, Mapping) and isinstance(raw.get("name"), str) else position
+        packages.append(_package(raw, f"{name}: package {label}"))
+    supported_from = _optional_string(_tool(data, name).get("supported-from"), f"{name}: supported-from")
+    return Lock(name, tuple(packages), supported_from)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .._faults import checkpoint
 from . import KernelError
 
 if TYPE_CHECKING:
@@ -31,7 +32,11 @@ PROVISIONER_NAME = "pyvariant-provisioner"
 LAUNCH_ARGS = ("-m", "ipykernel_launcher", "--ext=jupyter_pyvariant", "-f", "{connection_file}")
 # jupyter_client's rule, plus a letter or digit first: ``..``, hidden and option-like names never
 # reach a file system path or a command line, whichever face they came from.
-_NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._\-]*$")
+# Matched whole (a trailing newline would pass ``$``); a name is a folder name, so it fits in one
+# path component, and the spec and venv folders under it within PATH_MAX.
+_NAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9._\-]*")
+NAME_MAX = 255
+PATH_MAX = 4096
 _LOGOS = ("logo-32x32.png", "logo-64x64.png", "logo-svg.svg")
 
 
@@ -69,14 +74,27 @@ class SpecLocation:
         return self.data_dir / "pyvariant" / "partial"
 
 
-def check_name(name: str) -> str:
-    """A valid kernel name (lower case, as jupyter_client spells them), or a clear error."""
-    lowered = name.lower()
-    if not _NAME_PATTERN.match(lowered):
+def check_name(name: str, location: SpecLocation | None = None) -> str:
+    """A valid kernel name (lower case, as jupyter_client spells them), or a clear error.
+
+    Every face checks names here; with ``location``, the folders the name makes there must fit too.
+    """
+    lowered = name.lower() if isinstance(name, str) else ""
+    if not _NAME_PATTERN.fullmatch(lowered):
         raise KernelError(
             f"invalid kernel name {name!r}: use letters, digits, '.', '_' and '-' only, "
             "starting with a letter or a digit"
         )
+    if len(lowered) > NAME_MAX:
+        raise KernelError(
+            f"invalid kernel name {name[:40]!r}…: {len(lowered)} characters, at most {NAME_MAX}"
+        )
+    if location is not None:
+        folders = (location.kernels_dir / lowered, location.venv_dir(lowered))
+        if max(len(os.fsencode(p)) for p in folders) >= PATH_MAX - NAME_MAX:  # room for the files inside
+            raise KernelError(
+                f"kernel name {lowered[:40]!r}: its folders under {location.data_dir} are too long a path"
+            )
     return lowered
 
 
@@ -182,7 +200,7 @@ def write_kernelspec(
     python = Path(spec["argv"][0])
     if not python.is_absolute() or not python.exists():
         raise KernelError(f"refusing to write kernelspec {name!r}: its interpreter {python} does not exist")
-    destination = location.kernels_dir / check_name(name)
+    destination = location.kernels_dir / check_name(name, location)
     if destination.exists():
         raise KernelError(f"a kernelspec named {name!r} already exists at {destination}")
     location.kernels_dir.mkdir(parents=True, exist_ok=True)
@@ -193,6 +211,7 @@ def write_kernelspec(
         for logo in _logos(site_packages):
             shutil.copyfile(logo, partial / logo.name)
         os.chmod(partial, 0o755)
+        checkpoint("kernelspec-staged")
         os.rename(partial, destination)
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)

@@ -20,13 +20,17 @@ from typing import Any
 
 from ..host.triples import target_for_triple
 
+# Matched whole (``fullmatch``) and in ASCII only: a name becomes a folder name and a URL path, so
+# a trailing newline, a non-ASCII digit or a stray byte is refused here, not downstream.
 _CURRENT = re.compile(
-    r"^cpython-(?P<version>\d+\.\d+\.\d+(?:(?:a|b|rc)\d+)?)\+(?P<release>\d{8})-(?P<rest>.+)"
-    r"\.(?P<ext>tar\.gz|tar\.zst)$"
+    r"cpython-(?P<version>\d+\.\d+\.\d+(?:(?:a|b|rc)\d+)?)\+(?P<release>\d{8})-(?P<rest>[\w.+-]+)"
+    r"\.(?P<ext>tar\.gz|tar\.zst)",
+    re.ASCII,
 )
 _LEGACY = re.compile(
-    r"^cpython-(?P<version>\d+\.\d+\.\d+(?:(?:a|b|rc)\d+)?)-(?P<rest>.+)-(?P<stamp>(?P<release>\d{8})T\d{4})"
-    r"\.(?P<ext>tar\.gz|tar\.zst)$"
+    r"cpython-(?P<version>\d+\.\d+\.\d+(?:(?:a|b|rc)\d+)?)-(?P<rest>[\w.+-]+)-(?P<stamp>(?P<release>\d{8})T\d{4})"
+    r"\.(?P<ext>tar\.gz|tar\.zst)",
+    re.ASCII,
 )
 
 
@@ -123,7 +127,7 @@ class ArchiveName:
 
 def parse_archive_name(filename: str) -> ArchiveName:
     """Parse a current or legacy archive name; :class:`InvalidArchiveName` names what did not fit."""
-    current = _CURRENT.match(filename)
+    current = _CURRENT.fullmatch(filename)
     if current:
         triple, spelling = _split_flavour(filename, current["rest"])
         return ArchiveName(
@@ -134,7 +138,7 @@ def parse_archive_name(filename: str) -> ArchiveName:
             current["ext"],
             spelling,
         )
-    legacy = _LEGACY.match(filename)
+    legacy = _LEGACY.fullmatch(filename)
     if legacy:
         if legacy["rest"] in pbs_data()["first_platforms"]:
             triple, spelling, flavour = legacy["rest"], "", "full"

@@ -135,6 +135,8 @@ def json_object(body: bytes) -> dict[str, Any]:
         data = json.loads(body or b"{}")
     except ValueError as exc:
         raise BadInput(f"the request body is not JSON: {exc}") from None
+    except RecursionError:
+        raise BadInput("the request body is not JSON a server reads: it is nested too deeply") from None
     if not isinstance(data, dict):
         raise BadInput(f"the request body must be a JSON object, not {type(data).__name__}")
     return data

@@ -263,6 +263,8 @@ def parse_variants_json(
             reader.fail(f"key {exc} appears twice in one object (a label may map to one property set only)")
         except (ValueError, UnicodeDecodeError) as exc:
             reader.fail(f"not valid JSON: {exc}")
+        except RecursionError:
+            reader.fail("not valid JSON: nested too deeply")
     return reader.read(reader.mapping(data, "the document"))
 
 
@@ -314,8 +316,11 @@ class _DuplicateKey(Exception):
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     table = dict(pairs)
     if len(table) != len(pairs):
-        keys = [key for key, _ in pairs]
-        raise _DuplicateKey(repr(next(key for key in keys if keys.count(key) > 1)))
+        seen: set[str] = set()
+        for key, _ in pairs:  # linear: a big document with one late repeat must not cost seconds
+            if key in seen:
+                raise _DuplicateKey(repr(key))
+            seen.add(key)
     return table
 
 
