@@ -185,3 +185,26 @@ def test_bad_overrides_are_named(
 ) -> None:
     assert main(["plan", "levels", "--index-url", index.url, "--python", str(venv), flag, value]) == 1
     assert message in capsys.readouterr().err
+
+
+def test_an_empty_profile_table_is_stated_and_rejections_are_grouped(
+    index: IndexServer, venv: Path, tmp_path: Path, cache: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    profile = ["--profile", write_profile(tmp_path, "[x86_64]\nlevel = []\n")]
+    planned = _plan(index, venv, capsys, "levels", *profile)
+    assert planned["variant_label"] == "null"
+    reason = "namespace x86_64: the profile's [x86_64] table is empty: that machine supports none of it"
+    assert planned["rejected"] == {"v4": reason, "v3": reason, "v2": reason}
+    argv = ["plan", "levels", "--index-url", index.url, "--python", str(venv), *profile]
+    assert main(argv) == 0
+    (row,) = [line for line in capsys.readouterr().out.splitlines() if line.startswith("levels ")]
+    assert row.rstrip().endswith(f"v2-v4: {reason}")
+    assert row.count("the profile's [x86_64] table is empty") == 1
+
+
+def test_plan_v_says_which_provider_answered(
+    index: IndexServer, venv: Path, cache: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["plan", "accel", "--index-url", index.url, "--python", str(venv), "-v"]
+    assert main([*argv, "--trust-provider", "demo-accel-provider"]) == 0
+    assert "demo_accel: answered by plugin demo-accel-provider (trusted)" in capsys.readouterr().out

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from contextlib import closing
 from pathlib import Path
 from typing import Any
 
 import pytest
+import variant_wheels
 from variant_wheels import IndexServer, build_plain
 
 from jupyter_pyvariant.host.properties import supported_properties
 from jupyter_pyvariant.install import recipes
-from jupyter_pyvariant.install.plan import Options, Session
+from jupyter_pyvariant.install.plan import Options, PlanError, Session
 
 
 def _report(*accelerators: dict[str, Any]) -> dict[str, Any]:
@@ -114,9 +116,10 @@ def test_a_session_works_out_what_the_host_supports_only_when_needed(tmp_path: P
 
 
 VARIANT_INDEX = "https://download.pytorch.org/whl/variant"
+venv = variant_wheels.venv
 
 
-def _loopback_recipes(monkeypatch: pytest.MonkeyPatch, urls: dict[str, str]) -> None:
+def loopback_recipes(monkeypatch: pytest.MonkeyPatch, urls: dict[str, str]) -> None:
     """The packaged recipes with their index URLs replaced (``urls``: real prefix -> loopback URL)."""
     text = recipes.resources.files(recipes.__package__).joinpath("recipes.toml").read_text("utf-8")
     for real, loopback in urls.items():
@@ -155,7 +158,7 @@ def test_opting_in_through_the_verbs_routes_the_pytorch_family(
     assert _options(parser_for(verb).parse_intermixed_args(["torch"])).opt_in == ("torch-variant-index",)
     build_plain(tmp_path, "torch", "2.9.0")
     with closing(IndexServer(tmp_path).start()) as variant_index:
-        _loopback_recipes(monkeypatch, {VARIANT_INDEX: variant_index.url})
+        loopback_recipes(monkeypatch, {VARIANT_INDEX: variant_index.url})
         session = Session(
             Options(
                 requirements=("torch",),
@@ -185,3 +188,127 @@ def test_a_malformed_recipes_file_is_refused() -> None:
         recipes.load_rules('[[rule]]\nname = "y"\npackages = ["a"]\nwhen = { opt-in = "z", driver = "1" }\n')
     with pytest.raises(recipes.RecipeError, match="rule 1 lacks or misspells 'packages'"):
         recipes.load_rules('[[rule]]\nname = "x"\n')
+
+
+# --------------------------------------------------------------------------------------------------
+# Refusals, blame, fallbacks (refusals.toml; loopback indexes stand in for the recipes' URLs)
+
+
+def test_a_cuda_only_package_is_refused_before_anything_runs(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    options = Options(requirements=("cupy",), report=_report(NO_DRIVER), cache_dir=tmp_path)
+    with pytest.raises(PlanError) as error:
+        Session(options).rewrites()
+    text = str(error.value)
+    assert text.startswith(
+        "cupy needs an NVIDIA GPU with its driver (CUDA 12 or 13), and this host has none "
+        "(nvidia accelerator status is 'hardware-no-driver'): numpy"
+    )
+    assert "--profile NODE.toml, where cupy becomes cupy-cuda12x" in text
+    assert text.endswith("nothing was installed (--no-gpu-check installs it anyway)")
+    assert Session(replace(options, gpu_check=False)).rewrites() == [recipes.Rewrite("cupy", "cupy")]
+    # the renamed CUDA build on a CUDA host is not refused; a ROCm-only package needs ROCm
+    assert Session(replace(options, report=_report(_nvidia("12.8")))).rewrites()[0].requirement == (
+        "cupy-cuda12x"
+    )
+    rocm_only = replace(options, requirements=("cupy-rocm-5-0",), report=_report(_nvidia("12.8")))
+    with pytest.raises(PlanError, match="cupy-rocm-5-0 needs an AMD GPU with a ROCm stack, and this host"):
+        Session(rocm_only).rewrites()
+    assert Session(replace(rocm_only, report=_report(AMD))).rewrites()[0].rule is None
+    with pytest.raises(PlanError, match="the host report lists no nvidia accelerator"):
+        Session(replace(options, requirements=("cudf-cu12",), report=_report())).rewrites()
+
+
+def test_with_a_profile_a_gpu_only_package_is_noted_not_refused(tmp_path: Path) -> None:
+    options = Options(
+        requirements=("cupy",), report=_report(), profile="x86-64-v3-laptop", cache_dir=tmp_path
+    )
+    (rewrite,) = Session(options).rewrites()
+    assert (rewrite.requirement, rewrite.rule) == ("cupy", None)
+    assert rewrite.note is not None
+    assert rewrite.note.startswith("cupy needs an NVIDIA GPU with its driver (CUDA 12 or 13), and profile")
+    assert "has no CUDA" in rewrite.note
+
+
+def test_the_refusals_file_is_checked() -> None:
+    with pytest.raises(recipes.RecipeError, match="needs must be 'cuda' or 'rocm'"):
+        recipes.load_refusals('[[refusal]]\nname="x"\npackages=["a"]\nneeds="gpu"\nlacks="l"\ninstead="i"\n')
+    with pytest.raises(recipes.RecipeError, match="entry 1 lacks or misspells 'instead'"):
+        recipes.load_refusals('[[refusal]]\nname="x"\npackages=["a"]\nneeds="cuda"\nlacks="l"\n')
+    names = {r.name for r in recipes.load_refusals()}
+    assert {"cupy-needs-cuda", "rapids-needs-cuda", "rocm-only"} <= names
+
+
+def _dead_url() -> str:
+    """A loopback URL nobody answers (a server started and closed again)."""
+    server = IndexServer(Path()).start()
+    url = server.url
+    server.close()
+    return url
+
+
+def _plan_json(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, dict[str, Any]]:
+    from jupyter_pyvariant.cli import main
+
+    status = main(list(argv))
+    return status, json.loads(capsys.readouterr().out)
+
+
+def test_an_error_from_a_recipes_index_names_the_recipe_its_url_and_the_way_out(
+    tmp_path: Path, venv: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from jupyter_pyvariant.install import plan
+
+    dead = _dead_url()
+    loopback_recipes(monkeypatch, {"https://download.pytorch.org/whl/cpu": dead})
+    monkeypatch.setattr(plan, "_host_report", lambda: _report(NO_DRIVER))
+    monkeypatch.setenv("PYVARIANT_CACHE_DIR", str(tmp_path))
+    build_plain(tmp_path, "numpy", "2.3.0")
+    with closing(IndexServer(tmp_path).start()) as usual:
+        for verb in ("plan", "install"):
+            argv = [verb, "torch", "numpy", "--index-url", usual.url, "--python", str(venv), "--json"]
+            status, data = _plan_json(capsys, *argv)
+            assert status == 1 and list(data) == ["error"], verb
+            assert data["error"].startswith(f"torch: {dead}/torch/ did not answer"), verb
+            assert data["error"].endswith(
+                f"; recipe pytorch-cpu chose {dead} for torch (to turn it off: --no-recipes)"
+            ), verb
+    assert not any(path.startswith("/files/") for _, path, _ in usual.requests)  # nothing was fetched
+
+
+def test_json_output_is_one_document_for_every_failure(capsys: pytest.CaptureFixture[str]) -> None:
+    status, data = _plan_json(capsys, "plan", "not a requirement!", "--json")
+    assert status == 1 and data["error"].startswith("invalid requirement 'not a requirement!'")
+
+
+def test_the_pytorch_variant_index_falls_back_when_it_does_not_answer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dataclasses import replace
+
+    dead = _dead_url()
+    loopback_recipes(monkeypatch, {VARIANT_INDEX: dead})
+    options = Options(
+        requirements=("torch",),
+        index_url=dead,
+        report=_report(),
+        cache_dir=tmp_path,
+        opt_in=("torch-variant-index",),
+    )
+    session = Session(options)
+    (rewrite,) = session.rewrites()
+    assert rewrite.rule == "pytorch-cpu"
+    assert session.routes["torch"] == ("https://download.pytorch.org/whl/cpu",)
+    (warning,) = session.warnings
+    assert warning.startswith(f"torch: {dead}/torch/ did not answer")
+    assert warning.endswith(
+        "recipe pytorch-variants fell back to recipe pytorch-cpu (https://download.pytorch.org/whl/cpu)"
+        " (--strict-recipes fails instead)"
+    )
+    with pytest.raises(PlanError) as error:
+        Session(replace(options, strict_recipes=True)).rewrites()
+    assert str(error.value).endswith(
+        f"; recipe pytorch-variants chose {dead} for torch (to turn it off: leave out "
+        "--torch-variant-index); --strict-recipes: no fallback"
+    )

@@ -89,7 +89,7 @@ class Rewrite:
     def blame(self) -> str:
         """Which recipe chose what, and how to turn it off: appended to errors that follow from it."""
         chose = f" chose {', '.join(self.indexes)}" if self.indexes else f" asked for {self.requirement}"
-        return f"recipe {self.rule}{chose} for {self.original} (turn it off with {self.switch})"
+        return f"recipe {self.rule}{chose} for {self.original} (to turn it off: {self.switch})"
 
     @property
     def project(self) -> str:
