@@ -168,18 +168,33 @@ def install_kernel(
     step = on_step or (lambda message: None)
     location = options.location or SpecLocation.user()
     selection = plan_kernel(options, report)
-    name = _kernel_name(options, BuildFacts.claimed_by(selection.best))
+    name = _kernel_name(options, BuildFacts.claimed_by(selection.best), location)
     _check_free(location, name)
-    if options.per_node:
-        return _install_per_node(options, selection, location, name, step)
+    store = _store(options)
+    with store.in_use():  # from the store's commit until the kernelspec that keeps the interpreter
+        if options.per_node:
+            return _install_per_node(options, selection, location, name, step)
+        return _install_one(options, selection, location, name, store, step, download_progress)
+
+
+def _install_one(
+    options: KernelOptions,
+    selection: Selection,
+    location: SpecLocation,
+    name: str,
+    store: Store,
+    step: StepCallback,
+    download_progress: ProgressCallback | None,
+) -> KernelInfo:
     from ..pythons.fetch import provision
 
     step(f"interpreter: {selection.best.filename}")
-    python = provision(selection, _store(options), progress=download_progress)
+    python = provision(selection, store, progress=download_progress)
     facts = verification(python).facts
-    if (named := _kernel_name(options, facts)) != name:  # the interpreter is not what its name says
+    if (named := _kernel_name(options, facts, location)) != name:  # the interpreter is not what its name says
         name = named
         _check_free(location, name)
+    _clear_orphan(location, name, step)
     venv = location.venv_dir(name)
     env = create_kernel_env(
         python.executable,
@@ -195,8 +210,28 @@ def install_kernel(
     return _register(location, name, spec, env.site_packages, [venv], step)
 
 
-def _kernel_name(options: KernelOptions, facts: BuildFacts) -> str:
-    return check_name(options.name or default_kernel_name(facts))
+def remove_orphan(name: str, location: SpecLocation | None = None) -> Path | None:
+    """Remove the venvs of ``name`` when no kernelspec of that name is beside them; return their folder.
+
+    Only a run killed between its venv and its kernelspec leaves them: no kernel can use them, and
+    they would block the name for good.
+    """
+    location = location or SpecLocation.user()
+    name = check_name(name)
+    venvs = location.venv_dir(name)
+    if (location.kernels_dir / name).exists() or not venvs.exists():
+        return None
+    shutil.rmtree(venvs)
+    return venvs
+
+
+def _clear_orphan(location: SpecLocation, name: str, step: StepCallback) -> None:
+    if (orphan := remove_orphan(name, location)) is not None:
+        step(f"removed {orphan}: left without a kernelspec by an interrupted install")
+
+
+def _kernel_name(options: KernelOptions, facts: BuildFacts, location: SpecLocation) -> str:
+    return check_name(options.name or default_kernel_name(facts), location)
 
 
 def _register(
@@ -245,6 +280,7 @@ def _install_per_node(
     """One venv per level in the store; the provisioner picks among them at each kernel start."""
     store = _store(options)
     pythons = _per_node_builds(selection, store.installed())
+    _clear_orphan(location, name, step)
     root = location.venv_dir(name)
     envs: list[KernelEnv] = []
     try:

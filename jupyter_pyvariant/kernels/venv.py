@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import _process
+from .._faults import checkpoint
 from .._installer import Installer, NoInstaller, find_uv, venv_python
 from . import KernelError, kernel_facts
 
@@ -193,6 +194,7 @@ def create_kernel_env(
             install_requested(python, packages, installer)
         env = KernelEnv(path, python, real, str(info["version"]), site_packages, installer.kind)
         _write_marker(path, {"kernel": kernel_name, "interpreter": str(real), "version": env.version})
+        checkpoint("venv-marked")
     except BaseException:
         shutil.rmtree(path, ignore_errors=True)
         raise

@@ -23,11 +23,12 @@ import os
 import shutil
 import sys
 import uuid
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .._faults import checkpoint
 from .catalog import Build
 from .errors import StoreError
 
@@ -141,6 +142,38 @@ class Store:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
     @contextlib.contextmanager
+    def in_use(self) -> Iterator[None]:
+        """Hold the store shared: ``gc`` (which takes it exclusively) waits for no one and refuses
+        to run while an install is between its commit and the kernelspec that will keep it."""
+        with self._store_lock(exclusive=False):
+            yield
+
+    @contextlib.contextmanager
+    def _store_lock(self, *, exclusive: bool) -> Iterator[None]:
+        import fcntl
+
+        path = self.root / ".locks" / "store.lock"
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            handle = path.open("a")
+        except OSError as exc:
+            raise StoreError(f"cannot write to the python store {self.root}: {exc.strerror or exc}") from None
+        with handle:
+            if not exclusive:
+                fcntl.flock(handle, fcntl.LOCK_SH)
+            else:
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    raise StoreError(
+                        f"the python store {self.root} is in use by a kernel install: retry when it ends"
+                    ) from None
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    @contextlib.contextmanager
     def staging(self, build: Build) -> Iterator[Path]:
         """A fresh folder to build ``build`` in (call under :meth:`lock`); removed unless committed.
 
@@ -178,6 +211,8 @@ class Store:
             os.rename(staged, final)
         except OSError as exc:
             raise StoreError(f"cannot move {build.stem} into the python store {self.root}: {exc}") from None
+        checkpoint("store-committed")
+        self.empty_trash()
         return final
 
     def remove(self, python: InstalledPython) -> None:
@@ -190,23 +225,41 @@ class Store:
             raise StoreError(f"cannot remove {python.root}: {exc.strerror or exc}") from None
 
     def _discard(self, path: Path) -> None:
-        """Rename ``path`` into the trash in one step, then delete it there."""
+        """Rename ``path`` into the trash in one step, then empty the trash (this run's and any
+        left by a run killed while deleting)."""
         trash = self.root / ".trash" / f"{path.name}-{uuid.uuid4().hex[:8]}"
         trash.parent.mkdir(parents=True, exist_ok=True)
         os.rename(path, trash)
-        if trash.is_dir() and not trash.is_symlink():
-            shutil.rmtree(trash, ignore_errors=True)
-        else:
-            trash.unlink(missing_ok=True)
+        checkpoint("store-trashed")
+        self.empty_trash()
 
-    def gc(self, keep: Iterable[Path], *, dry_run: bool = False) -> list[InstalledPython]:
-        """Remove the writable root's interpreters whose prefix is not in ``keep``; return them."""
-        kept = {Path(p).resolve() for p in keep}
-        unused = [p for p in self.installed() if not p.read_only and p.root.resolve() not in kept]
-        if not dry_run:
-            for python in unused:
-                self.remove(python)
-            shutil.rmtree(self.root / ".trash", ignore_errors=True)
+    def empty_trash(self) -> None:
+        """Delete what the trash holds: nothing there is an interpreter anyone can still reach.
+
+        The folder itself stays, so a concurrent :meth:`_discard` can always rename into it.
+        """
+        with contextlib.suppress(OSError):
+            for entry in (self.root / ".trash").iterdir():
+                if entry.is_dir() and not entry.is_symlink():
+                    shutil.rmtree(entry, ignore_errors=True)
+                else:
+                    entry.unlink(missing_ok=True)
+
+    def gc(
+        self, keep: Iterable[Path] | Callable[[], Iterable[Path]], *, dry_run: bool = False
+    ) -> list[InstalledPython]:
+        """Remove the writable root's interpreters whose prefix is not in ``keep``; return them.
+
+        Runs under the store's exclusive lock (a :class:`StoreError` while an install holds it); a
+        callable ``keep`` is asked under that lock, so a kernelspec written just before counts.
+        """
+        with self._store_lock(exclusive=True):
+            kept = {Path(p).resolve() for p in (keep() if callable(keep) else keep)}
+            unused = [p for p in self.installed() if not p.read_only and p.root.resolve() not in kept]
+            if not dry_run:
+                for python in unused:
+                    self.remove(python)
+                self.empty_trash()
         return unused
 
 

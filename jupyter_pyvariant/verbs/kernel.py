@@ -185,8 +185,12 @@ def _configure_name(parser: argparse.ArgumentParser) -> None:
 
 
 def _remove(args: argparse.Namespace, out: Output) -> int:
-    from ..kernels.manage import remove_kernel
+    from ..kernels.manage import remove_kernel, remove_orphan
 
+    if (orphan := remove_orphan(args.name)) is not None:  # an interrupted install: venvs, no kernelspec
+        message = f"removed {orphan}, left without a kernelspec by an interrupted install of {args.name}"
+        out.json({"name": args.name, "removed": [str(orphan)]}) if args.json else out.text(message)
+        return 0
     info = remove_kernel(args.name)
     if args.json:
         out.json(info.to_dict())

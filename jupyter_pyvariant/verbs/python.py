@@ -299,7 +299,7 @@ def _configure_gc(parser: argparse.ArgumentParser) -> None:
 def _gc(args: argparse.Namespace, out: Output) -> int:
     from ..pythons.store import kernelspec_references
 
-    removed = _store(args).gc(kernelspec_references(), dry_run=args.dry_run)
+    removed = _store(args).gc(kernelspec_references, dry_run=args.dry_run)
     if args.json:
         out.json({"removed": [p.to_dict() for p in removed], "dry_run": args.dry_run})
     else:
