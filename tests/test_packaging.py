@@ -70,6 +70,13 @@ class FreshEnv:
         return ANSI_ESCAPE.sub("", output)
 
 
+def _without_node(path: str) -> str:
+    """``path`` without the folders that hold node or npm: a machine that never had them."""
+    return os.pathsep.join(
+        p for p in path.split(os.pathsep) if p and not any(Path(p, t).exists() for t in ("node", "npm"))
+    )
+
+
 @pytest.fixture(scope="module")
 def fresh_env(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> FreshEnv:
     # The wheel's dependencies come from the test environment's site-packages, appended after the
@@ -85,7 +92,7 @@ def fresh_env(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> FreshEnv
     Path(purelib.strip(), "zz_parent_env.pth").write_text(
         "".join(f"import site; site.addsitedir({p!r})\n" for p in parent_sites)
     )
-    _run(
+    _run(  # no node on PATH: a built wheel installs without it
         [
             sys.executable,
             "-m",
@@ -104,7 +111,7 @@ def fresh_env(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> FreshEnv
         "JUPYTER_CONFIG_DIR": str(home / "config"),
         "JUPYTER_DATA_DIR": str(home / "data"),
         "JUPYTER_PREFER_ENV_PATH": "1",
-        "PATH": f"{prefix / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
+        "PATH": f"{prefix / 'bin'}{os.pathsep}{_without_node(os.environ.get('PATH', ''))}",
     }
     env.pop("VIRTUAL_ENV", None)
     return FreshEnv(prefix, home, env)
@@ -171,3 +178,35 @@ def _section(listing: str, header: str) -> list[str]:
             break
         section.append(line)
     return section
+
+
+def test_fresh_env_has_no_node_and_still_lists_the_lab_extension(fresh_env: FreshEnv) -> None:
+    import shutil
+
+    assert shutil.which("npm", path=fresh_env.env["PATH"]) is None
+    assert shutil.which("node", path=fresh_env.env["PATH"]) is None
+    listing = fresh_env.run("python", "-m", "jupyterlab.labextensions", "list")
+    assert any(
+        "jupyter-pyvariant" in line and "enabled" in line and "OK" in line for line in listing.splitlines()
+    )
+
+
+def test_a_source_tree_without_node_fails_in_one_line_naming_what_to_install(tmp_path: Path) -> None:
+    """No built lab extension and no npm: the build hook's one line, not jupyter-builder's traceback."""
+    import shutil
+
+    source = tmp_path / "src"
+    skip = shutil.ignore_patterns(".git", ".venv", "node_modules", "lib", "test-artifacts", "__pycache__")
+    shutil.copytree(ROOT, source, ignore=skip)
+    shutil.rmtree(source / "jupyter_pyvariant" / "labextension", ignore_errors=True)
+    env = {**os.environ, "PATH": _without_node(os.environ.get("PATH", ""))}
+    pip = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-w", str(tmp_path)]
+    done = subprocess.run(
+        [*pip, str(source)], capture_output=True, text=True, env=env, timeout=240, check=False
+    )
+    output = done.stdout + done.stderr
+    assert done.returncode != 0
+    (line,) = [line.strip() for line in output.splitlines() if "jupyter_pyvariant: building" in line]
+    assert "needs node >= 20 and npm" in line and "apt-get install nodejs npm" in line
+    assert "Traceback" not in output and "Could not find cmd" not in output
+    assert not list(tmp_path.glob("*.whl"))
