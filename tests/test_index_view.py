@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import os
 import random
+import socket
+import struct
+import subprocess
+import sys
 import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urljoin
 
 import httpx
 import pytest
@@ -196,3 +203,72 @@ def test_read_ahead_of_a_directly_linked_wheel_reads_only_its_published_metadata
     client.close()
     downloads = [path for _, path, _ in app_and_lib.requests if path.startswith("/files/")]
     assert downloads == [f"/files/{wheel.name}.metadata"]
+
+
+def _request_threads_done() -> bool:
+    """Every ``http.server`` request thread of this process has ended (the view's and upstream's)."""
+    waited = threading.Event()
+    for _ in range(3000):
+        if not any("process_request_thread" in t.name for t in threading.enumerate()):
+            return True
+        waited.wait(0.01)
+    return False
+
+
+def _hang_up(sock: socket.socket) -> None:
+    """Close with a reset, as a killed installer's connection ends."""
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    sock.close()
+
+
+META = variant_metadata({"x86_64_v3": {"x86_64": {"level": ["v3"]}}})
+
+
+def test_clients_that_hang_up_print_nothing(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    root = tmp_path / "files"
+    root.mkdir()
+    big = {"demo/__init__.py": b"", "demo/blob.bin": random.Random(2).randbytes(8 << 20)}  # > socket buffers
+    write_wheel(root, "demo", "1.0", "py3-none-any", big, label="x86_64_v3", variant_json=META)
+    for upstream in serve(root):
+        view, _ = _view(upstream, tmp_path)
+        with view:
+            with httpx.Client(auth=view.auth) as http:
+                entry = http.get(f"{view.url}/demo/", headers={"Accept": JSON_TYPE}).json()["files"][0]
+            credentials = base64.b64encode(":".join(view.auth).encode()).decode()
+            port = int(view.url.split(":")[2].split("/")[0])
+            mid_request = socket.create_connection(("127.0.0.1", port))
+            mid_request.sendall(b"GET /simple/demo/ HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+            _hang_up(mid_request)
+            mid_response = socket.socket()
+            mid_response.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            mid_response.connect(("127.0.0.1", port))
+            path = urljoin("/simple/demo/", entry["url"])
+            request = f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Basic {credentials}\r\n\r\n"
+            mid_response.sendall(request.encode())
+            assert mid_response.recv(100).startswith(b"HTTP/1.1 200"), "the file began to arrive"
+            _hang_up(mid_response)
+        view.client.close()
+        assert _request_threads_done()
+    assert capfd.readouterr().err == ""
+    assert view.problems == []
+
+
+def test_the_spool_folder_goes_when_the_run_is_interrupted(upstream: IndexServer, tmp_path: Path) -> None:
+    ours = f"pyvariant-spool-{os.getpid()}-*"  # other processes may run installs meanwhile
+    view, _ = _view(upstream, tmp_path)
+    with pytest.raises(KeyboardInterrupt), view:
+        assert len(list(Path(tempfile.gettempdir()).glob(ours))) == 1
+        raise KeyboardInterrupt
+    assert list(Path(tempfile.gettempdir()).glob(ours)) == []
+
+
+def test_spool_folders_of_killed_processes_are_removed_by_the_next_run(
+    upstream: IndexServer, tmp_path: Path
+) -> None:
+    pid = [sys.executable, "-c", "import os; print(os.getpid())"]
+    child = subprocess.run(pid, capture_output=True, text=True, check=True)
+    orphan = Path(tempfile.gettempdir()) / f"pyvariant-spool-{child.stdout.strip()}-left"
+    (orphan / "partial").mkdir(parents=True)
+    view, _ = _view(upstream, tmp_path)
+    with view:
+        assert not orphan.exists()

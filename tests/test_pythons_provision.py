@@ -360,3 +360,16 @@ def test_complete_partial_file_is_not_downloaded_again(mirror: Mirror, tmp_path:
     store.download_path(build).write_bytes(archive.data)  # a run killed after its download finished
     provision(build, store)
     assert [r.range for r in mirror.requests_for(archive.path)] == [f"bytes={len(archive.data)}-"]
+
+
+def test_no_partial_download_stays_once_the_build_is_installed(mirror: Mirror, tmp_path: Path) -> None:
+    archive = make_archive("3.13.5", RELEASE, TRIPLE)
+    mirror.publish([archive])
+    build = build_of(archive, mirror)
+    store = Store(tmp_path)
+    provision(build, store)
+    partial = store.download_path(build)
+    assert not partial.exists(), "the download goes with the commit"
+    partial.write_bytes(archive.data[:100])  # a run killed between its commit and its clean-up
+    assert provision(build, store).build.sha256 == archive.sha256
+    assert not partial.exists()
