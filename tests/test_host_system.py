@@ -14,7 +14,7 @@ import pytest
 from packaging.tags import sys_tags
 
 from jupyter_pyvariant.host import wheel_tags
-from jupyter_pyvariant.host._fs import Roots
+from jupyter_pyvariant.host._fs import Roots, read_text
 from jupyter_pyvariant.host._probe import Recorder
 from jupyter_pyvariant.host.capacity import parse_cpu_list, parse_cpu_max, parse_memory_limit
 from jupyter_pyvariant.host.system import probe_capacity, probe_system
@@ -467,3 +467,13 @@ def test_wheel_tags_leave_other_cases_to_packaging(family: str, version: str | N
 def test_a_manylinux_override_module_is_left_to_packaging(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "_manylinux", types.ModuleType("_manylinux"))
     assert wheel_tags._glibc_cpython_head(5, "glibc", LIVE_GLIBC) is None
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="FIFOs are POSIX only")
+def test_a_fifo_under_a_replayed_root_is_refused_without_blocking(tmp_path: Path) -> None:
+    fifo = tmp_path / "cpuinfo"
+    os.mkfifo(fifo)  # a plain open() of a FIFO with no writer waits for ever
+    with pytest.raises(OSError, match="not a regular file"):
+        read_text(fifo)
+    (tmp_path / "big").write_bytes(b"x" * 100_000)
+    assert len(read_text(tmp_path / "big", limit=70_000)) == 70_000, "the size bound holds across reads"

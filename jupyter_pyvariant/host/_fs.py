@@ -9,7 +9,9 @@ a tenth of its time.
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 from collections.abc import Mapping
 
 from ._values import Record
@@ -46,10 +48,23 @@ class Roots(Record):
 
 
 def read_text(path: StrPath, limit: int = 4 << 20) -> str:
-    """Read a small pseudo-file; raise OSError/ValueError for the caller's probe to record."""
-    with open(path, "rb") as handle:
-        data = handle.read(limit)
-    return data.decode("utf-8", errors="replace")
+    """Read at most ``limit`` bytes of a pseudo-file; raise OSError for the caller's probe to record.
+
+    A replayed root can hold anything under a /proc name: a FIFO or a device would block a plain
+    ``open`` or never end, so the file is opened non-blocking and read only if it is a regular file.
+    """
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file", os.fspath(path))
+        chunks: list[bytes] = []
+        size = 0
+        while size < limit and (chunk := os.read(fd, min(limit - size, 1 << 16))):
+            chunks.append(chunk)
+            size += len(chunk)
+    finally:
+        os.close(fd)
+    return b"".join(chunks).decode("utf-8", errors="replace")
 
 
 def read_first_line(path: StrPath) -> str:
