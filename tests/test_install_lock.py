@@ -95,7 +95,7 @@ def test_a_tampered_lock_changes_nothing(
     before = freeze(venv)
     capsys.readouterr()
     assert _sync(simd_index, venv, path) == 1
-    error = capsys.readouterr().err
+    error = json.loads(capsys.readouterr().out)["error"]  # --json: the failure is the one document
     assert "simdinfo: simdinfo-1.0.0-" in error and "promised ffff" in error
     assert freeze(venv) == before
 
