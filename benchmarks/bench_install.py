@@ -190,8 +190,6 @@ class Bench:
             "--index-url",
             case.plain_index,
         ]
-        if case.plain_index.startswith("http://"):
-            command += ["--trusted-host", "127.0.0.1"]  # pip caches plain http only from trusted hosts
         return [*command, "--disable-pip-version-check", *packages]
 
     def ours(self, verb: str, installer: str, case: Case, target: Path) -> list[str]:
@@ -211,7 +209,10 @@ class Bench:
             Side(self.tmp / f"cache-ours-{case.name}-{installer}"),
             Side(self.tmp / f"cache-plain-{installer}"),
         )
-        ours_env, plain_env = mine.env(self.base), theirs.env(self.base)
+        base = dict(self.base)
+        if installer == "pip" and case.plain_index.startswith("http://"):
+            base["PIP_TRUSTED_HOST"] = "127.0.0.1"  # pip caches http downloads only from trusted hosts
+        ours_env, plain_env = mine.env(base), theirs.env(base)
         # the warming rounds: what a first install leaves in each cache
         timed([str(BIN / "pyvariant"), *self.ours("install", installer, case, self.venv())], ours_env)
         timed(self.plain_command(installer, case, self.venv()), plain_env)
@@ -361,6 +362,7 @@ def main() -> None:
     parser.add_argument("--packages", nargs="+", default=list(DEFAULT_PACKAGES))
     parser.add_argument("--installers", nargs="+", default=["uv", "pip"], choices=["uv", "pip"])
     parser.add_argument("--skip-loopback", action="store_true")
+    parser.add_argument("--skip-default-index", action="store_true", help="measure the loopback index only")
     args = parser.parse_args()
     _compile_package()
     installers = [name for name in args.installers if name == "pip" or find_uv()]
@@ -369,7 +371,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-install-") as folder:
         tmp = Path(folder)
         bench = Bench(tmp, args.runs)
-        if (why := answers(args.index)) is None:
+        if args.skip_default_index:
+            print(f"real index {args.index} skipped: --skip-default-index")
+        elif (why := answers(args.index)) is None:
             real = Case("default", args.index, args.index, tuple(args.packages))
             print(f"real index {args.index}: {' '.join(args.packages)}")
             for installer in installers:
