@@ -11,7 +11,8 @@ complete.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from pathlib import Path
@@ -439,6 +440,8 @@ class Plan:
     reinstall: tuple[str, ...]
     warnings: tuple[str, ...] = ()
     """What the user should know before trusting the plan (a route that fell back)."""
+    repaired: tuple[str, ...] = ()
+    """Distributions an interrupted install had left without RECORD, installed again whole."""
 
     @property
     def requirements(self) -> tuple[str, ...]:
@@ -464,6 +467,7 @@ class Plan:
             "reinstall": list(self.reinstall),
             "packages": [p.to_json() for p in self.packages],
             "warnings": list(self.warnings),
+            "repaired": list(self.repaired),
         }
 
 
@@ -800,6 +804,7 @@ class Session:
         rewrites: Sequence[recipes.Rewrite],
         resolved: Iterable[tuple[str, str]],
         reinstall: Sequence[str],
+        repaired: Sequence[str] = (),
     ) -> Plan:
         by_project = {r.project: r for r in rewrites}
         packages = tuple(
@@ -814,6 +819,7 @@ class Session:
             packages=packages,
             reinstall=tuple(reinstall),
             warnings=tuple(self.warnings),
+            repaired=tuple(repaired),
         )
 
     def plan(self, progress: Progress | None = None, *, fresh: bool = False) -> Plan:
@@ -863,25 +869,34 @@ class Session:
         if present := self._installed_closure(projects):
             reading.result()  # bad metadata of a requested package fails here, by name
             reinstall = self._stale(present)
+        broken = [d for d in self.target.distributions if not d.complete and d.folder]
+        requirements += [f"{d.name}=={d.version}" for d in broken]
         if progress:
             progress.update(0, f"installing with {self.installer.kind}")
         try:
-            installed = runner.install(
-                self.installer,
-                self.view.installer_url,
-                requirements,
-                self.view.problems,
-                reinstall=reinstall,
-                progress=progress,
-                after=upstream,
-            )
+            with _set_aside(broken):
+                installed = runner.install(
+                    self.installer,
+                    self.view.installer_url,
+                    requirements,
+                    self.view.problems,
+                    reinstall=reinstall,
+                    progress=progress,
+                    after=upstream,
+                )
         except runner.InstallerError:
             # The read-ahead met the same failure first, and says which package, file and source.
             if (cause := reading.exception()) is not None:
                 raise cause from None
             raise
         reading.exception()  # the installer succeeded: wait, whatever the read-ahead met
-        return self._plan_from(rewrites, installed, reinstall)
+        if missing := self.target.incomplete(installed):
+            raise runner.InstallerError(
+                f"{self.installer.kind} reported success but left {', '.join(missing)} without its RECORD "
+                "(was it interrupted?): run the same install again to repair it"
+            )
+        repaired = tuple(f"{d.name} {d.version}" for d in broken)
+        return self._plan_from(rewrites, installed, reinstall, repaired)
 
     def _hand_through(self, *, on_sight: bool = True) -> tuple[str, ...]:
         """The upstream indexes uv reads itself after the view, for projects the view knows to have
@@ -934,6 +949,31 @@ class Session:
             variants_json=chosen.variants_json if chosen else None,
             recipe_note=rewrite.note if rewrite else None,
         )
+
+
+@contextmanager
+def _set_aside(broken: Sequence[runner.Installed]) -> Iterator[None]:
+    """Move the ``.dist-info`` folders of incomplete distributions out of the installer's sight (it
+    cannot uninstall what has no RECORD), so that it installs them whole; put them back if the
+    install fails, drop them once it succeeded."""
+    import os
+    import shutil
+
+    moved = []
+    try:
+        for dist in broken:
+            assert dist.folder is not None
+            aside = f"{dist.folder}.pyvariant-incomplete"
+            os.replace(dist.folder, aside)
+            moved.append((dist.folder, aside))
+        yield
+    except BaseException:
+        for folder, aside in reversed(moved):
+            with suppress(OSError):
+                os.replace(aside, folder)
+        raise
+    for _, aside in moved:
+        shutil.rmtree(aside, ignore_errors=True)
 
 
 def in_background(function: Callable[..., T], *args: Any) -> Future[T]:

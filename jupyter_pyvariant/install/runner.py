@@ -98,7 +98,9 @@ def scan():
                 dists.append({"name": found["name"][0], "version": found.get("version", [""])[0],
                               "variant_json": read(folder, "variant.json"),
                               "requires": found.get("requires-dist", []),
-                              "direct_url": read(folder, "direct_url.json") is not None})
+                              "direct_url": read(folder, "direct_url.json") is not None,
+                              "folder": os.path.abspath(folder),
+                              "complete": os.path.isfile(os.path.join(folder, "RECORD"))})
     return dists
 
 
@@ -109,12 +111,14 @@ def from_importlib():
         try:
             variant = dist.read_text("variant.json")
             direct = dist.read_text("direct_url.json") is not None
+            complete = dist.read_text("RECORD") is not None
         except Exception:
-            variant, direct = None, False
+            variant, direct, complete = None, False, True
         name = dist.metadata["Name"]
         if name:
             dists.append({"name": name, "version": dist.version, "variant_json": variant,
-                          "requires": dist.requires or [], "direct_url": direct})
+                          "requires": dist.requires or [], "direct_url": direct, "folder": None,
+                          "complete": complete})
     return dists
 
 
@@ -127,9 +131,12 @@ try:
     tag_list = [str(t) for t in tags.sys_tags()]
 except Exception:
     tag_list = None
+import sysconfig
+sites = sorted({sysconfig.get_path("purelib"), sysconfig.get_path("platlib")})
 print(json.dumps({"executable": sys.executable, "prefix": sys.prefix,
                   "version": ".".join(map(str, sys.version_info[:3])), "tags": tag_list,
-                  "has_pip": any(d["name"].lower() == "pip" for d in dists), "distributions": dists}))
+                  "has_pip": any(d["name"].lower() == "pip" for d in dists), "distributions": dists,
+                  "site_dirs": sites}))
 """
 
 
@@ -147,6 +154,11 @@ class Installed:
     requires: tuple[str, ...] = ()
     direct_url: bool = False
     """Installed from a folder or URL (PEP 610 ``direct_url.json``), not from an index."""
+    folder: str | None = None
+    """Its ``.dist-info`` folder (None where importlib.metadata answered)."""
+    complete: bool = True
+    """Whether it has its RECORD: an installer killed mid-install leaves one without, which pip
+    then cannot uninstall."""
 
     @property
     def project(self) -> str:
@@ -166,6 +178,8 @@ class Target:
     """``packaging.tags.sys_tags()`` of the target, best first (None if it could not say)."""
     has_pip: bool
     distributions: tuple[Installed, ...]
+    site_dirs: tuple[str, ...] = ()
+    """Where installers put distributions (purelib, platlib)."""
 
     @property
     def is_this_process(self) -> bool:
@@ -173,6 +187,32 @@ class Target:
 
     def installed(self, project: str) -> Installed | None:
         return next((d for d in self.distributions if d.project == project), None)
+
+    def incomplete(self, installed: Iterable[tuple[str, str]]) -> list[str]:
+        """Those of ``installed`` (name, version) whose ``.dist-info`` has no RECORD where the
+        installer put it: read from the folders themselves, after an install."""
+        from packaging.utils import canonicalize_name, canonicalize_version
+
+        if not self.site_dirs:
+            return []
+
+        folders: dict[tuple[str, str], str] = {}
+        for site in self.site_dirs:
+            try:
+                names = os.listdir(site)
+            except OSError:
+                continue
+            for name in names:
+                if name.endswith(".dist-info") and "-" in name:
+                    project, _, version = name.removesuffix(".dist-info").rpartition("-")
+                    key = (canonicalize_name(project), canonicalize_version(version))
+                    folders[key] = os.path.join(site, name)
+        missing = []
+        for name, version in installed:
+            folder = folders.get((canonicalize_name(name), canonicalize_version(version)))
+            if folder is None or not os.path.isfile(os.path.join(folder, "RECORD")):
+                missing.append(f"{name} {version}")
+        return missing
 
 
 def inspect_target(python: str | None = None) -> Target:
@@ -244,9 +284,18 @@ def _target_from(executable: str, data: dict[str, Any]) -> Target:
         tags=tuple(data["tags"]) if data["tags"] is not None else None,
         has_pip=bool(data["has_pip"]),
         distributions=tuple(
-            Installed(d["name"], d["version"], d["variant_json"], tuple(d["requires"]), d["direct_url"])
+            Installed(
+                d["name"],
+                d["version"],
+                d["variant_json"],
+                tuple(d["requires"]),
+                d["direct_url"],
+                d.get("folder"),
+                d.get("complete", True),
+            )
             for d in data["distributions"]
         ),
+        site_dirs=tuple(data.get("site_dirs", ())),
     )
 
 

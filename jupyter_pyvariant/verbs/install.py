@@ -282,6 +282,8 @@ def _show_plan(plan: Plan, out: Output, verbose: bool, heading: str) -> None:
     lines += [f"warning: {warning}" for warning in plan.warnings]
     if plan.reinstall:
         lines.append(f"reinstalled as another variant: {', '.join(plan.reinstall)}")
+    if plan.repaired:
+        lines.append(f"repaired (an interrupted install had left no RECORD): {', '.join(plan.repaired)}")
     rows = _plan_rows(plan)
     body = table_text(headers, rows) if rows else "nothing to install: every requirement is already satisfied"
     details = []
