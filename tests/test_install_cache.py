@@ -182,11 +182,11 @@ def test_pyvariant_installer_pip_is_honoured_by_the_magic(
     index: IndexServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """``PYVARIANT_INSTALLER=pip`` makes ``%pyvariant plan`` (and so install, sync, lock) use pip."""
-    from IPython.testing.globalipapp import start_ipython
+    from IPython.testing.globalipapp import get_ipython  # the one test shell, started if needed
 
     monkeypatch.setenv("PYVARIANT_INSTALLER", "pip")
     monkeypatch.setenv("PYVARIANT_CACHE_DIR", str(tmp_path / "pyvariant-cache"))
-    shell = start_ipython()
+    shell = get_ipython()
     shell.run_line_magic("load_ext", "jupyter_pyvariant")
     venv = fresh_venv(tmp_path / "venv")
     capsys.readouterr()
