@@ -1,28 +1,31 @@
 """Upstream files fetched ahead of the installer into a private temporary folder, several at once.
 
 The view serves every file from here, so the installer's downloads come from local disk, and a file
-is handed over only after its bytes matched the hash the index promised: a corrupt file never
-reaches the installer at all. A dropped connection is resumed and retried the way every download is
-(:func:`.._http.download`). The folder, and anything still arriving, goes away on :meth:`close`;
-folders left by a process that was killed (so never closed) are removed by the next :meth:`open`.
+is handed over only after its bytes matched the hash the index promised, and a variant wheel only
+after its own ``variant.json`` agreed with the index's ``variants.json`` about its label: a corrupt
+or mislabelled file never reaches the installer at all. A dropped connection is resumed and retried
+the way every download is (:func:`.._http.download`). The folder, and anything still arriving, goes
+away on :meth:`close`; folders left by a process that was killed (so never closed) are removed by
+the next :meth:`open` (see :mod:`.._scratch`).
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
-import re
 import shutil
-import tempfile
 import threading
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from .simple import FileLink, IndexProblem, SimpleClient
+from .._scratch import process_folder
+from .simple import FileLink, IndexProblem, SimpleClient, redact
+
+if TYPE_CHECKING:
+    from ..variants.embedded import ExpectedVariant
 
 PREFIX = "pyvariant-spool-"
-_OWNED = re.compile(re.escape(PREFIX) + r"(\d+)-")
 
 
 class SpoolClosed(IndexProblem):
@@ -49,8 +52,7 @@ class Spool:
 
     def open(self) -> None:
         """A fresh folder named for this process (after removing those of processes gone)."""
-        _remove_orphans(Path(tempfile.gettempdir()))
-        self._folder = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}-"))
+        self._folder = process_folder(PREFIX)
         self._closed.clear()
 
     def close(self) -> None:
@@ -62,8 +64,9 @@ class Spool:
         if folder is not None:
             shutil.rmtree(folder, ignore_errors=True)
 
-    def fetch(self, link: FileLink, project: str) -> Future[Path]:
-        """The download of ``link`` (started now unless it already was)."""
+    def fetch(self, link: FileLink, project: str, expected: ExpectedVariant | None = None) -> Future[Path]:
+        """The download of ``link`` (started now unless it already was); ``expected``: what the
+        index says the wheel's label stands for, which its ``variant.json`` must say too."""
         with self._lock:
             if self._folder is None:
                 raise SpoolClosed(f"{project}: {link.filename}: the index view is closed")
@@ -73,18 +76,25 @@ class Spool:
                 name = f"{hashlib.sha256(link.url.encode()).hexdigest()[:16]}-{link.filename}"
                 thread = threading.Thread(
                     target=self._download,
-                    args=(link, project, self._folder / name, future),
+                    args=(link, project, self._folder / name, future, expected),
                     name=f"pyvariant-spool-{link.filename}",
                     daemon=True,  # a download stuck on a slow index never keeps the process alive
                 )
                 thread.start()
             return future
 
-    def path(self, link: FileLink, project: str) -> Path:
-        """The verified local copy of ``link``; raises what the download raised."""
-        return self.fetch(link, project).result()
+    def path(self, link: FileLink, project: str, expected: ExpectedVariant | None = None) -> Path:
+        """The verified local copy of ``link``; raises what the download (or its check) raised."""
+        return self.fetch(link, project, expected).result()
 
-    def _download(self, link: FileLink, project: str, target: Path, future: Future[Path]) -> None:
+    def _download(
+        self,
+        link: FileLink,
+        project: str,
+        target: Path,
+        future: Future[Path],
+        expected: ExpectedVariant | None,
+    ) -> None:
         partial = target.with_name(f".{target.name}.part")
 
         def stop_if_closed(done: int, total: int | None) -> None:
@@ -94,6 +104,11 @@ class Spool:
         try:
             with self._gate:
                 self.client.download(link, project, partial, stop_if_closed)
+                if expected is not None:
+                    url = redact(link.url)
+                    expected.check(
+                        partial, package=project, filename=link.filename, url=url, index=link.index
+                    )
                 partial.replace(target)
             future.set_result(target)
         except BaseException as exc:  # the installer's request waiting on this future reports it
@@ -102,21 +117,3 @@ class Spool:
         finally:
             if self._closed.is_set():  # closed while this file arrived: leave nothing behind
                 shutil.rmtree(target.parent, ignore_errors=True)
-
-
-def _remove_orphans(folder: Path) -> None:
-    """Remove spool folders of this user whose process no longer runs (it was killed)."""
-    try:
-        entries = list(os.scandir(folder))
-    except OSError:
-        return
-    for entry in entries:
-        match = _OWNED.match(entry.name)
-        try:
-            if match is None or entry.stat(follow_symlinks=False).st_uid != os.getuid():
-                continue
-            os.kill(int(match[1]), 0)
-        except ProcessLookupError:
-            shutil.rmtree(entry.path, ignore_errors=True)
-        except (OSError, OverflowError):
-            continue  # alive under another user, or unreadable: not ours to remove

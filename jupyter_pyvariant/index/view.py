@@ -49,6 +49,8 @@ from .spool import Spool
 if TYPE_CHECKING:
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+    from ..variants.embedded import ExpectedVariant
+
 
 @dataclass(frozen=True)
 class PresentedFile:
@@ -56,6 +58,9 @@ class PresentedFile:
 
     filename: str
     link: FileLink
+    expected: ExpectedVariant | None = None
+    """For a variant wheel, what the index's ``variants.json`` says its label stands for: the spool
+    hands it over only when the wheel's own ``variant.json`` says the same."""
 
 
 @dataclass(frozen=True)
@@ -396,7 +401,7 @@ class IndexView:
                 link = presented.link
                 if not self.is_direct(presented):
                     if file_key(link) not in self._handed_before:
-                        self._spool.fetch(link, key).add_done_callback(self._follow)
+                        self._spool.fetch(link, key, presented.expected).add_done_callback(self._follow)
                 elif link.is_wheel and link.metadata_hashes is not None:
                     self._select_later(self._published_dependencies, link, key)
         return found
@@ -444,8 +449,8 @@ class IndexView:
             return self._files.get(key)
 
     def local_copy(self, project: str, presented: PresentedFile) -> Path:
-        """The file on local disk, hash-checked (waits while it arrives)."""
-        return self._spool.path(presented.link, project)
+        """The file on local disk, hash-checked, a variant wheel's labels too (waits while it arrives)."""
+        return self._spool.path(presented.link, project, presented.expected)
 
     def handed(self, presented: PresentedFile) -> None:
         """The installer received this file whole."""

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from packaging.specifiers import SpecifierSet
 
     from ..display import Progress
+    from ..variants.embedded import ExpectedVariant
     from ..variants.metadata import VariantMetadata
     from ..variants.ordering import Ranking
     from ..variants.plugins import PluginOptions
@@ -337,7 +338,7 @@ class VariantChooser:
         best = ranking.best
         chosen = self._by_tag([(w, link) for w, link in wheels if w.label == best])
         properties = tuple(sorted(str(p) for p in ranking.candidate(best).properties))
-        links = _presented(chosen)
+        links = _presented(chosen, _expected(best, metadata, variants_link))
         return VersionChoice(
             page.name, version, best, properties, links, True, ranking, rejected, variants_link
         )
@@ -369,9 +370,22 @@ class VariantChooser:
         return self._documents[key]
 
 
-def _presented(wheels: Iterable[tuple[WheelName, FileLink]]) -> tuple[PresentedFile, ...]:
+def _presented(
+    wheels: Iterable[tuple[WheelName, FileLink]], expected: ExpectedVariant | None = None
+) -> tuple[PresentedFile, ...]:
     """Wheels under their base filenames: what an installer that knows nothing of variants accepts."""
-    return tuple(PresentedFile(wheel.base_filename, link) for wheel, link in wheels)
+    return tuple(PresentedFile(wheel.base_filename, link, expected) for wheel, link in wheels)
+
+
+def _expected(
+    label: VariantLabel | None, metadata: VariantMetadata | None, link: FileLink | None
+) -> ExpectedVariant | None:
+    """What the release's variants.json says the chosen label stands for (the wheels must agree)."""
+    if label is None or metadata is None or link is None:
+        return None
+    from ..variants.embedded import ExpectedVariant
+
+    return ExpectedVariant(str(label), metadata.properties(label), redact(link.url))
 
 
 def _empty_supported() -> SupportedProperties:

@@ -269,11 +269,14 @@ def parse_variants_json(
 
 
 def read_wheel_variant_json(
-    wheel: str | PathLike[str] | IO[bytes], *, source: str | None = None
+    wheel: str | PathLike[str] | IO[bytes], *, source: str | None = None, filename: str | None = None
 ) -> VariantMetadata:
-    """The ``*.dist-info/variant.json`` of a wheel; it must describe exactly the wheel's own label."""
+    """The ``*.dist-info/variant.json`` of a wheel; it must describe exactly the wheel's own label.
+
+    ``filename``: the wheel's name where the local file is named otherwise (a download's spool copy).
+    """
     name = os.fspath(wheel) if isinstance(wheel, str | os.PathLike) else str(getattr(wheel, "name", "wheel"))
-    filename = _basename(name)
+    filename = filename or _basename(name)
     source = source or name
     try:
         wheel_name: WheelName | None = WheelName.parse(filename)
