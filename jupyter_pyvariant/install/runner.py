@@ -11,7 +11,6 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from urllib.parse import urlsplit
 from .. import _installer, _process
 from .._installer import InstallerKind
 from .._process import Finished
+from .._scratch import scratch_folder
 from ..display import Progress
 
 _SCRUBBED = (
@@ -53,13 +53,17 @@ _SCRUBBED = (
 )
 """Settings that would point the installer somewhere other than the view or the target."""
 
+SCRATCH_PREFIX = "pyvariant-install-"
+"""The installer's scratch folders (pip's report, uv's requirements file), named for their process:
+a killed run's are removed by the next (see :mod:`.._scratch`)."""
+
 _INSPECT = r"""
 import json, os, sys
 
 
-def read(folder, name):
+def read(folder, name, errors="strict"):
     try:
-        with open(os.path.join(folder, name), encoding="utf-8") as stream:
+        with open(os.path.join(folder, name), encoding="utf-8", errors=errors) as stream:
             return stream.read()
     except (OSError, UnicodeDecodeError):
         return None
@@ -96,7 +100,8 @@ def scan():
             found = headers(text) if text else {}
             if found.get("name"):
                 dists.append({"name": found["name"][0], "version": found.get("version", [""])[0],
-                              "variant_json": read(folder, "variant.json"),
+                              # not UTF-8: still there, for the reader to call unreadable
+                              "variant_json": read(folder, "variant.json", "replace"),
                               "requires": found.get("requires-dist", []),
                               "direct_url": read(folder, "direct_url.json") is not None,
                               "folder": os.path.abspath(folder),
@@ -441,8 +446,8 @@ def resolve(
     ``after``: the upstream indexes for what the view hands through (see :func:`installer_environment`).
     """
     if fresh and installer.kind == "uv":
-        with tempfile.TemporaryDirectory(prefix="pyvariant-") as folder:
-            listing = Path(folder) / "requirements.in"
+        with scratch_folder(SCRATCH_PREFIX) as folder:
+            listing = folder / "requirements.in"
             listing.write_text("\n".join(requirements) + "\n", encoding="utf-8")
             result = run(installer, installer.compile_command(listing), view_url)
         if result.returncode != 0:
@@ -479,8 +484,8 @@ def install(
     Both installers resolve everything, and fetch every file, before they change the environment,
     so a failure anywhere (a hash mismatch, an index error) leaves it as it was.
     """
-    with tempfile.TemporaryDirectory(prefix="pyvariant-") as folder:
-        report = Path(folder) / "report.json" if installer.kind == "pip" else None
+    with scratch_folder(SCRATCH_PREFIX) as folder:
+        report = folder / "report.json" if installer.kind == "pip" else None
         command = installer.command(
             requirements,
             dry_run=dry_run,
