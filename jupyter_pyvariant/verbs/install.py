@@ -13,6 +13,7 @@ from . import Handler, Verb, reported
 
 if TYPE_CHECKING:
     from ..install.plan import Options, Plan, Session
+    from ..install.runner import Installed
 
 TORCH_VARIANT_INDEX_ENV = "PYVARIANT_TORCH_VARIANT_INDEX"
 
@@ -415,33 +416,45 @@ def _sync(args: argparse.Namespace, out: Output) -> int:
 
 def _list(args: argparse.Namespace, out: Output) -> int:
     from ..install.runner import inspect_target
-    from ..variants.metadata import MetadataError, parse_variants_json
 
     target = inspect_target(args.python)
     entries: list[dict[str, Any]] = []
     for dist in sorted(target.distributions, key=lambda d: d.project):
-        label, properties = None, []
-        if dist.variant_json is not None:
-            try:
-                metadata = parse_variants_json(
-                    dist.variant_json, f"{dist.name}-{dist.version}.dist-info/variant.json"
-                )
-                label = str(next(iter(metadata.variants)))
-                properties = sorted(str(p) for p in metadata.variants[next(iter(metadata.variants))])
-            except (MetadataError, StopIteration) as exc:
-                label = f"unreadable variant.json ({exc})"
-        if label is None and args.variants_only:
+        label, properties, error = _installed_variant(dist)
+        if label is None and error is None and args.variants_only:
             continue
-        entries.append(
-            {"name": dist.name, "version": dist.version, "variant_label": label, "properties": properties}
-        )
+        entry = {"name": dist.name, "version": dist.version, "variant_label": label, "properties": properties}
+        entries.append(entry if error is None else {**entry, "variant_json_error": error})
     if args.json:
         out.json({"target": target.executable, "distributions": entries})
         return 0
     headers = ("package", "version", "variant", "properties")
-    rows = [[e["name"], e["version"], e["variant_label"] or "-", ", ".join(e["properties"])] for e in entries]
+    rows = [
+        [e["name"], e["version"], "?", f"unreadable variant.json: {e['variant_json_error']}"]
+        if "variant_json_error" in e
+        else [e["name"], e["version"], e["variant_label"] or "-", ", ".join(e["properties"])]
+        for e in entries
+    ]
     out.rich(f"{target.executable}\n\n{table_text(headers, rows)}", table_html(headers, rows))
     return 0
+
+
+def _installed_variant(dist: Installed) -> tuple[str | None, list[str], str | None]:
+    """(label, properties, why its variant.json cannot be read) of an installed distribution: an
+    installed file is the user's, whatever it holds, so a broken one is named, never fatal."""
+    from ..variants.metadata import MetadataError, parse_variants_json
+
+    if dist.variant_json is None:
+        return None, [], None
+    where = f"{dist.name}-{dist.version}.dist-info/variant.json"
+    try:
+        metadata = parse_variants_json(dist.variant_json, where, package=dist.name, file=where)
+    except MetadataError as exc:
+        return None, [], str(exc)
+    if len(metadata.variants) != 1:
+        return None, [], f"{dist.name}: {where}: describes {len(metadata.variants)} variants, not one"
+    label, properties = next(iter(metadata.variants.items()))
+    return str(label), sorted(str(p) for p in properties), None
 
 
 VERBS = (
