@@ -16,12 +16,13 @@ from pathlib import Path
 
 import pbs_mirror
 import pytest
+from pbs_fixture import World, world_or_skip
 from pbs_mirror import Mirror, make_archive
 
 from jupyter_pyvariant._faults import FAULT_ENV, FAULT_EXIT
 from jupyter_pyvariant.kernels.manage import remove_orphan
 from jupyter_pyvariant.kernels.spec import SpecLocation
-from jupyter_pyvariant.kernels.venv import VENV_MARKER
+from jupyter_pyvariant.kernels.venv import VENV_MARKER, is_kernel_venv
 from jupyter_pyvariant.pythons.catalog import Build, load_catalog
 from jupyter_pyvariant.pythons.errors import StoreError
 from jupyter_pyvariant.pythons.fetch import provision
@@ -119,3 +120,43 @@ def test_remove_orphan_never_touches_the_venvs_of_a_registered_kernel(tmp_path: 
     location.venv_dir("k").mkdir(parents=True)
     assert remove_orphan("k", location) is None
     assert location.venv_dir("k").is_dir()
+
+
+@pytest.fixture(scope="module")
+def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    with world_or_skip(request, tmp_path_factory) as w:
+        yield w
+
+
+def _kernel_install(world: World, name: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """A full ``kernel install`` through the real command line (real interpreter, venv, ipykernel)."""
+    return world.cli(
+        *("kernel", "install", "3.11", "--catalog", world.catalog, "--mirror", world.mirror.url),
+        *("--name", name),
+        check=False,
+        env=env,
+    )
+
+
+def test_a_kill_after_the_venv_is_marked_leaves_an_orphan_that_remove_and_a_rerun_clear(
+    world: World,
+) -> None:
+    """Killed once the venv is finished and marked, before its kernelspec: the venv looks like any
+    kernel's, only the missing kernelspec says it is an orphan."""
+    location = SpecLocation(world.data_dir)
+    venvs = location.venv_dir("marked")
+    for attempt in ("remove", "rerun"):
+        killed = _kernel_install(world, "marked", **{FAULT_ENV: "venv-marked"})
+        assert killed.returncode == FAULT_EXIT, killed.stderr
+        assert is_kernel_venv(venvs) and not (location.kernels_dir / "marked").exists()
+        if attempt == "remove":
+            removed = world.cli("kernel", "remove", "marked", "--json")
+            assert json.loads(removed.stdout) == {"name": "marked", "removed": [str(venvs)]}
+            assert not venvs.exists()
+    rerun = _kernel_install(world, "marked")
+    assert rerun.returncode == 0, rerun.stderr
+    assert f"removed {venvs}: left without a kernelspec by an interrupted install" in rerun.stderr, rerun
+    (listed,) = json.loads(world.cli("kernel", "list", "--json").stdout)
+    assert listed["name"] == "marked" and listed["usable"], listed
+    world.cli("kernel", "remove", "marked")
+    assert not venvs.exists() and not (location.kernels_dir / "marked").exists()
