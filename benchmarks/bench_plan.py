@@ -18,7 +18,7 @@ import time
 from typing import Any
 
 from jupyter_pyvariant.index.simple import FileLink, ProjectPage
-from jupyter_pyvariant.install.plan import VariantChooser
+from jupyter_pyvariant.install.choose import VariantChooser
 from jupyter_pyvariant.variants.providers import host_supported
 
 FEATURES = ("avx512_bf16", "avx512_vnni", "amx_tile", "avx_vnni", "sha", "vaes", "gfni", "avx512_fp16")

@@ -166,7 +166,8 @@ def test_a_label_missing_from_variants_json_is_rejected_not_guessed(
     document = json.loads((root / "simdinfo-1.0.0-variants.json").read_text())
     del document["variants"]["x86_64_v4"]
     (root / "simdinfo-1.0.0-variants.json").write_text(json.dumps(document))
-    from jupyter_pyvariant.install.plan import Options, Session
+    from jupyter_pyvariant.install.plan import Options
+    from jupyter_pyvariant.install.session import Session
 
     for index in serve(root):
         options = Options(requirements=("simdinfo",), index_url=index.url, cache_dir=tmp_path / "cache")

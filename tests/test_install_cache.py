@@ -20,7 +20,8 @@ import variant_wheels
 from variant_wheels import IndexServer, freeze, fresh_venv, serve, write_wheel
 
 from jupyter_pyvariant.index.view import IndexView, ViewAddress
-from jupyter_pyvariant.install.plan import Options, PlannedPackage, Session
+from jupyter_pyvariant.install.plan import Options, PlannedPackage
+from jupyter_pyvariant.install.session import Session
 
 pytestmark = pytest.mark.skipif(
     not sys.platform.startswith("linux") or "x86_64" not in subprocess.getoutput("uname -m"),

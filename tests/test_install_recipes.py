@@ -13,7 +13,8 @@ from variant_wheels import IndexServer, build_plain
 
 from jupyter_pyvariant.host.properties import supported_properties
 from jupyter_pyvariant.install import recipes
-from jupyter_pyvariant.install.plan import Options, PlanError, Session
+from jupyter_pyvariant.install.plan import Options, PlanError
+from jupyter_pyvariant.install.session import Session
 
 
 def _report(*accelerators: dict[str, Any]) -> dict[str, Any]:
@@ -258,11 +259,11 @@ def _plan_json(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, dic
 def test_an_error_from_a_recipes_index_names_the_recipe_its_url_and_the_way_out(
     tmp_path: Path, venv: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from jupyter_pyvariant.install import plan
+    from jupyter_pyvariant.install import support
 
     dead = _dead_url()
     loopback_recipes(monkeypatch, {"https://download.pytorch.org/whl/cpu": dead})
-    monkeypatch.setattr(plan, "_host_report", lambda: _report(NO_DRIVER))
+    monkeypatch.setattr(support, "_host_report", lambda: _report(NO_DRIVER))
     monkeypatch.setenv("PYVARIANT_CACHE_DIR", str(tmp_path))
     build_plain(tmp_path, "numpy", "2.3.0")
     with closing(IndexServer(tmp_path).start()) as usual:

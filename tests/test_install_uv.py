@@ -24,7 +24,8 @@ import pytest
 from variant_wheels import IndexServer, build_labelled, build_simdcalc, build_simdinfo, fresh_venv, serve
 
 from jupyter_pyvariant._installer import find_uv
-from jupyter_pyvariant.install.plan import Options, Session
+from jupyter_pyvariant.install.plan import Options
+from jupyter_pyvariant.install.session import Session
 
 
 def _uv_version() -> tuple[int, ...]:

@@ -23,7 +23,8 @@ from variant_wheels import (
 )
 
 from jupyter_pyvariant.cli import main
-from jupyter_pyvariant.install.plan import Options, Session
+from jupyter_pyvariant.install.plan import Options
+from jupyter_pyvariant.install.session import Session
 
 pytestmark = pytest.mark.skipif(
     not sys.platform.startswith("linux") or "x86_64" not in subprocess.getoutput("uname -m"),

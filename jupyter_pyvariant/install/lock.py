@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any
 from ..index.simple import FileLink, strip_credentials
 from ..index.view import PresentedFile, PresentedProject
 from . import runner
-from .plan import Plan, Session, installed_label
+from .plan import Plan
+from .session import Session, installed_label
 
 if TYPE_CHECKING:
     from ..display import Progress

@@ -140,7 +140,8 @@ def install_requested(python: Path, packages: Sequence[str], installer: Installe
     """``--with`` packages, through the variant-aware install (with the same installer): each gets
     the build made for this host's CPU and GPUs, from the indexes the user configured."""
     from ..install import failures
-    from ..install.plan import Options, Session
+    from ..install.plan import Options
+    from ..install.session import Session
 
     options = Options(requirements=tuple(packages), python=str(python), installer=installer.kind)
     try:

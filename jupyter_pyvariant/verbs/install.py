@@ -12,8 +12,9 @@ from ..install import failures as install_failures
 from . import Handler, Verb, reported
 
 if TYPE_CHECKING:
-    from ..install.plan import Options, Plan, Session
+    from ..install.plan import Options, Plan
     from ..install.runner import Installed
+    from ..install.session import Session
 
 TORCH_VARIANT_INDEX_ENV = "PYVARIANT_TORCH_VARIANT_INDEX"
 
@@ -160,7 +161,7 @@ def _session(args: argparse.Namespace) -> Session:
     from ..install.runner import ask_target
 
     target = ask_target(args.python)
-    from ..install.plan import Session
+    from ..install.session import Session
 
     return Session(_options(args), target=target)
 
@@ -350,8 +351,8 @@ def _lock(args: argparse.Namespace, out: Output) -> int:
     """Lock the packages named, or with none, the target environment as it is."""
     from ..index.simple import normalize
     from ..install.lock import environment_requirements, write_lock
-    from ..install.plan import Session, installed_label
     from ..install.runner import ask_target
+    from ..install.session import Session, installed_label
 
     target = ask_target(args.python)
     unlocked: list[str] = []

@@ -1,0 +1,136 @@
+"""What the target supports: this host's properties (or a profile's), the user's overrides applied.
+
+Worked out only when something needs it (a recipe naming a requested project, a project with
+variants): started at once instead, it took CPU time from the installer and from installs that
+never needed it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from .plan import PlanError
+
+if TYPE_CHECKING:
+    from ..index.settings import IndexSettings
+    from ..variants.metadata import VariantMetadata
+    from ..variants.plugins import PluginOptions
+    from ..variants.providers import Overrides, SupportedProperties
+    from . import recipes
+    from .plan import Options
+
+
+@dataclass(frozen=True)
+class HostSupport:
+    """This host's report and what it supports (overrides applied), as the recipes see it."""
+
+    report: dict[str, Any]
+    supported: dict[str, dict[str, list[str]]]
+
+
+class Support:
+    """The supported properties of one session, worked out on first use (thread-safe)."""
+
+    def __init__(self, options: Options, settings: IndexSettings) -> None:
+        self.options = options
+        self.settings = settings
+        self.described = _describe(options)
+        """Where the supported properties come from, and what the user changed (shown with the plan)."""
+        if _overridden(options):
+            self.overrides  # noqa: B018 - a bad --force or --profile fails now, before anything is read
+        self._host: HostSupport | None = None
+        self._lock = threading.Lock()
+        self._by_metadata: dict[str, SupportedProperties] = {}
+
+    @cached_property
+    def overrides(self) -> Overrides:
+        from ..variants.providers import Overrides, ProfileError
+
+        options = self.options
+        try:
+            return Overrides.parse(
+                force=options.force,
+                forbid=options.forbid,
+                prefer=options.prefer,
+                profile=options.profile,
+                enable_optional=options.enable_optional,
+            )
+        except (ProfileError, ValueError) as exc:
+            raise PlanError(str(exc)) from None
+
+    def host(self) -> HostSupport:
+        """This host's report and what it supports (a profile stands in for it when given)."""
+        with self._lock:
+            if self._host is None:
+                from ..variants.providers import host_profile
+
+                options = self.options
+                report = dict(options.report) if options.report is not None else _host_report()
+                whole = self.overrides.profile or host_profile(report)
+                self._host = HostSupport(report, self.overrides.apply(whole).to_dict())
+            return self._host
+
+    def facts(self) -> recipes.Supported:
+        """What the recipes test: the supported properties, overrides applied."""
+        return self.host().supported
+
+    @cached_property
+    def plugin_options(self) -> PluginOptions:
+        from ..variants.plugins import PluginOptions
+
+        return PluginOptions(
+            cache_dir=self.options.cache_dir,
+            installer_args=self.settings.installer_args(),
+            installer=self.options.installer,
+        )
+
+    def for_metadata(
+        self, metadata: VariantMetadata, installed: Callable[[], Mapping[str, str]]
+    ) -> SupportedProperties:
+        """What the target supports for one release's variants.json, asked once per set of providers
+        and priorities (releases share them); ``installed`` gives the target's distributions and
+        versions, asked only then."""
+        from ..variants.providers import host_supported
+
+        key = repr((metadata.priorities.namespaces, sorted(metadata.providers.items())))
+        if key not in self._by_metadata:
+            self._by_metadata[key] = host_supported(
+                self.host().report,
+                metadata,
+                trusted_plugins=self.options.trusted_plugins,
+                overrides=self.overrides,
+                plugin_options=self.plugin_options,
+                installed=installed(),
+            )
+        return self._by_metadata[key]
+
+
+def _overridden(options: Options) -> bool:
+    """Whether the user said anything about support (then it is checked at once)."""
+    return any((options.force, options.forbid, options.prefer, options.profile, options.enable_optional))
+
+
+def _describe(options: Options) -> str:
+    text = f"profile {options.profile}" if options.profile else "this host (built-in providers)"
+    changes = [
+        (what, items)
+        for what, items in (
+            ("forced", options.force),
+            ("forbidden", options.forbid),
+            ("preferred", options.prefer),
+            ("optional providers enabled", options.enable_optional),
+            ("trusted plugins", options.trusted_plugins),
+        )
+        if items
+    ]
+    return "; ".join([text, *(f"{what}: {', '.join(items)}" for what, items in changes)])
+
+
+def _host_report() -> dict[str, Any]:
+    from ..host import report
+
+    return report().to_dict()
