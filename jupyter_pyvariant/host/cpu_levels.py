@@ -44,6 +44,21 @@ class Ladder(Record):
 
     levels: tuple[Level, ...]
 
+    def names(self) -> tuple[str, ...]:
+        """The level names, lowest first."""
+        return tuple(level.name for level in self.levels)
+
+    def includes(self, name: str) -> frozenset[str]:
+        """``name`` and every level it builds on: what a CPU at ``name`` also runs (empty if unknown)."""
+        by_name = {level.name: level for level in self.levels}
+        pending, seen = [name], set()
+        while pending:
+            current = pending.pop()
+            if current in by_name and current not in seen:
+                seen.add(current)
+                pending.extend(by_name[current].base)
+        return frozenset(seen)
+
     def missing_for(self, name: str, features: frozenset[str]) -> frozenset[str]:
         """Every feature lacking for ``name``, its bases included (so a level's gap is never understated)."""
         by_name = {level.name: level for level in self.levels}
@@ -105,6 +120,34 @@ def ladders() -> Mapping[str, Ladder]:
     table = data_table("cpu_levels.json")
     families = [*table["feature_ladders"], *table["generation_ladders"]]
     return MappingProxyType({family: rules for family in families if (rules := ladder(family)) is not None})
+
+
+def level_names(family: str) -> tuple[str, ...]:
+    """The levels of ``family``'s ladder, lowest first (empty for a family without one)."""
+    rules = ladder(family)
+    return rules.names() if rules else ()
+
+
+def level_family(level: str) -> str | None:
+    """The family whose ladder names ``level`` (``x86-64-v3`` → ``x86_64``), None if no ladder does."""
+    return next((family for family, rules in ladders().items() if level in rules.names()), None)
+
+
+def runs_on(built: str, cpu: str) -> bool | None:
+    """Whether code built for level ``built`` runs on a CPU at level ``cpu``; None when the two are
+    not levels of one ladder (another family, ``unknown``)."""
+    family = level_family(cpu)
+    if family is None or built not in level_names(family):
+        return None
+    return built in ladders()[family].includes(cpu)
+
+
+def better_level(built: str | None, cpu: str | None) -> str | None:
+    """``cpu`` when an interpreter built for ``built`` leaves part of that CPU unused (the CPU's level
+    includes the build's and is higher), else None: the "a faster kernel exists" verdict."""
+    if not built or not cpu or built == cpu:
+        return None
+    return cpu if runs_on(built, cpu) else None
 
 
 def generation_ladder_names(family: str) -> tuple[str, ...]:

@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterable, Mapping
 
 from ._values import data_table
+from .cpu_levels import level_names
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -36,10 +37,13 @@ def _present(features: Iterable[str], table: Mapping[str, Any]) -> list[str]:
 
 def _x86_64(cpu: Mapping[str, Any]) -> dict[str, list[str]]:
     table = _table()["x86_64"]
-    level = str(cpu.get("isa_level", "")).removeprefix("x86-64-")
-    if level not in table["levels"]:
+    ladder = level_names("x86_64")
+    level = str(cpu.get("isa_level", ""))
+    if level not in ladder:
         return {}
-    features = {"level": table["levels"][table["levels"].index(level) :]}
+    # The provider spells the psABI levels without their prefix, highest first.
+    reached = ladder[: ladder.index(level) + 1]
+    features = {"level": [name.removeprefix("x86-64-") for name in reversed(reached)]}
     features.update((feature, ["on"]) for feature in _present(cpu.get("features", []), table))
     return features
 

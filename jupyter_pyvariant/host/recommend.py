@@ -9,8 +9,9 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 
+from .cpu_levels import better_level
 from .properties import property_lines, supported_properties
-from .triples import runnable_targets, uv_key
+from .triples import platform_targets, runnable_targets, uv_key
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -23,12 +24,6 @@ THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 KERNEL_CLAIM_ENV = "PYVARIANT_KERNEL_CLAIM"
 
 
-def _level_number(level: str | None) -> int | None:
-    if level and level.startswith("x86-64-v") and level[-1].isdigit():
-        return int(level[-1])
-    return None
-
-
 def headroom(cpu: Mapping[str, Any], python: Mapping[str, Any]) -> str:
     """One line: what the interpreter targets against what the CPU runs."""
     cpu_level = cpu.get("isa_level") or "unknown"
@@ -37,12 +32,31 @@ def headroom(cpu: Mapping[str, Any], python: Mapping[str, Any]) -> str:
         return "The CPU's ISA level is unknown (see diagnostics)."
     if not py_level:
         return f"This CPU runs {cpu_level}; the interpreter's target level is unknown."
-    have, could = _level_number(py_level), _level_number(cpu_level)
-    if have is not None and could is not None:
-        if could > have:
-            return f"This interpreter targets {py_level}; this CPU runs {cpu_level}."
+    if py_level == cpu_level:
         return f"This interpreter targets {py_level}, the best this CPU ({cpu_level}) runs."
     return f"This interpreter targets {py_level}; this CPU runs {cpu_level}."
+
+
+def better_kernel(cpu: Mapping[str, Any], python: Mapping[str, Any]) -> str | None:
+    """The level a kernel could be built for to use this CPU fully, when the running interpreter's
+    level is below it on the same ladder (None: it already fits, or either level is unknown)."""
+    return better_level(python.get("isa_level"), cpu.get("isa_level"))
+
+
+def level_flag(level: str) -> str:
+    """How ``--level`` spells a published level: ``x86-64-v3`` → ``v3``."""
+    return level.removeprefix("x86-64-")
+
+
+def kernel_levels(report: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The levels interpreters are published at for this platform, lowest first, each with the
+    ``--level`` spelling and whether this CPU runs it: the provisioning dialog's choices."""
+    runnable = set(runnable_targets(report))
+    return [
+        {"level": t.level, "flag": level_flag(t.level), "runs": t in runnable}
+        for t in reversed(platform_targets(report))
+        if t.level
+    ]
 
 
 def optimization_label(pgo: bool | None, lto: bool | None) -> str:
@@ -115,7 +129,7 @@ def _interpreter(report: Mapping[str, Any]) -> dict[str, Any] | None:
         "level": best.level,
         "uv_key": uv_key(report, version, best),
         "command": f"%pyvariant kernel install {version}"
-        + (f" --level {best.level[-2:]}" if best.level else ""),
+        + (f" --level {level_flag(best.level)}" if best.level else ""),
     }
 
 
@@ -196,6 +210,8 @@ def recommendations(report: Mapping[str, Any], environ: Mapping[str, str]) -> di
     supported = supported_properties(report)
     return {
         "headroom": headroom(report.get("cpu", {}), report.get("python", {})),
+        "better_kernel": better_kernel(report.get("cpu", {}), report.get("python", {})),
+        "kernel_levels": kernel_levels(report),
         "interpreter": _interpreter(report),
         "variant_properties": property_lines(supported, features_per_namespace=3),
         "conda_virtual_packages": _conda(report),

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
     Scope = Literal["kernel-host", "server-host"]
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 
 
 # What a section whose probe failed shows.

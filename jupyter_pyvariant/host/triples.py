@@ -10,14 +10,11 @@ from collections.abc import Mapping
 from functools import cache
 
 from ._values import Record, data_table
+from .cpu_levels import level_family, level_names, runs_on
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
-
-# x86-64 psABI levels, best first.
-LEVEL_ORDER = ("x86-64-v4", "x86-64-v3", "x86-64-v2", "x86-64-v1")
-
 
 def _table() -> dict[str, Any]:
     table: dict[str, Any] = data_table("triples.json")
@@ -53,16 +50,23 @@ def platform_targets(report: Mapping[str, Any]) -> list[Target]:
     levels: dict[str, str] = entry.get("levels", {})
     if not levels:
         return [Target(pattern, None, libc_name)]
-    return [
-        Target(pattern.format(arch=levels[name]), name, libc_name) for name in LEVEL_ORDER if name in levels
-    ]
+    family = level_family(next(iter(levels)))
+    best_first = reversed(level_names(family)) if family else ()
+    return [Target(pattern.format(arch=levels[name]), name, libc_name) for name in best_first if name in levels]
 
 
 def runnable_targets(report: Mapping[str, Any]) -> list[Target]:
-    """Triples this host runs, best first (highest x86-64 level the CPU supports first)."""
-    level = str(report.get("cpu", {}).get("isa_level", "x86-64-v1"))
-    runnable = LEVEL_ORDER[LEVEL_ORDER.index(level) :] if level in LEVEL_ORDER else LEVEL_ORDER[-1:]
-    return [t for t in platform_targets(report) if t.level is None or t.level in runnable]
+    """Triples this host runs, best first (highest level the CPU supports first; only the lowest level
+    when the CPU's level is unknown)."""
+    cpu_level = str(report.get("cpu", {}).get("isa_level", "unknown"))
+    targets = platform_targets(report)
+    return [t for t in targets if t.level is None or runs_on(t.level, cpu_level) or _baseline(t, cpu_level)]
+
+
+def _baseline(target: Target, cpu_level: str) -> bool:
+    """The lowest level of the target's ladder, for a CPU whose level that ladder does not know."""
+    family = level_family(target.level or "")
+    return family is not None and level_family(cpu_level) != family and target.level == level_names(family)[0]
 
 
 @cache

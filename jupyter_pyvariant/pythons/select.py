@@ -14,7 +14,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..host.triples import LEVEL_ORDER, Target, platform_targets, runnable_targets
+from ..host.cpu_levels import level_family, level_names, runs_on
+from ..host.triples import Target, platform_targets, runnable_targets
 from .catalog import Build, Catalog
 from .errors import NoMatchingBuild, PythonsError
 from .names import pbs_data
@@ -138,8 +139,10 @@ def normalize_level(level: str) -> str:
     if spelled == "baseline":
         spelled = "v1"
     name = spelled if spelled.startswith("x86-64-") else f"x86-64-{spelled}"
-    if name not in LEVEL_ORDER:
-        raise InvalidRequest(f"unknown level {level!r}: use auto, v1, v2, v3 or v4")
+    known = level_names("x86_64")
+    if name not in known:
+        short = [known_name.removeprefix("x86-64-") for known_name in known]
+        raise InvalidRequest(f"unknown level {level!r}: use auto, {', '.join(short[:-1])} or {short[-1]}")
     return name
 
 
@@ -158,17 +161,22 @@ class Selection:
 
     def runs_here(self, build: Build) -> bool:
         """False for a level above the host's (installed for other machines; cannot be smoke-tested)."""
-        if build.level is None or self.host_level not in LEVEL_ORDER:
+        if build.level is None or self.host_level is None:
             return True
-        return LEVEL_ORDER.index(build.level) >= LEVEL_ORDER.index(self.host_level)
+        return runs_on(build.level, self.host_level) is not False
 
     def fallbacks(self, failed: Build) -> list[Build]:
         """Candidates of the same version, release and flavour at lower levels (after a SIGILL)."""
         if failed.level is None:
             return []
-        below = LEVEL_ORDER[LEVEL_ORDER.index(failed.level) + 1 :]
         same = (failed.version, failed.release, failed.flavour)
-        return [b for b in self.candidates if (b.version, b.release, b.flavour) == same and b.level in below]
+        return [
+            b
+            for b in self.candidates
+            if (b.version, b.release, b.flavour) == same
+            and b.level not in (None, failed.level)
+            and runs_on(b.level, failed.level)
+        ]
 
     def explain(self) -> list[str]:
         """Why this build: the host, the version, the level, the flavour, what was skipped."""
@@ -214,7 +222,7 @@ def select(
     chosen = _ordered([b for b in matching if b.version == version], rank, flavours)
     notes.append(_version_line(request, version, chosen[0]))
     notes.append(_level_line(chosen[0], targets, report, level))
-    return Selection(request, tuple(chosen), tuple(notes), host_level if host_level in LEVEL_ORDER else None)
+    return Selection(request, tuple(chosen), tuple(notes), host_level if level_family(host_level) else None)
 
 
 def fitting_builds(catalog: Catalog | Sequence[Build], report: Mapping[str, Any]) -> list[Build]:
@@ -290,7 +298,7 @@ def _level_line(best: Build, targets: Sequence[Target], report: Mapping[str, Any
     top = targets[0].level if targets else None
     if top == best.level:
         return f"level: {best.level}, the highest this CPU runs ({best.triple})"
-    if str(report.get("cpu", {}).get("isa_level", "unknown")) not in LEVEL_ORDER:
+    if runs_on(best.level, str(report.get("cpu", {}).get("isa_level", "unknown"))) is None:
         return f"level: {best.level}: the CPU level is unknown, so only the baseline is safe ({best.triple})"
     return f"level: {best.level}: no {top} build of {best.version} is published, this is the next one down"
 
