@@ -16,6 +16,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+
 def _table() -> dict[str, Any]:
     table: dict[str, Any] = data_table("triples.json")
     return table
@@ -52,7 +53,7 @@ def platform_targets(report: Mapping[str, Any]) -> list[Target]:
         return [Target(pattern, None, libc_name)]
     family = level_family(next(iter(levels)))
     best_first = reversed(level_names(family)) if family else ()
-    return [Target(pattern.format(arch=levels[name]), name, libc_name) for name in best_first if name in levels]
+    return [Target(pattern.format(arch=levels[n]), n, libc_name) for n in best_first if n in levels]
 
 
 def runnable_targets(report: Mapping[str, Any]) -> list[Target]:
