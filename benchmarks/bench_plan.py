@@ -17,7 +17,7 @@ import statistics
 import time
 from typing import Any
 
-from jupyter_pyvariant.index.simple import FileLink, ProjectPage
+from jupyter_pyvariant.index.models import FileLink, ProjectPage
 from jupyter_pyvariant.install.choose import VariantChooser
 from jupyter_pyvariant.variants.providers import host_supported
 

@@ -20,8 +20,10 @@ from typing import Any
 import pytest
 
 from jupyter_pyvariant import _http
+from jupyter_pyvariant.index.client import SimpleClient
+from jupyter_pyvariant.index.errors import IndexTooLarge, IndexUnavailable
+from jupyter_pyvariant.index.models import FileLink
 from jupyter_pyvariant.index.settings import IndexSettings
-from jupyter_pyvariant.index.simple import FileLink, IndexTooLarge, IndexUnavailable, SimpleClient
 from jupyter_pyvariant.pythons.catalog import load_catalog
 from jupyter_pyvariant.pythons.errors import CatalogError, DownloadError
 from jupyter_pyvariant.pythons.fetch import FetchPolicy, download

@@ -18,10 +18,10 @@ import pytest
 from variant_wheels import IndexServer, build_plain, freeze, fresh_venv, serve
 
 from jupyter_pyvariant.cli import main
+from jupyter_pyvariant.index.errors import SettingsError
 from jupyter_pyvariant.index.settings import (
     PYPI,
     IndexSettings,
-    SettingsError,
     environment_prefix,
     pip_config_files,
 )

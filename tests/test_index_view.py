@@ -22,8 +22,9 @@ import httpx
 import pytest
 from variant_wheels import IndexServer, serve, variant_metadata, write_wheel
 
+from jupyter_pyvariant.index.client import SimpleClient
+from jupyter_pyvariant.index.pages import JSON_TYPE
 from jupyter_pyvariant.index.settings import IndexSettings
-from jupyter_pyvariant.index.simple import JSON_TYPE, SimpleClient
 from jupyter_pyvariant.index.view import IndexView, PresentedFile, PresentedProject
 
 VARIANT = "demo-1.0-py3-none-any-x86_64_v3.whl"

@@ -152,8 +152,8 @@ def test_the_view_keeps_its_address_and_refuses_strangers(index: IndexServer, tm
     the view's credentials, or for a name that is no project name, reaches nothing upstream."""
     import httpx
 
+    from jupyter_pyvariant.index.client import SimpleClient
     from jupyter_pyvariant.index.settings import IndexSettings
-    from jupyter_pyvariant.index.simple import SimpleClient
 
     client = SimpleClient(IndexSettings((index.url,), ("test",)), cache_dir=tmp_path / "cache")
     state = tmp_path / "state"

@@ -18,13 +18,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from .simple import IndexProblem, redact
+from .._http import redact
+from .errors import SettingsError
 
 PYPI = "https://pypi.org/simple"
-
-
-class SettingsError(IndexProblem):
-    """A pip or uv configuration file cannot be read; the message names the file."""
 
 
 @dataclass(frozen=True)

@@ -19,17 +19,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .._http import redact
 from .._scratch import process_folder
-from .simple import FileLink, IndexProblem, SimpleClient, redact
+from .client import SimpleClient
+from .errors import SpoolClosed
+from .models import FileLink
 
 if TYPE_CHECKING:
     from ..variants.embedded import ExpectedVariant
 
 PREFIX = "pyvariant-spool-"
-
-
-class SpoolClosed(IndexProblem):
-    """The spool was closed while a file was still arriving."""
 
 
 @dataclass

@@ -25,7 +25,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import html
 import json
 import os
 import random
@@ -34,7 +33,7 @@ import secrets
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from contextlib import suppress
 from dataclasses import dataclass, field
@@ -43,7 +42,12 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote
 
-from .simple import JSON_TYPE, FileLink, HashMismatch, SimpleClient, normalize
+from packaging.utils import canonicalize_name
+
+from .client import SimpleClient
+from .errors import HashMismatch
+from .models import FileLink
+from .pages import JSON_TYPE, Listed, html_page, json_page
 from .spool import Spool
 
 if TYPE_CHECKING:
@@ -73,7 +77,7 @@ class PresentedProject:
     shared: bool = False
     """The page is the same for every host and target: no variants, no recipe route."""
     fresh_until: float = 0.0
-    """Until when upstream lets its page be kept (see :func:`..simple.fresh_until`)."""
+    """Until when upstream lets its page be kept (see :func:`.cache.fresh_until`)."""
 
 
 Selector = Callable[[str], PresentedProject | None]
@@ -371,7 +375,7 @@ class IndexView:
         handed through to the installer)."""
         if not PROJECT_NAME.fullmatch(name):
             return None
-        key = normalize(name)
+        key = canonicalize_name(name)
         with self._lock:
             known = self.presented.get(key)
         if known is not None:
@@ -492,14 +496,14 @@ def metadata_dependencies(metadata: bytes) -> list[str]:
     from packaging.requirements import InvalidRequirement, Requirement
 
     headers = BytesHeaderParser().parsebytes(metadata)
-    names = []
+    names: list[str] = []
     for text in headers.get_all("Requires-Dist") or []:
         try:
             requirement = Requirement(text)
         except InvalidRequirement:
             continue
         if requirement.marker is None or "extra" not in str(requirement.marker):
-            names.append(normalize(requirement.name))
+            names.append(canonicalize_name(requirement.name))
     return names
 
 
@@ -512,48 +516,9 @@ def _href(view: IndexView, presented: PresentedFile) -> str:
     )
 
 
-def _json_page(view: IndexView, project: PresentedProject) -> bytes:
-    files = []
-    for presented in project.files:
-        link = presented.link
-        entry: dict[str, Any] = {
-            "filename": presented.filename,
-            "url": _href(view, presented),
-            "hashes": dict(link.hashes),
-        }
-        if link.requires_python:
-            entry["requires-python"] = link.requires_python
-        if link.yanked is not None:
-            entry["yanked"] = link.yanked or True
-        if link.metadata_hashes is not None:
-            entry["core-metadata"] = dict(link.metadata_hashes) or True
-        if link.size is not None:
-            entry["size"] = link.size
-        files.append(entry)
-    return json.dumps({"meta": {"api-version": "1.1"}, "name": project.name, "files": files}).encode()
-
-
-def _html_page(view: IndexView, project: PresentedProject) -> bytes:
-    rows = []
-    for presented in project.files:
-        link = presented.link
-        href = _href(view, presented)
-        if link.strongest_hash:
-            href += "#{}={}".format(*link.strongest_hash)
-        attrs = [f'href="{html.escape(href)}"']
-        if link.requires_python:
-            attrs.append(f'data-requires-python="{html.escape(link.requires_python)}"')
-        if link.yanked is not None:
-            attrs.append(f'data-yanked="{html.escape(link.yanked)}"')
-        if link.metadata_hashes is not None:
-            value = "=".join(link.metadata_hashes[0]) if link.metadata_hashes else "true"
-            attrs.append(f'data-core-metadata="{html.escape(value)}"')
-        rows.append(f"<a {' '.join(attrs)}>{html.escape(presented.filename)}</a><br>")
-    body = "\n".join(rows)
-    title = html.escape(project.name)
-    return (
-        f"<!DOCTYPE html>\n<html><head><title>{title}</title></head><body>\n{body}\n</body></html>\n".encode()
-    )
+def _listed(view: IndexView, project: PresentedProject) -> Iterator[Listed]:
+    """The project's files as its page lists them: presented names, the view's URLs or upstream's."""
+    return ((presented.filename, _href(view, presented), presented.link) for presented in project.files)
 
 
 _IMMUTABLE = "max-age=31536000, immutable"
@@ -631,9 +596,10 @@ def _handler(view: IndexView) -> type[BaseHTTPRequestHandler]:
             keep = view.keep_for(project)
             cache_control = f"max-age={keep}" if keep else "no-store"
             if JSON_TYPE in self.headers.get("Accept", ""):
-                self._reply(200, _json_page(view, project), JSON_TYPE, cache_control)
+                self._reply(200, json_page(project.name, _listed(view, project)), JSON_TYPE, cache_control)
             else:
-                self._reply(200, _html_page(view, project), "text/html; charset=utf-8", cache_control)
+                page = html_page(project.name, _listed(view, project))
+                self._reply(200, page, "text/html; charset=utf-8", cache_control)
 
         def _file(self, key: str, metadata: bool) -> None:
             found = view.file(key)

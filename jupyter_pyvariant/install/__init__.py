@@ -6,7 +6,7 @@ from __future__ import annotations
 def failures() -> tuple[type[Exception], ...]:
     """Every error an install can end with because of its input or its sources (indexes, metadata,
     recipes, the installer, a lock): callers report these as one line; anything else is a bug."""
-    from ..index.simple import IndexProblem
+    from ..index.errors import IndexProblem
     from ..variants.metadata import MetadataError
     from ..variants.properties import VariantFormatError
     from .lock import LockError

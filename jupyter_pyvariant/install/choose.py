@@ -14,7 +14,11 @@ from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING
 
-from ..index.simple import FileLink, ProjectPage, SimpleClient, normalize, redact
+from packaging.utils import canonicalize_name as normalize
+
+from .._http import redact
+from ..index.client import SimpleClient
+from ..index.models import FileLink, ProjectPage
 from ..index.view import PresentedFile, PresentedProject
 
 if TYPE_CHECKING:

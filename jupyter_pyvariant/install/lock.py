@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..index.simple import FileLink, strip_credentials
+from ..index.models import FileLink
+from ..index.names import strip_credentials
 from ..index.view import PresentedFile, PresentedProject
 from . import runner
 from .plan import Plan

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .._installer import InstallerKind
-    from ..index.simple import FileLink
+    from ..index.models import FileLink
     from . import recipes
     from .choose import ProjectChoice
 

@@ -17,10 +17,12 @@ from functools import cached_property
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from packaging.utils import canonicalize_name as normalize
+
 from .. import _installer
 from .._cache import user_cache_dir
+from ..index.client import SimpleClient
 from ..index.settings import IndexSettings, environment_prefix
-from ..index.simple import SimpleClient, normalize
 from ..index.view import IndexView
 from . import recipes, runner
 from .choose import VariantChooser
@@ -165,7 +167,7 @@ class Session:
 
     def _fall_back(self, rewrite: recipes.Rewrite) -> recipes.Rewrite:
         """``rewrite``, or the next recipe's when its opt-in index does not answer (or fail, if strict)."""
-        from ..index.simple import IndexProblem
+        from ..index.errors import IndexProblem
 
         try:
             self.chooser.prefetch([rewrite.project])
@@ -255,7 +257,7 @@ class Session:
 
         An index that fails for a project a recipe routed is blamed on that recipe.
         """
-        from ..index.simple import IndexProblem
+        from ..index.errors import IndexProblem
 
         names = [name for name in projects if not self.view.hands_through(normalize(name))]
         try:

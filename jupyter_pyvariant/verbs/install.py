@@ -349,7 +349,8 @@ def _install(args: argparse.Namespace, out: Output) -> int:
 
 def _lock(args: argparse.Namespace, out: Output) -> int:
     """Lock the packages named, or with none, the target environment as it is."""
-    from ..index.simple import normalize
+    from packaging.utils import canonicalize_name as normalize
+
     from ..install.lock import environment_requirements, write_lock
     from ..install.runner import ask_target
     from ..install.session import Session, installed_label

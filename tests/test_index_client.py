@@ -12,14 +12,10 @@ from pathlib import Path
 import pytest
 from variant_wheels import IndexServer, build_plain, serve, variant_metadata
 
+from jupyter_pyvariant._http import redact
+from jupyter_pyvariant.index.client import SimpleClient
+from jupyter_pyvariant.index.errors import HashMismatch, IndexGarbage, IndexUnavailable
 from jupyter_pyvariant.index.settings import IndexSettings, Setting
-from jupyter_pyvariant.index.simple import (
-    HashMismatch,
-    IndexGarbage,
-    IndexUnavailable,
-    SimpleClient,
-    redact,
-)
 
 
 @pytest.fixture
