@@ -124,10 +124,10 @@ def test_the_build_chosen_for_a_replay_is_the_one_chosen_for_its_report(
     report = tmp_path / "host.json"
     report.write_text(json.dumps(_cli(replayed, "cpuinfo", "--json")))
 
-    for_replay = _cli(replayed, "python", "list", "--json", "--catalog", str(catalog))["available"]
+    for_replay = _cli(replayed, "python", "list", "--json", "--catalog", str(catalog))["builds"]
     for_report = _cli(
         env, "python", "list", "--json", "--catalog", str(catalog), "--host-report", str(report)
-    )["available"]
+    )["builds"]
 
     assert [b["triple"] for b in for_replay] == ([triple] if triple else [])
     assert for_replay == for_report

@@ -33,7 +33,7 @@ from jupyter_pyvariant.pythons.catalog import Build
 from jupyter_pyvariant.pythons.names import parse_archive_name
 from jupyter_pyvariant.pythons.store import InstalledPython
 from jupyter_pyvariant.pythons.verify import BuildFacts, Verification
-from jupyter_pyvariant.server.listings import kernel_summary
+from jupyter_pyvariant.server.listings import provision_result
 
 
 def build(filename: str) -> Build:
@@ -102,10 +102,10 @@ def test_metadata_follows_the_interpreter_and_keeps_the_catalogs_word() -> None:
     assert (facts["level"], facts["catalog_level"], facts["verified"]) == ("x86-64-v1", "x86-64-v4", True)
     assert facts["label"] == "CPython 3.13.5 · x86-64-v1 · LTO"
     assert len(facts["warnings"]) == 2  # the level and PGO
-    summary = kernel_summary(
+    summary = provision_result(
         {"name": "k", "display_name": "d", "python": "/p", "usable": True, "warnings": facts["warnings"]}
     )
-    assert summary["warnings"] == facts["warnings"]
+    assert summary["kernel_name"] == "k" and summary["warnings"] == facts["warnings"]
 
 
 def test_a_per_node_kernel_starts_each_level_with_that_levels_environment() -> None:

@@ -43,6 +43,10 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, A
         yield {"mirror": mirror, "report": str(report), "tmp": tmp_path}
 
 
+# The keys of the pythons listing, for both faces (tests/test_server_api.py checks GET pythons).
+LISTING_KEYS = {"host", "catalog", "builds", "best", "explain", "installed"}
+
+
 def run(*argv: str) -> tuple[int, str, str]:
     stdout, stderr = io.StringIO(), io.StringIO()
     code = verbs.run(list(argv), TerminalOutput(stdout, stderr))
@@ -53,15 +57,17 @@ def test_list_best_per_version(env: dict[str, Any]) -> None:
     code, out, _ = run("python", "list", "--host-report", env["report"], "--json")
     assert code == 0
     data = json.loads(out)
-    available = [(b["version"], b["level"], b["flavour"]) for b in data["available"]]
+    available = [(b["version"], b["level"], b["flavour"]) for b in data["builds"]]
     assert available == [
         ("3.13.5", "x86-64-v3", "install_only_stripped"),
         ("3.13.5", "x86-64-v3", "freethreaded+install_only_stripped"),
         ("3.12.11", "x86-64-v3", "install_only_stripped"),
     ]
-    assert data["installed"] == []
+    assert data["installed"] == [] and data["best"] is None, "no version asked, none chosen"
+    assert set(data) == LISTING_KEYS, "the same shape as GET pythons"
+    assert data["host"]["isa_level"] == "x86-64-v3"
     _, every, _ = run("python", "list", "--all", "--host-report", env["report"], "--json")
-    assert len(json.loads(every)["available"]) == 7, "v4 builds do not fit a v3 host"
+    assert len(json.loads(every)["builds"]) == 7, "v4 builds do not fit a v3 host"
 
 
 def test_install_explain_then_install_then_list(env: dict[str, Any]) -> None:
@@ -169,7 +175,7 @@ def test_a_mirror_alone_lists_and_explains_from_the_snapshot(mirror_alone: dict[
     assert code == 0
     data = json.loads(out)
     assert data["catalog"]["origin"] == "snapshot" and not data["catalog"]["stale"]
-    best = data["available"][0]
+    best = data["builds"][0]
     assert best["url"].startswith(env["mirror"].url + "/") and best["level"] == "x86-64-v3"
     code, out, _ = run(
         "python", "install", "3.13", "--freethreaded", "--explain", "--host-report", env["report"]

@@ -392,6 +392,7 @@ async def test_pythons_lists_the_builds_that_fit_best_first(jp_fetch: Fetch, syn
     assert answer.code == 200
     data = answer.data
     host = report(scope="server-host").to_dict()
+    assert set(data) == {"host", "catalog", "builds", "best", "explain", "installed"}, "python list --json's"
     assert data["host"] == {
         "isa_level": host["cpu"]["isa_level"],
         "arch": host["cpu"]["arch"],
@@ -577,19 +578,19 @@ async def test_a_kernel_provisioned_over_rest_appears_answers_and_goes(
     assert any("installing ipykernel" in line for line in job["log"])
     result = job["result"]
     assert result["kernel_name"] == "rest-made" and result["display_name"] == "Made over REST"
-    assert result["ok"] is True and result["version"].startswith("3.11")
+    assert result["usable"] is True and result["version"].startswith("3.11")
 
     spec = (await kernelspecs(jp_fetch))["rest-made"]["spec"]
     assert spec["display_name"] == "Made over REST"
     assert spec["metadata"]["pyvariant"]["sha256"] == sha256_of(world.archive)
-    assert spec["argv"][0] == result["argv0"]
+    assert spec["argv"][0] == result["python"]
     listed = (await call(jp_fetch, "GET", "kernels")).data["kernels"]
     assert listed == [{key: value for key, value in result.items() if key != "kernel_name"}]
 
     kernel_id = await start_kernel("rest-made")
     own = await call(jp_fetch, "GET", "host", "kernel", kernel_id, params={"timeout": "120"}, timeout=150)
     assert own.data["scope"] == "kernel-host"
-    assert own.data["python"]["executable"] == result["argv0"]
+    assert own.data["python"]["executable"] == result["python"]
 
     removed = await call(jp_fetch, "DELETE", "kernels", "rest-made")
     assert removed.code == 204

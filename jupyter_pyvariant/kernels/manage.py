@@ -90,6 +90,9 @@ class KernelInfo:
         return self.python.exists()
 
     def to_dict(self) -> dict[str, Any]:
+        """The one shape of a kernel in every listing: ``kernel list --json``, ``GET kernels`` and a
+        provisioning job's result."""
+        facts = self.metadata
         return {
             "name": self.name,
             "display_name": self.display_name,
@@ -97,8 +100,13 @@ class KernelInfo:
             "python": str(self.python),
             "usable": self.usable,
             "provisioned": self.provisioned,
+            "level": facts.get("level"),
+            "flavour": facts.get("flavour"),
+            "version": facts.get("version"),
+            "freethreaded": bool(facts.get("freethreaded")),
+            "python_root": facts.get("prefix"),
             "warnings": list(self.warnings),
-            METADATA_KEY: dict(self.metadata),
+            METADATA_KEY: dict(facts),
         }
 
     @classmethod

@@ -12,7 +12,7 @@ from ..display import Output, Progress, table_html, table_text
 from . import UsageError, Verb, reported
 
 if TYPE_CHECKING:
-    from ..pythons.catalog import Build, Catalog
+    from ..pythons.catalog import Catalog
     from ..pythons.store import InstalledPython, Store
 
 
@@ -125,42 +125,22 @@ def _configure_list(parser: argparse.ArgumentParser) -> None:
     _add_source_options(parser)
 
 
-def _best_per_version(builds: list[Build], report: Mapping[str, Any]) -> list[Build]:
-    """For each minor version: the build ``python install`` would choose, plain and free-threaded."""
-    from ..pythons.errors import NoMatchingBuild
-    from ..pythons.select import Request, select
-
-    chosen: list[Build] = []
-    for minor in dict.fromkeys(b.minor for b in builds):
-        for freethreaded in (False, True):
-            try:
-                chosen.append(select(builds, report, Request(minor, freethreaded=freethreaded)).best)
-            except NoMatchingBuild:
-                continue
-    return chosen
-
-
 def _list(args: argparse.Namespace, out: Output) -> int:
     from html import escape
 
+    from ..pythons.listing import best_per_version, pythons_listing
     from ..pythons.select import fitting_builds
 
     report = _host(args)
     catalog = _catalog(args)
     store = _store(args)
+    if args.json:
+        out.json(pythons_listing(catalog, report, store, None, every=args.all))
+        return 0
     fitting = fitting_builds(catalog, report)
-    shown = fitting if args.all else _best_per_version(fitting, report)
+    shown = fitting if args.all else best_per_version(fitting, report)
     installed = store.installed()
     here = {p.build.sha256 for p in installed}
-    if args.json:
-        out.json(
-            {
-                "catalog": catalog.to_dict(),
-                "available": [{**b.to_dict(), "installed": b.sha256 in here} for b in shown],
-                "installed": [p.to_dict() for p in installed],
-            }
-        )
-        return 0
     for note in catalog.notes:
         out.error(f"note: {note}")
     rows = [
