@@ -16,6 +16,7 @@ from jupyter_pyvariant._installer import Installer
 from jupyter_pyvariant.host.recommend import KERNEL_CLAIM_ENV
 from jupyter_pyvariant.kernels import KernelError
 from jupyter_pyvariant.kernels.manage import KernelInfo, remove_kernel
+from jupyter_pyvariant.kernels.per_node import NodeBuild, PerNodeRequest
 from jupyter_pyvariant.kernels.provisioner import variant_env
 from jupyter_pyvariant.kernels.spec import (
     SpecLocation,
@@ -31,6 +32,7 @@ from jupyter_pyvariant.kernels.switch import candidate_servers, kernel_id_of, sw
 from jupyter_pyvariant.kernels.venv import extension_requirements, find_installer
 from jupyter_pyvariant.pythons.catalog import Build
 from jupyter_pyvariant.pythons.names import parse_archive_name
+from jupyter_pyvariant.pythons.select import Request
 from jupyter_pyvariant.pythons.store import InstalledPython
 from jupyter_pyvariant.pythons.verify import BuildFacts, Verification
 from jupyter_pyvariant.server.listings import provision_result
@@ -109,14 +111,20 @@ def test_metadata_follows_the_interpreter_and_keeps_the_catalogs_word() -> None:
 
 
 def test_a_per_node_kernel_starts_each_level_with_that_levels_environment() -> None:
-    metadata = {
-        "variants": [
-            {"python": "/v/v1/bin/python", "env": {"PYVARIANT_KERNEL_CLAIM": "v1"}},
-            {"python": "/v/v4/bin/python", "env": {"PYVARIANT_KERNEL_CLAIM": "v4"}},
-        ]
-    }
+    archive = build("cpython-3.13.5+20250612-x86_64_v4-unknown-linux-gnu-install_only.tar.gz")
+    per_node = PerNodeRequest(
+        Request("3.13"),
+        (
+            NodeBuild(archive, Path("/v/v1/bin/python"), {"PYVARIANT_KERNEL_CLAIM": "v1"}),
+            NodeBuild(archive, Path("/v/v4/bin/python"), {"PYVARIANT_KERNEL_CLAIM": "v4"}, ("a warning",)),
+        ),
+    )
+    metadata = per_node.to_metadata()
+    assert PerNodeRequest.from_metadata(json.loads(json.dumps(metadata))) == per_node, "written = read"
     assert variant_env(metadata, Path("/v/v4/bin/python")) == {"PYVARIANT_KERNEL_CLAIM": "v4"}
-    assert variant_env({"variants": [{"python": "/v/old/bin/python"}]}, Path("/v/old/bin/python")) == {}
+    assert variant_env(metadata, Path("/v/old/bin/python")) == {}
+    with pytest.raises(KernelError, match="per-node request is malformed"):
+        PerNodeRequest.from_metadata({"variants": [{"python": "/v/old/bin/python"}]})
 
 
 @pytest.mark.parametrize("bad", ["has space", "slash/name", "ünïcode", "", "..", ".hidden", "-h", "_x"])

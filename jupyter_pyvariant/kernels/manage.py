@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import KernelError
+from .per_node import NodeBuild, PerNodeRequest
 from .spec import (
     METADATA_KEY,
     SpecLocation,
@@ -272,16 +273,6 @@ def _per_node_builds(selection: Selection, installed: Sequence[InstalledPython])
     return [python for python in installed if kind(python.build) == kind(selection.best)]
 
 
-def _variant(python: InstalledPython, env: KernelEnv) -> dict[str, Any]:
-    """One level of a per-node kernel: its archive, venv interpreter, environment and warnings."""
-    return {
-        "build": python.build.to_dict(),
-        "python": str(env.python),
-        "env": kernel_env(python),
-        "warnings": list(verification(python).warnings),
-    }
-
-
 def _install_per_node(
     options: KernelOptions, selection: Selection, location: SpecLocation, name: str, step: StepCallback
 ) -> KernelInfo:
@@ -308,14 +299,19 @@ def _install_per_node(
         shutil.rmtree(root, ignore_errors=True)
         raise
     here = pythons.index(next(p for p in pythons if p.build == selection.best))
-    request = options.request()
+    per_node = PerNodeRequest(
+        options.request(),
+        tuple(
+            NodeBuild(p.build, e.python, kernel_env(p), tuple(verification(p).warnings))
+            for p, e in zip(pythons, envs, strict=True)
+        ),
+    )
     metadata = build_metadata(
         pythons[here],
         venvs=[str(env.path) for env in envs],
         packages=list(options.packages),
         store=str(store.root),
-        request={"version": request.version, "freethreaded": request.freethreaded, "debug": request.debug},
-        variants=[_variant(p, e) for p, e in zip(pythons, envs, strict=True)],
+        **per_node.to_metadata(),
     )
     facts = verification(pythons[here]).facts
     label = options.display_name or display_name(facts, level="best level per node")

@@ -19,27 +19,21 @@ from typing import Any
 from jupyter_client.provisioning.local_provisioner import LocalProvisioner
 
 from . import KernelError
+from .per_node import PerNodeRequest
 from .spec import METADATA_KEY
 
 
 def choose_python(metadata: Mapping[str, Any], report: Mapping[str, Any]) -> tuple[Path, str]:
     """The venv interpreter of the best recorded build this host runs, and why."""
-    from ..pythons.catalog import Build
     from ..pythons.errors import NoMatchingBuild
-    from ..pythons.select import Request, select
+    from ..pythons.select import select
 
-    pythons = {Build.from_dict(v["build"]): Path(v["python"]) for v in metadata.get("variants", ())}
-    present = {build: python for build, python in pythons.items() if python.exists()}
-    wanted = metadata.get("request") or {}
-    request = Request(
-        version=wanted.get("version"),
-        freethreaded=bool(wanted.get("freethreaded")),
-        debug=bool(wanted.get("debug")),
-    )
+    per_node = PerNodeRequest.from_metadata(metadata)
+    present = {b.build: b.python for b in per_node.builds if b.python.exists()}
     try:
-        selection = select(list(present), report, request)
+        selection = select(list(present), report, per_node.request)
     except NoMatchingBuild as exc:
-        missing = sorted(str(p) for p in pythons.values() if not p.exists())
+        missing = sorted(str(b.python) for b in per_node.builds if not b.python.exists())
         raise KernelError(
             f"no interpreter of this kernel runs on this node: {exc} (missing: {missing})"
         ) from None
@@ -53,10 +47,8 @@ def replace_interpreter(cmd: Sequence[str], python: Path) -> list[str]:
 
 def variant_env(metadata: Mapping[str, Any], python: Path) -> dict[str, str]:
     """The environment recorded for the level whose venv interpreter is ``python``."""
-    variant: Mapping[str, Any] = next(
-        (v for v in metadata.get("variants", ()) if Path(v["python"]) == python), {}
-    )
-    return {str(key): str(value) for key, value in (variant.get("env") or {}).items()}
+    chosen = PerNodeRequest.from_metadata(metadata).for_python(python)
+    return dict(chosen.env) if chosen else {}
 
 
 class PyvariantProvisioner(LocalProvisioner):
