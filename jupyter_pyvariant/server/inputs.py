@@ -219,6 +219,6 @@ class KernelRequest:
         if not self.trusted_providers:
             return []
         return [
-            f"trusted_providers ({', '.join(self.trusted_providers)}) not used: kernel install adds its "
-            "packages without variant selection"
+            f"trusted_providers ({', '.join(self.trusted_providers)}) not used: kernel install chooses "
+            "its packages' variants with the built-in providers only"
         ]
