@@ -102,6 +102,10 @@ def test_an_installed_other_variant_is_replaced(simd_index: IndexServer, venv: P
     ) as session:
         plan = session.install()
     assert set(plan.reinstall) == {"simdcalc", "simdinfo"}
+    assert {p.name: p.variant_label for p in plan.packages} == {
+        "simdcalc": "x86_64_v3",
+        "simdinfo": "x86_64_v3",
+    }
     assert probe(venv, "simdinfo.build()") == "x86_64_v3"
 
 

@@ -452,7 +452,7 @@ def resolve(
             result = run(installer, installer.compile_command(listing), view_url)
         if result.returncode != 0:
             raise _failure(installer, result, problems)
-        return _pinned_lines(result.lines, prefix=r"\s*")
+        return _pinned_lines(result.lines, prefix=_COMPILED)
     return install(
         installer,
         view_url,
@@ -500,11 +500,18 @@ def install(
         if report is not None:
             data: dict[str, Any] = json.loads(report.read_text()) if report.exists() else {}
             return [(i["metadata"]["name"], i["metadata"]["version"]) for i in data.get("install", [])]
-    return _pinned_lines(result.lines, prefix=r"\s*\+\s+")
+    return _pinned_lines(result.lines, prefix=_INSTALLED)
+
+
+_INSTALLED = r"\s*[+~]\s+"
+"""uv's line for a distribution it installs: `` + x==1`` (new, or a new version), `` ~ x==1`` (the
+same version reinstalled: a variant replaced; a dry run says `` - x==1`` then `` + x==1``)."""
+_COMPILED = r"\s*"
+"""uv's line for a pin in ``uv pip compile``'s output: ``x==1``."""
 
 
 def _pinned_lines(lines: Iterable[str], prefix: str) -> list[tuple[str, str]]:
-    """``name==version`` lines of uv: `` + x==1`` (dry run, install) or ``x==1`` (compile)."""
+    """(name, version) of uv's ``name==version`` lines that start with ``prefix``."""
     import re
 
     pattern = re.compile(prefix + r"([A-Za-z0-9][A-Za-z0-9._-]*)==(\S+)\s*$")
