@@ -24,6 +24,14 @@ export interface IAccelerator {
   devices?: Array<{ name?: string; visible?: boolean }>;
 }
 
+/** One level a kernel's interpreter can be built for: its name, its `--level` spelling, and
+ * whether this CPU runs it. */
+export interface IKernelLevel {
+  level: string;
+  flag: string;
+  runs: boolean;
+}
+
 export interface IHostReport {
   schema_version: string;
   scope: Scope;
@@ -38,7 +46,14 @@ export interface IHostReport {
     free_threaded?: boolean;
     executable?: string;
   };
-  recommendations: { headroom?: string; warnings?: unknown[] };
+  recommendations: {
+    headroom?: string;
+    warnings?: unknown[];
+    /** The CPU's level when the interpreter's is below it on the same ladder (schema 1.1). */
+    better_kernel?: string | null;
+    /** The levels interpreters are published at for this platform, lowest first (schema 1.1). */
+    kernel_levels?: IKernelLevel[];
+  };
   diagnostics: Array<{ probe: string; source: string; error: string | null }>;
 }
 
@@ -64,42 +79,11 @@ export function isaLevel(report: IHostReport): string {
 }
 
 /**
- * Order two ISA levels of the same family ("x86-64-v1" < "x86-64-v3", "armv8.2-a" < "armv9.0-a",
- * "power9" < "power10", "z14" < "z16"): negative, zero or positive like a sort comparator, or null
- * when they cannot be compared (different families, "unknown").
- */
-export function compareLevels(a: string, b: string): number | null {
-  const [familyA, numbersA] = levelParts(a);
-  const [familyB, numbersB] = levelParts(b);
-  if (!numbersA.length || familyA !== familyB) {
-    return null;
-  }
-  for (let i = 0; i < Math.max(numbersA.length, numbersB.length); i++) {
-    const difference = (numbersA[i] ?? 0) - (numbersB[i] ?? 0);
-    if (difference) {
-      return difference;
-    }
-  }
-  return 0;
-}
-
-function levelParts(level: string): [string, number[]] {
-  const numbers = (level.match(/\d+/g) ?? []).map(Number);
-  return [level.replace(/\d+/g, '#'), numbers];
-}
-
-/**
- * The level the kernel's interpreter was built for, when the CPU it runs on could do better:
- * the "a faster kernel exists" hint. Null when it already fits, or when either level is unknown.
+ * The level a kernel could be built for to use its CPU fully (the "a faster kernel exists" hint),
+ * as the report decides it; null when the interpreter already fits or either level is unknown.
  */
 export function betterLevel(report: IHostReport): string | null {
-  const built = report.python.isa_level;
-  const cpu = report.cpu.isa_level;
-  if (!built || !cpu) {
-    return null;
-  }
-  const order = compareLevels(built, cpu);
-  return order !== null && order < 0 ? cpu : null;
+  return report.recommendations.better_kernel ?? null;
 }
 
 /** Names of the usable GPUs (accelerators whose probe said "ok"), one per visible device. */

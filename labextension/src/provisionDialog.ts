@@ -41,8 +41,6 @@ export interface IProvisionDialogOptions {
   actLater: (ready: IProvisioned) => Promise<void>;
 }
 
-/** x86-64 psABI levels, as the server's `level` field spells them. */
-const X86_LEVELS = ['v1', 'v2', 'v3', 'v4'];
 const CREATE = 1;
 
 /** Show the dialog; resolves with the provisioned kernel, or null if it was closed before. */
@@ -335,16 +333,12 @@ class ProvisionForm extends Widget {
   private _fillLevels(host: IHostReport, preferred: string): void {
     const own = host.cpu.isa_level ?? 'unknown';
     this._level.options[0].text = `Best for this machine (${own})`;
-    if (host.cpu.arch !== 'x86_64') {
-      return;
-    }
-    const ownRank = X86_LEVELS.indexOf(own.replace('x86-64-', ''));
-    X86_LEVELS.forEach((level, rank) => {
-      const runs = ownRank < 0 || rank <= ownRank;
-      const choice = option(level, `x86-64-${level}${runs ? '' : ' (this CPU cannot run it)'}`);
+    // The report lists the published levels and which ones this CPU runs; none: no level split.
+    for (const { level, flag, runs } of host.recommendations.kernel_levels ?? []) {
+      const choice = option(flag, `${level}${runs ? '' : ' (this CPU cannot run it)'}`);
       choice.disabled = !runs;
       this._level.append(choice);
-    });
+    }
     const wanted = [...this._level.options].find(o => o.value === preferred && !o.disabled);
     this._level.value = wanted ? preferred : 'auto';
   }
