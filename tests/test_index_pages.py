@@ -37,6 +37,12 @@ def test_a_real_pep691_page_with_sizes() -> None:
     assert (sdist.filename, sdist.size, sdist.is_wheel) == ("argset-0.1.0.tar.gz", 6565, False)
 
 
+def test_a_size_that_is_no_integer_is_no_size() -> None:
+    body = b'{"files": [{"filename": "a-1.tar.gz", "url": "a", "size": true, "yanked": 0}]}'
+    (link,) = parse_json_page(body, PAGE, "pypi").files
+    assert (link.size, link.yanked) == (None, "0")
+
+
 def test_a_real_pep691_page_with_yanked_files() -> None:
     page = parse_json_page((DATA / "yanked.json").read_bytes(), "https://pypi.org/simple/yanked/", "pypi")
     assert [(f.filename, f.yanked, f.requires_python) for f in page.files] == [
@@ -73,9 +79,12 @@ def test_yanked_attributes_with_a_reason_an_empty_value_and_none() -> None:
         (b'{"files": "none"}', JSON_TYPE),
         (b'{"meta": {"api-version": "2.0"}, "files": []}', JSON_TYPE),
         (b"\xff\xfe", JSON_TYPE),
+        (b'{"meta": 1, "files": []}', JSON_TYPE),
+        (b'{"files": [{"filename": "a-1.tar.gz", "url": "a", "requires-python": 3}]}', JSON_TYPE),
+        (b"[" * 100_000 + b"]" * 100_000, JSON_TYPE),
         (b"PK\x03\x04", "application/zip"),
     ],
-    ids=["files-not-a-list", "api-2", "not-utf8", "zip"],
+    ids=["files-not-a-list", "api-2", "not-utf8", "meta-not-an-object", "python-not-text", "deep", "zip"],
 )
 def test_what_is_no_page_is_index_garbage_naming_the_page(body: bytes, content_type: str) -> None:
     with pytest.raises(IndexGarbage, match=r"^argset: https://pypi\.org/simple/argset/ "):

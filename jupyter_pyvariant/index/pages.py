@@ -78,14 +78,19 @@ def parse_json_page(body: bytes, page_url: str, index: str) -> ProjectPage:
     data = json.loads(body)
     if not isinstance(data, dict) or not isinstance(data.get("files"), list):
         raise ValueError("a PEP 691 page must be an object with a 'files' list")
-    api = str(data.get("meta", {}).get("api-version", "1.0"))
+    meta = data.get("meta", {})
+    if not isinstance(meta, dict):
+        raise ValueError("'meta' must be an object")
+    api = str(meta.get("api-version", "1.0"))
     if not api.startswith("1."):
         raise ValueError(f"unsupported simple API version {api}")
     links = []
     for entry in data["files"]:
         if not isinstance(entry, dict) or not entry.get("filename") or not entry.get("url"):
             raise ValueError("every file needs 'filename' and 'url'")
-        yanked = entry.get("yanked", False)
+        yanked, requires_python, size = entry.get("yanked"), entry.get("requires-python"), entry.get("size")
+        if requires_python is not None and not isinstance(requires_python, str):
+            raise ValueError("'requires-python' must be a string")
         url, fragment_hashes = _fragment_hash(_absolute(page_url, str(entry["url"])))
         links.append(
             FileLink(
@@ -93,10 +98,10 @@ def parse_json_page(body: bytes, page_url: str, index: str) -> ProjectPage:
                 url=url,
                 index=index,
                 hashes=_hash_pairs(entry.get("hashes")) or fragment_hashes,
-                requires_python=entry.get("requires-python") or None,
-                yanked=None if yanked is False else ("" if yanked is True else str(yanked)),
+                requires_python=requires_python or None,
+                yanked=None if yanked is None or yanked is False else ("" if yanked is True else str(yanked)),
                 metadata_hashes=_metadata_hashes(entry.get("core-metadata", entry.get("dist-info-metadata"))),
-                size=entry.get("size") if isinstance(entry.get("size"), int) else None,
+                size=size if isinstance(size, int) and not isinstance(size, bool) else None,
             )
         )
     return ProjectPage(canonicalize_name(str(data.get("name", ""))), index, page_url, tuple(links))
@@ -164,7 +169,7 @@ def parse_page(body: bytes, content_type: str, page_url: str, index: str, projec
             return ProjectPage(canonicalize_name(project), index, page_url, page.files)
         if "html" in content_type.lower() or body.lstrip()[:1] == b"<":
             return parse_html_page(body, page_url, index, project)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
         raise IndexGarbage(f"{project}: {redact(page_url)} is not a simple-API page ({exc})") from None
     raise IndexGarbage(
         f"{project}: {redact(page_url)} answered with unexpected content type {content_type!r}"
