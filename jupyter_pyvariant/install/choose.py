@@ -227,7 +227,8 @@ class VariantChooser:
     def _tag_position(self, wheel: WheelName) -> int | None:
         """The best position of the wheel's tags among the target's (None: the target cannot run it).
 
-        Computed once per tag triple: every wheel of a release usually shares it.
+        A compressed tag set (``py2.py3-none-any``) counts by its best member, expanded by packaging;
+        computed once per tag triple: every wheel of a release usually shares it.
         """
         if self._tag_rank is None:
             return 0
