@@ -127,7 +127,7 @@ class Session:
             for r in requested
         ]
         if self.options.gpu_check:
-            rewrites = [self._refuse(rewrite) for rewrite in rewrites]
+            rewrites = [self.support.refuse(rewrite) for rewrite in rewrites]
         self._route(rewrites)
         if any(r.fallback for r in rewrites):
             rewrites = [self._fall_back(r) if r.fallback else r for r in rewrites]
@@ -144,26 +144,6 @@ class Session:
                 extra = () if rewrite.exclusive else self.settings.urls
                 for project in rewrite.routed:
                     self.routes[project] = tuple(dict.fromkeys((*rewrite.indexes, *extra)))
-
-    def _refuse(self, rewrite: recipes.Rewrite) -> recipes.Rewrite:
-        """``rewrite``, unless it needs a GPU stack the target lacks: refused for this host, noted for
-        a profile (the profiled machine may have more than its profile says)."""
-        from dataclasses import replace
-
-        refusal = recipes.refusal(rewrite.requirement, self.support.facts)
-        if refusal is None:
-            return rewrite
-        if self.options.profile:
-            found = f"profile {self.options.profile} has no {refusal.needs.upper()}"
-            return replace(rewrite, note=refusal.message(rewrite.project, found))
-        from ..variants.providers import absent_reason
-
-        namespace = "nvidia" if refusal.needs == "cuda" else "amd"
-        lacking = absent_reason(namespace, self.support.host().report)
-        raise PlanError(
-            f"{refusal.message(rewrite.project, f'this host has none ({lacking})')}; "
-            "nothing was installed (--no-gpu-check installs it anyway)"
-        )
 
     def _fall_back(self, rewrite: recipes.Rewrite) -> recipes.Rewrite:
         """``rewrite``, or the next recipe's when its opt-in index does not answer (or fail, if strict)."""

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from . import recipes
 from .plan import PlanError
 
 if TYPE_CHECKING:
@@ -20,7 +21,6 @@ if TYPE_CHECKING:
     from ..variants.metadata import VariantMetadata
     from ..variants.plugins import PluginOptions
     from ..variants.providers import Overrides, SupportedProperties
-    from . import recipes
     from .plan import Options
 
 
@@ -77,6 +77,26 @@ class Support:
     def facts(self) -> recipes.Supported:
         """What the recipes test: the supported properties, overrides applied."""
         return self.host().supported
+
+    def refuse(self, rewrite: recipes.Rewrite) -> recipes.Rewrite:
+        """``rewrite``, unless it needs a GPU stack the target lacks: refused for this host, noted for
+        a profile (the profiled machine may have more than its profile says)."""
+        from dataclasses import replace
+
+        refusal = recipes.refusal(rewrite.requirement, self.facts)
+        if refusal is None:
+            return rewrite
+        if self.options.profile:
+            found = f"profile {self.options.profile} has no {refusal.needs.upper()}"
+            return replace(rewrite, note=refusal.message(rewrite.project, found))
+        from ..variants.providers import absent_reason
+
+        namespace = "nvidia" if refusal.needs == "cuda" else "amd"
+        lacking = absent_reason(namespace, self.host().report)
+        raise PlanError(
+            f"{refusal.message(rewrite.project, f'this host has none ({lacking})')}; "
+            "nothing was installed (--no-gpu-check installs it anyway)"
+        )
 
     @cached_property
     def plugin_options(self) -> PluginOptions:
