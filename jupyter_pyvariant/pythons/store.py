@@ -128,46 +128,44 @@ class Store:
         """Hold the build's lock: one provisioner per build per store, the others wait and reuse."""
         import fcntl
 
-        path = self.root / ".locks" / f"{build.stem}.lock"
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            handle = path.open("a")
-        except OSError as exc:
-            raise StoreError(f"cannot write to the python store {self.root}: {exc.strerror or exc}") from None
-        with handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+        with self._flock(f"{build.stem}.lock", fcntl.LOCK_EX):
+            yield
 
     @contextlib.contextmanager
     def in_use(self) -> Iterator[None]:
         """Hold the store shared: ``gc`` (which takes it exclusively) waits for no one and refuses
         to run while an install is between its commit and the kernelspec that will keep it."""
-        with self._store_lock(exclusive=False):
+        import fcntl
+
+        with self._flock("store.lock", fcntl.LOCK_SH):
             yield
 
     @contextlib.contextmanager
-    def _store_lock(self, *, exclusive: bool) -> Iterator[None]:
+    def _exclusive(self) -> Iterator[None]:
+        """Hold the store alone (``gc``): refused at once while an install holds it shared."""
         import fcntl
 
-        path = self.root / ".locks" / "store.lock"
+        try:
+            with self._flock("store.lock", fcntl.LOCK_EX | fcntl.LOCK_NB):
+                yield
+        except BlockingIOError:
+            raise StoreError(
+                f"the python store {self.root} is in use by a kernel install: retry when it ends"
+            ) from None
+
+    @contextlib.contextmanager
+    def _flock(self, name: str, mode: int) -> Iterator[None]:
+        """Hold ``.locks/name`` in ``mode`` (``fcntl`` flags; LOCK_NB raises BlockingIOError)."""
+        import fcntl
+
+        path = self.root / ".locks" / name
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             handle = path.open("a")
         except OSError as exc:
             raise StoreError(f"cannot write to the python store {self.root}: {exc.strerror or exc}") from None
         with handle:
-            if not exclusive:
-                fcntl.flock(handle, fcntl.LOCK_SH)
-            else:
-                try:
-                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                except BlockingIOError:
-                    raise StoreError(
-                        f"the python store {self.root} is in use by a kernel install: retry when it ends"
-                    ) from None
+            fcntl.flock(handle, mode)
             try:
                 yield
             finally:
@@ -253,7 +251,7 @@ class Store:
         Runs under the store's exclusive lock (a :class:`StoreError` while an install holds it); a
         callable ``keep`` is asked under that lock, so a kernelspec written just before counts.
         """
-        with self._store_lock(exclusive=True):
+        with self._exclusive():
             kept = {Path(p).resolve() for p in (keep() if callable(keep) else keep)}
             unused = [p for p in self.installed() if not p.read_only and p.root.resolve() not in kept]
             if not dry_run:
