@@ -12,6 +12,8 @@ from typing import NamedTuple
 
 from packaging.tags import Tag, parse_tag
 
+from ..errors import VariantError
+
 _NAME = re.compile(r"[a-z0-9_]+")
 _VALUE = re.compile(r"[a-z0-9_.]+")
 _LABEL = re.compile(r"[0-9a-z_.]+")
@@ -21,7 +23,7 @@ NULL = "null"
 """The reserved label of the variant with zero properties, the always-compatible fallback."""
 
 
-class VariantFormatError(ValueError):
+class VariantFormatError(VariantError, ValueError):
     """Text that is not a valid property, feature, label or variant-wheel filename."""
 
 
