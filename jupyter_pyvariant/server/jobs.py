@@ -23,6 +23,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any, Literal
 
+from ..errors import PyvariantError
+
 JobState = Literal["pending", "running", "succeeded", "failed", "cancelled"]
 FINISHED: frozenset[str] = frozenset({"succeeded", "failed", "cancelled"})
 LOG_TAIL = 200
@@ -35,7 +37,7 @@ ResultReader = Callable[[Any], Mapping[str, Any]]
 """Turns the worker's JSON result into the job's ``result`` (raises ValueError when it cannot)."""
 
 
-class JobFinished(Exception):
+class JobFinished(PyvariantError):
     """The job already ended; it cannot be cancelled any more."""
 
 
