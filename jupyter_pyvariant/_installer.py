@@ -19,13 +19,15 @@ from functools import cache
 from pathlib import Path
 from typing import Literal
 
+from .errors import PyvariantError
+
 InstallerKind = Literal["uv", "pip"]
 INSTALLER_ENV = "PYVARIANT_INSTALLER"
 _PIP_PYTHON_OPTION = (22, 3)
 """``pip --python`` (installing into another interpreter's environment) exists since pip 22.3."""
 
 
-class NoInstaller(Exception):
+class NoInstaller(PyvariantError):
     """The installer asked for (or any installer) is not available; the message says what to do."""
 
 

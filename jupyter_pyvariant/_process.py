@@ -7,6 +7,8 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+from .errors import PyvariantError
+
 TAIL_LINES = 25
 """How much of a failed tool's output an error shows: enough for uv's or pip's whole complaint."""
 
@@ -23,7 +25,7 @@ class Finished:
         return "\n".join(self.lines[-TAIL_LINES:])
 
 
-class ToolFailed(Exception):
+class ToolFailed(PyvariantError):
     """A tool could not start, ran past its time, or exited non-zero; the message says which,
     with the tail of its output."""
 

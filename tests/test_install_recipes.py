@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from contextlib import closing
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -122,7 +123,7 @@ venv = variant_wheels.venv
 
 def loopback_recipes(monkeypatch: pytest.MonkeyPatch, urls: dict[str, str]) -> None:
     """The packaged recipes with their index URLs replaced (``urls``: real prefix -> loopback URL)."""
-    text = recipes.resources.files(recipes.__package__).joinpath("recipes.toml").read_text("utf-8")
+    text = resources.files(recipes.__package__).joinpath("data", "recipes.toml").read_text("utf-8")
     for real, loopback in urls.items():
         text = text.replace(f'"{real}"', f'"{loopback}"')
     rules = recipes.load_rules(text)

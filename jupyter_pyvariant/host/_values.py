@@ -7,10 +7,9 @@ cannot be changed by whoever reads it), while the JSON contract wants plain dict
 
 from __future__ import annotations
 
-import json
-import os
 from collections.abc import Mapping
-from functools import cache
+
+from .._data import table
 
 # Importing typing (with re, enum and collections behind it) would cost a report run from a terminal
 # a third of its time, so its names exist for type checkers only.
@@ -105,11 +104,6 @@ def shaped(record: Record) -> dict[str, Any]:
     return {name: plain(item) for name, item in record.__dict__.items()}
 
 
-_DATA = os.path.join(os.path.dirname(__file__), "data")
-
-
-@cache
 def data_table(name: str) -> Any:
-    """A knowledge table shipped in ``host/data`` (parsed once per process)."""
-    with open(os.path.join(_DATA, name), encoding="utf-8") as handle:
-        return json.load(handle)
+    """A knowledge table shipped in ``host/data`` (parsed once per process, by :mod:`.._data`)."""
+    return table("host", name)

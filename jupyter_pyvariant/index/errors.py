@@ -1,5 +1,6 @@
-"""The index wing's one exception tree: every failure of an index, a page, a file or the user's
-index settings is an :class:`IndexProblem`, whose message names the project, the URL and the cause."""
+"""The index wing's errors: every failure of an index, a page, a file or the user's index settings is
+an :class:`IndexProblem` (a branch of :mod:`..errors`), whose message names the project, the URL and
+the cause."""
 
 from __future__ import annotations
 
@@ -13,9 +14,7 @@ __all__ = [
     "SpoolClosed",
 ]
 
-
-class IndexProblem(Exception):
-    """An index could not answer usefully; the message names the project, the URL and the cause."""
+from ..errors import IndexProblem
 
 
 class IndexUnavailable(IndexProblem):

@@ -293,16 +293,11 @@ def pip_files(env: Mapping[str, str], cwd: Path, prefix: Path | None = None) -> 
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
-    import sys
-
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover - Python 3.10
-        import tomli as tomllib
+    from .._data import loads_toml
 
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        return loads_toml(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:  # UnicodeDecodeError and TOMLDecodeError are ValueErrors
         raise SettingsError(f"{path}: not a readable TOML file ({exc})") from None
 
 

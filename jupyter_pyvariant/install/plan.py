@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..errors import InstallError
+
 if TYPE_CHECKING:
     from .._installer import InstallerKind
     from ..index.models import FileLink
@@ -21,7 +23,7 @@ NOT_FOUND = "not found on the indexes"
 """A planned package's summary when no index offered a file for it."""
 
 
-class PlanError(Exception):
+class PlanError(InstallError):
     """The plan cannot be made; the message names the package, the file and the source."""
 
 

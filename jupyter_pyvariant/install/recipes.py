@@ -11,14 +11,15 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from typing import Any
+
+from ..errors import InstallError
 
 Supported = Mapping[str, Mapping[str, Sequence[str]]]
 """namespace -> feature -> supported values (the host's or a profile's)."""
 
 
-class RecipeError(ValueError):
+class RecipeError(InstallError, ValueError):
     """A malformed recipes file."""
 
 
@@ -134,20 +135,14 @@ def _holds(when: Mapping[str, Any], facts: Facts) -> bool:
 
 
 def _read(name: str, text: str | None) -> dict[str, Any]:
-    """The TOML document ``text``, or the packaged file ``name``."""
-    import sys
+    """The TOML document ``text``, or the packaged table ``name``."""
+    from .._data import loads_toml, table
 
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover - Python 3.10
-        import tomli as tomllib
-
-    if text is None:
-        text = resources.files(__package__).joinpath(name).read_text(encoding="utf-8")
     try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
+        data: dict[str, Any] = table("install", name) if text is None else loads_toml(text)
+    except ValueError as exc:  # tomllib's TOMLDecodeError
         raise RecipeError(f"{name.removesuffix('.toml')}: not valid TOML: {exc}") from None
+    return data
 
 
 @cache

@@ -23,6 +23,7 @@ from .._installer import InstallerKind
 from .._process import Finished
 from .._scratch import scratch_folder
 from ..display import Progress
+from ..errors import InstallError
 
 _SCRUBBED = (
     "UV_INDEX",
@@ -145,7 +146,7 @@ print(json.dumps({"executable": sys.executable, "prefix": sys.prefix,
 """
 
 
-class InstallerError(Exception):
+class InstallerError(InstallError):
     """The installer (or the target interpreter) failed; the message says what it printed."""
 
 

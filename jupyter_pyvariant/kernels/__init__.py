@@ -8,19 +8,16 @@ Every module imports its heavy dependencies lazily.
 
 from __future__ import annotations
 
-import json
-from functools import cache
-from importlib import resources
 from typing import Any
 
+from ..errors import KernelError
 
-class KernelError(Exception):
-    """A kernel could not be made, found, removed or switched; the message says what and why."""
+__all__ = ["KernelError", "kernel_facts"]
 
 
-@cache
 def kernel_facts() -> dict[str, Any]:
     """The knowledge table of this wing (``data/kernels.json``)."""
-    text = resources.files(__package__).joinpath("data", "kernels.json").read_text(encoding="utf-8")
-    data: dict[str, Any] = json.loads(text)
+    from .._data import table
+
+    data: dict[str, Any] = table("kernels", "kernels.json")
     return data

@@ -1,14 +1,26 @@
 """What can go wrong while finding, fetching and storing interpreters, as exceptions a face can show.
 
 Every message names the thing that was wrong (the URL, the file, the request) and what to do next;
-callers catch :class:`PythonsError` and show ``str(exc)``.
+callers catch :class:`PythonsError` (a branch of :mod:`..errors`) and show ``str(exc)``.
 """
 
 from __future__ import annotations
 
+__all__ = [
+    "CatalogError",
+    "CatalogTimeout",
+    "CatalogUnreachable",
+    "ChecksumMismatch",
+    "DownloadError",
+    "IllegalInstruction",
+    "NoMatchingBuild",
+    "PythonsError",
+    "SmokeTestFailed",
+    "StoreError",
+    "UnsafeArchive",
+]
 
-class PythonsError(Exception):
-    """Base class: a clear, user-facing failure of the pythons wing."""
+from ..errors import PythonsError
 
 
 class CatalogError(PythonsError):

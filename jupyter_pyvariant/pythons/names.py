@@ -11,13 +11,12 @@ so the flavour is read from the right: the trailing parts made only of known fla
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from typing import Any
 
+from ..errors import PythonsError
 from ..host.triples import target_for_triple
 
 # Matched whole (``fullmatch``) and in ASCII only: a name becomes a folder name and a URL path, so
@@ -34,15 +33,15 @@ _LEGACY = re.compile(
 )
 
 
-class InvalidArchiveName(ValueError):
+class InvalidArchiveName(PythonsError, ValueError):
     """A file name that is not a python-build-standalone CPython archive."""
 
 
-@cache
 def pbs_data() -> dict[str, Any]:
     """The python-build-standalone knowledge table (``data/pbs.json``)."""
-    text = resources.files(__package__).joinpath("data").joinpath("pbs.json").read_text(encoding="utf-8")
-    data: dict[str, Any] = json.loads(text)
+    from .._data import table
+
+    data: dict[str, Any] = table("pythons", "pbs.json")
     return data
 
 

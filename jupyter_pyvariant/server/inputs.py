@@ -14,12 +14,14 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from ..errors import UsageError
+
 MAX_LIST = 50
 MAX_DISPLAY_NAME = 200
 MAX_TIMEOUT_S = 600.0
 
 
-class BadInput(ValueError):
+class BadInput(UsageError, ValueError):
     """The request cannot be used as it is; the message says which part and why."""
 
 

@@ -27,6 +27,7 @@ from types import MappingProxyType
 from typing import IO, Any, TypeVar
 from urllib.parse import urlsplit
 
+from ..errors import VariantError
 from .properties import (
     NULL,
     VariantFormatError,
@@ -65,7 +66,7 @@ FeatureValues = Mapping[str, tuple[str, ...]]
 """feature -> values, in preference order."""
 
 
-class MetadataError(Exception):
+class MetadataError(VariantError):
     """Variant metadata that cannot be used, with the package, the file and where it came from."""
 
     def __init__(self, message: str, *, package: str | None, file: str, source: str) -> None:

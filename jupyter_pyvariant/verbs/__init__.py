@@ -17,12 +17,11 @@ from functools import cache
 from typing import NamedTuple
 
 from ..display import Output
+from ..errors import UsageError
+
+__all__ = ["Handler", "UsageError", "Verb", "find", "in_face", "parser_for", "reported", "run", "usage"]
 
 Handler = Callable[[argparse.Namespace, Output], int]
-
-
-class UsageError(Exception):
-    """Bad command-line input: shown to the user as one line, exit status 2."""
 
 
 class _Parser(argparse.ArgumentParser):
