@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
+from .._data import loads_toml, table
 from ..errors import InstallError
 
 Supported = Mapping[str, Mapping[str, Sequence[str]]]
@@ -134,15 +135,12 @@ def _holds(when: Mapping[str, Any], facts: Facts) -> bool:
     return True
 
 
-def _read(name: str, text: str | None) -> dict[str, Any]:
-    """The TOML document ``text``, or the packaged table ``name``."""
-    from .._data import loads_toml, table
-
+def _read(what: str, text: str) -> dict[str, Any]:
+    """The TOML document ``text`` (``what`` names it in errors)."""
     try:
-        data: dict[str, Any] = table("install", name) if text is None else loads_toml(text)
+        return loads_toml(text)
     except ValueError as exc:  # tomllib's TOMLDecodeError
-        raise RecipeError(f"{name.removesuffix('.toml')}: not valid TOML: {exc}") from None
-    return data
+        raise RecipeError(f"{what}: not valid TOML: {exc}") from None
 
 
 @cache
@@ -150,7 +148,7 @@ def load_rules(text: str | None = None) -> tuple[Rule, ...]:
     """The rules of ``text`` (TOML), or of the packaged ``recipes.toml``."""
     from packaging.utils import canonicalize_name
 
-    data = _read("recipes.toml", text)
+    data = table("install", "recipes.toml") if text is None else _read("recipes", text)
     rules = []
     for position, raw in enumerate(data.get("rule", []), 1):
         try:
@@ -268,7 +266,8 @@ class Refusal:
 def load_refusals(text: str | None = None) -> tuple[Refusal, ...]:
     """The refusals of ``text`` (TOML), or of the packaged ``refusals.toml``."""
     refusals = []
-    for position, raw in enumerate(_read("refusals.toml", text).get("refusal", []), 1):
+    data = table("install", "refusals.toml") if text is None else _read("refusals", text)
+    for position, raw in enumerate(data.get("refusal", []), 1):
         try:
             refusal = Refusal(
                 str(raw["name"]),
