@@ -189,6 +189,24 @@ REGISTER = (
 )
 
 
+def _switch_answered(client: Any, code: str, answer: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """Run ``code``; when the kernel sends its switch request (a comm message or a comm it opens),
+    answer it as the frontend would, on the same comm, while the cell still runs (it waits for this
+    answer); ``None`` closes the comm instead. Every iopub message of the cell, until idle."""
+    parent = client.execute(code)
+    messages = _iopub_until(client, lambda m: m["msg_type"] in ("comm_msg", "comm_open"), parent)
+    request = messages[-1]["content"]
+    if answer is None:
+        _send_comm(client, "comm_close", {"comm_id": request["comm_id"], "data": {}})
+    else:
+        data = {**answer, "request_id": request["data"]["request_id"]}
+        _send_comm(client, "comm_msg", {"comm_id": request["comm_id"], "data": data})
+    done = _iopub_until(
+        client, lambda m: m["msg_type"] == "status" and m["content"]["execution_state"] == "idle", parent
+    )
+    return messages + done
+
+
 def test_a_frontend_that_announced_itself_gets_the_switch_on_its_comm(world: World) -> None:
     with _kernel(FIRST, world.root) as client:
         _run(client, REGISTER)
@@ -197,18 +215,46 @@ def test_a_frontend_that_announced_itself_gets_the_switch_on_its_comm(world: Wor
             "comm_open",
             {"comm_id": "frontend-1", "target_name": "pyvariant", "data": {"action": "hello"}},
         )
-        messages = _run(client, f"%pyvariant kernel switch {SECOND}")
-        sent = [m["content"] for m in messages if m["msg_type"] == "comm_msg"]
-        assert sent == [{"comm_id": "frontend-1", "data": {"action": "switch", "kernel_name": SECOND}}]
-        assert f"switching this notebook to {SECOND} (comm:" in _stdout(messages)
+        ok = {"status": "ok", "message": f"switching to {SECOND} once this cell has run"}
+        messages = _switch_answered(client, f"%pyvariant kernel switch {SECOND}", ok)
+        (sent,) = [m["content"] for m in messages if m["msg_type"] == "comm_msg"]
+        assert sent["comm_id"] == "frontend-1"
+        assert {k: v for k, v in sent["data"].items() if k != "request_id"} == {
+            "action": "switch",
+            "kernel_name": SECOND,
+        }
+        text = _stdout(messages)
+        assert f"switching this notebook to {SECOND} (comm:" in text
+        assert f"it answered: switching to {SECOND} once this cell has run" in text
 
         _send_comm(client, "comm_close", {"comm_id": "frontend-1", "data": {}})
-        messages = _run(client, f"%pyvariant kernel switch {SECOND} --via comm")
+        messages = _switch_answered(client, f"%pyvariant kernel switch {SECOND} --via comm", ok)
         opened = [m["content"] for m in messages if m["msg_type"] == "comm_open"]
-        assert [(c["target_name"], c["data"]) for c in opened] == [
-            ("pyvariant", {"action": "switch", "kernel_name": SECOND})
+        assert [(c["target_name"], c["data"]["action"], c["data"]["kernel_name"]) for c in opened] == [
+            ("pyvariant", "switch", SECOND)
         ]
         assert not [m for m in messages if m["msg_type"] == "comm_msg"]
+        assert "it answered" in _stdout(messages)
+
+
+def test_a_wrong_name_refused_by_the_frontend_is_reported_in_the_cell(world: World) -> None:
+    with _kernel(FIRST, world.root) as client:
+        _run(client, REGISTER)
+        _send_comm(
+            client,
+            "comm_open",
+            {"comm_id": "frontend-2", "target_name": "pyvariant", "data": {"action": "hello"}},
+        )
+        refusal = {"status": "error", "message": 'there is no kernel named "no-such-kernel"'}
+        messages = _switch_answered(client, "%pyvariant kernel switch no-such-kernel", refusal)
+        text = _stdout(messages)
+        assert "the frontend did not switch to 'no-such-kernel'" in text
+        assert 'there is no kernel named "no-such-kernel"' in text
+        assert "switching this notebook" not in text
+
+        # A frontend that drops the request (no comm target for it) ends the wait too.
+        messages = _switch_answered(client, f"%pyvariant kernel switch {SECOND} --via comm", None)
+        assert "closed the request unanswered" in _stdout(messages)
 
 
 def test_without_frontend_or_server_the_switch_says_why_it_cannot(world: World) -> None:

@@ -7,7 +7,9 @@ Only the frontend can change a notebook's kernel, so the kernel asks it, two way
   listening. A switch is then a message on that comm: ``{"action": "switch", "kernel_name": NAME}``.
   Sending on the comm the frontend opened reaches exactly that frontend, not every tab. With
   ``--via comm`` and no such comm, the kernel opens one itself on target ``pyvariant`` with the same
-  data, for frontends that only register the target.
+  data, for frontends that only register the target. The frontend answers on the same comm
+  (``{"status": "ok" | "error", "message", "request_id"}``) and the cell waits for that answer, so a
+  wrong name is reported where it was typed (see :class:`_Answers` for how a busy kernel hears it).
 - **REST** (any frontend, no extension): the kernel finds the running server that started it
   (runtime files ``jpserver-*.json`` beside its connection file or in the Jupyter runtime folder,
   the parent process id jupyter_client passes as ``JPY_PARENT_PID``, or JupyterHub's
@@ -25,7 +27,8 @@ import os
 import re
 import sys
 import threading
-from collections.abc import Iterator, Mapping
+import uuid
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -51,6 +54,71 @@ class _Frontends:
 
 _FRONTENDS = _Frontends()
 frontend_opened = _FRONTENDS.opened  # what the comm target the extension registers calls
+ANSWER_TIMEOUT_S = 120.0
+"""How long the cell waits for the frontend's answer: it looks the name up on the server first."""
+
+
+class _Answers:
+    """The frontend's answers to switch requests, heard while the cell that asked still runs.
+
+    The cell blocks the kernel's main thread, where comm messages are normally handled, so the answer
+    is heard where ipykernel (7 and later) routes each incoming comm message first: its shell-channel
+    thread asks the comm's ``_reply_subshell_for`` where the message goes. Wrapping that per comm
+    hears the answer (or the comm closing) at once; the message then goes on as before. A kernel
+    without that routing cannot hear it before the cell ends: the request is then only sent.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pending: dict[int, tuple[str, threading.Event, list[Mapping[str, Any]]]] = {}
+
+    def listen(self, comm: Any) -> bool:
+        """Hear what arrives on ``comm`` from now on; False when this kernel cannot."""
+        route = getattr(comm, "_reply_subshell_for", None)
+        if route is None:
+            return False
+        if getattr(route, "pyvariant_answers", False):
+            return True
+
+        def hear_then_route(data: Any, default: Any) -> Any:
+            self._heard(id(comm), data)
+            return route(data, default)
+
+        hear_then_route.pyvariant_answers = True  # type: ignore[attr-defined]
+        comm._reply_subshell_for = hear_then_route
+        return True
+
+    def expect(self, comm: Any, request_id: str) -> Callable[[float], Mapping[str, Any] | None]:
+        """A wait for the answer to ``request_id`` on ``comm``: the answer, or None in time."""
+        event, answers = threading.Event(), list[Mapping[str, Any]]()
+        with self._lock:
+            self._pending[id(comm)] = (request_id, event, answers)
+
+        def wait(timeout: float) -> Mapping[str, Any] | None:
+            try:
+                return answers[0] if event.wait(timeout) else None
+            finally:
+                with self._lock:
+                    self._pending.pop(id(comm), None)
+
+        return wait
+
+    def _heard(self, comm_key: int, data: Any) -> None:
+        with self._lock:
+            pending = self._pending.get(comm_key)
+        if pending is None:
+            return
+        request_id, event, answers = pending
+        if not isinstance(data, Mapping) or "status" not in data:
+            answers.append({"status": "error", "message": "the frontend closed the request unanswered"})
+        elif data.get("request_id") in (request_id, None):
+            answers.append(data)
+        else:
+            return  # the answer to an earlier request that stopped waiting
+        event.set()
+
+
+_ANSWERS = _Answers()
 
 
 @dataclass(frozen=True)
@@ -95,20 +163,39 @@ def switch_kernel(kernel_name: str, *, via: str = "auto", timeout: float = 120.0
     """Ask the frontend (comm) or the server (REST) to move this notebook to ``kernel_name``."""
     name = check_name(kernel_name)
     _running_kernel()
-    message = {"action": "switch", "kernel_name": name}
+    request_id = uuid.uuid4().hex
+    message = {"action": "switch", "kernel_name": name, "request_id": request_id}
     if via in ("auto", "comm") and _FRONTENDS.comms:
-        _FRONTENDS.comms[-1].send(message)
-        return SwitchResult(
-            name, "comm", "asked the frontend that announced itself on comm target 'pyvariant'"
-        )
+        frontend = _FRONTENDS.comms[-1]
+        waiting = _ANSWERS.listen(frontend)
+        wait = _ANSWERS.expect(frontend, request_id)
+        frontend.send(message)
+        how = "asked the frontend that announced itself on comm target 'pyvariant'"
+        return _answered(name, how, wait(timeout) if waiting else None, waiting, timeout)
     if via == "comm":
         import comm
 
-        comm.create_comm(target_name=COMM_TARGET, data=message)
-        return SwitchResult(name, "comm", f"opened a comm on target {COMM_TARGET!r} with the switch request")
+        opened = comm.create_comm(target_name=COMM_TARGET, data=message)
+        waiting = _ANSWERS.listen(opened)
+        wait = _ANSWERS.expect(opened, request_id)
+        how = f"opened a comm on target {COMM_TARGET!r} with the switch request"
+        return _answered(name, how, wait(timeout) if waiting else None, waiting, timeout)
     if via not in ("auto", "rest"):
         raise KernelError(f"unknown switch route {via!r}: use auto, comm or rest")
     return switch_over_rest(name, connection_file(), os.environ, timeout=timeout)
+
+
+def _answered(
+    name: str, how: str, answer: Mapping[str, Any] | None, waited: bool, timeout: float
+) -> SwitchResult:
+    """The frontend's answer as the cell's result: its error raised, its "ok" as the detail."""
+    if answer is None:
+        later = f"; it did not answer within {timeout:g} s" if waited else ""
+        return SwitchResult(name, "comm", how + later)
+    message = str(answer.get("message") or "")
+    if answer.get("status") != "ok":
+        raise KernelError(f"the frontend did not switch to {name!r}: {message or 'no reason given'}")
+    return SwitchResult(name, "comm", f"{how}; it answered: {message}" if message else how)
 
 
 def connection_file() -> Path:

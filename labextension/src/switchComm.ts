@@ -9,10 +9,11 @@
  *   kernelspec carries `metadata.pyvariant`) and says `{"action": "hello"}`, so the kernel knows a
  *   frontend that can switch is listening and sends its requests there.
  *
- * A request is `{"action": "switch", "kernel_name": NAME}`; the reply on the same comm is
- * `{"status": "ok" | "error", "message"}`. "ok" is sent before the switch starts, because switching
- * shuts down the kernel that asked; the switch itself waits until that kernel is idle, so the cell
- * that asked finishes and its output reaches the notebook first.
+ * A request is `{"action": "switch", "kernel_name": NAME, "request_id": ID}`; the reply on the same
+ * comm is `{"status": "ok" | "error", "message", "request_id": ID}`, which the cell that asked waits
+ * for and prints (a wrong name is reported there). "ok" is sent before the switch starts, because
+ * switching shuts down the kernel that asked; the switch itself waits until that kernel is idle, so
+ * the cell that asked finishes and its output reaches the notebook first.
  */
 import { ISessionContext } from '@jupyterlab/apputils';
 import { Kernel, KernelMessage } from '@jupyterlab/services';
@@ -26,6 +27,8 @@ export const COMM_TARGET = 'pyvariant';
 export interface ISwitchReply extends JSONObject {
   status: 'ok' | 'error';
   message: string;
+  /** The request's own id, so the kernel knows which request this answers. */
+  request_id: string | null;
 }
 
 /** Makes kernel `name` visible (refreshes the kernel list) and says whether it exists. */
@@ -96,14 +99,16 @@ async function answer(
   msg: KernelMessage.ICommOpenMsg | KernelMessage.ICommMsgMsg,
   { sessionContext, lookup, onSwitchFailed }: ISwitchTarget
 ): Promise<void> {
-  const data = msg.content.data as { action?: unknown; kernel_name?: unknown };
+  const data = msg.content.data as { action?: unknown; kernel_name?: unknown; request_id?: unknown };
   if (data.action !== 'switch') {
     return; // "hello" from the kernel, or something newer than this frontend: nothing to do.
   }
   const name = data.kernel_name;
+  const requestId = typeof data.request_id === 'string' ? data.request_id : null;
   const reply = (status: ISwitchReply['status'], message: string): void => {
     if (!comm.isDisposed) {
-      comm.send({ status, message });
+      const answer: ISwitchReply = { status, message, request_id: requestId };
+      comm.send(answer);
     }
   };
   if (typeof name !== 'string' || !name) {
@@ -111,7 +116,7 @@ async function answer(
     return;
   }
   if (!(await lookup(name))) {
-    reply('error', `this Jupyter server has no kernel named "${name}"`);
+    reply('error', `there is no kernel named "${name}" here: the kernel list names every kernel you can use`);
     return;
   }
   reply('ok', `switching "${sessionContext.name}" to kernel "${name}" once this cell has run`);
