@@ -132,6 +132,18 @@ def test_wheel_enables_the_server_extension(wheel_data: dict[str, bytes]) -> Non
     assert config["ServerApp"]["jpserver_extensions"] == {"jupyter_pyvariant": True}
 
 
+def test_wheel_ships_the_type_marker_and_every_data_table_with_its_schema(wheel: Path) -> None:
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+    assert "jupyter_pyvariant/py.typed" in names  # PEP 561: type checkers read the package's hints
+    package = ROOT / "jupyter_pyvariant"
+    shipped = {p.relative_to(ROOT).as_posix() for p in package.glob("*/data/*") if p.is_file()}
+    assert {"install/data/recipes.toml", "install/data/recipes.schema.json"} <= {
+        name.removeprefix("jupyter_pyvariant/") for name in shipped
+    }
+    assert sorted(shipped - names) == []
+
+
 def test_wheel_declares_the_console_scripts(wheel: Path) -> None:
     with zipfile.ZipFile(wheel) as archive:
         (entry_points,) = (n for n in archive.namelist() if n.endswith(".dist-info/entry_points.txt"))
