@@ -15,7 +15,13 @@ from .._data import table
 # a third of its time, so its names exist for type checkers only.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, ClassVar, Self, dataclass_transform
+    import sys
+    from typing import Any, ClassVar
+
+    if sys.version_info >= (3, 11):
+        from typing import Self, dataclass_transform
+    else:  # mypy --python-version 3.10: the same names, from the backport mypy brings
+        from typing_extensions import Self, dataclass_transform
 else:
 
     def dataclass_transform(**_: Any) -> Any:
