@@ -50,7 +50,9 @@ class ArchspecMatch(Record):
         return shaped(self)
 
 
-class Target(Record):
+class Microarchitecture(Record):
+    """One of archspec's named microarchitectures (``zen4``, ``neoverse_v2``), as read from its table."""
+
     name: str
     vendor: str
     features: frozenset[str]
@@ -85,7 +87,7 @@ def _microarchitectures() -> Mapping[str, Any]:
 
 
 @cache
-def targets(family: str) -> Mapping[str, Target]:
+def targets(family: str) -> Mapping[str, Microarchitecture]:
     """archspec's targets of one family (``x86_64``, ``aarch64`` ...): a CPU needs only its own."""
     raw = _microarchitectures()
     ancestry: dict[str, tuple[str, ...]] = {}
@@ -105,7 +107,7 @@ def targets(family: str) -> Mapping[str, Target]:
         root = next((a for a in lineage if not raw[a]["from"]), name)
         if root != family:
             continue
-        built[name] = Target(
+        built[name] = Microarchitecture(
             name=name,
             vendor=entry["vendor"],
             features=frozenset(entry["features"]),
@@ -127,7 +129,7 @@ def _archspec_features(facts: CpuFacts) -> frozenset[str]:
     return facts.features
 
 
-def _exact_target(hint: str, known: Mapping[str, Target]) -> Target | None:
+def _exact_target(hint: str, known: Mapping[str, Microarchitecture]) -> Microarchitecture | None:
     """A target the source named; newer Apple chips fall back to the newest known ("m5" -> "m4")."""
     if not hint:
         return None
@@ -147,7 +149,9 @@ def _power_generation(facts: CpuFacts) -> int:
     return int(digits) if digits else 0
 
 
-def _compatible(target: Target, facts: CpuFacts, features: frozenset[str], exact: Target | None) -> bool:
+def _compatible(
+    target: Microarchitecture, facts: CpuFacts, features: frozenset[str], exact: Microarchitecture | None
+) -> bool:
     """archspec's per-family compatibility rules."""
     if target.family != facts.family:
         return False
@@ -164,7 +168,7 @@ def _compatible(target: Target, facts: CpuFacts, features: frozenset[str], exact
     return target.features <= features
 
 
-def compiler_flags(target: Target, known: Mapping[str, Target]) -> Mapping[str, str]:
+def compiler_flags(target: Microarchitecture, known: Mapping[str, Microarchitecture]) -> Mapping[str, str]:
     """Flags for the newest gcc and clang archspec knows, from the target or its nearest ancestor."""
     flags: dict[str, str] = {}
     for compiler in _COMPILERS:
@@ -192,14 +196,14 @@ def match(facts: CpuFacts) -> ArchspecMatch | None:
     exact = _exact_target(facts.archspec_hint, known)
     compatible = [t for t in known.values() if _compatible(t, facts, features, exact)]
     generic = [t for t in compatible if t.vendor == _GENERIC] or [known[facts.family]]
-    best_generic = max(generic, key=Target.rank)
+    best_generic = max(generic, key=Microarchitecture.rank)
     candidates = compatible
     if facts.cpu_part and any(t.cpu_part == facts.cpu_part for t in compatible):
         candidates = [t for t in compatible if t.cpu_part == facts.cpu_part]
     # Only descendants of the best generic level: a hidden niche flag must not pull the choice
     # below a level the CPU fully supports.
     specific = [t for t in candidates if best_generic.name in t.ancestors]
-    chosen = max(specific, key=Target.rank) if specific else best_generic
+    chosen = max(specific, key=Microarchitecture.rank) if specific else best_generic
     return ArchspecMatch(
         microarchitecture=chosen.name,
         generic=max(
@@ -215,10 +219,10 @@ def match(facts: CpuFacts) -> ArchspecMatch | None:
 def _refusals(
     facts: CpuFacts,
     features: frozenset[str],
-    known: Mapping[str, Target],
-    compatible: list[Target],
-    best_generic: Target,
-    exact: Target | None,
+    known: Mapping[str, Microarchitecture],
+    compatible: list[Microarchitecture],
+    best_generic: Microarchitecture,
+    exact: Microarchitecture | None,
 ) -> tuple[Refusal, ...]:
     """This vendor's first targets beyond the match, each with the features the CPU lacks for it.
 
