@@ -26,6 +26,8 @@ from urllib.parse import quote, unquote
 
 import pytest
 
+from jupyter_pyvariant.host.facts import HostFacts
+
 PUBLIC_PREFIX = "https://github.com/astral-sh/python-build-standalone/releases/download"
 WAIT_LIMIT_S = 60.0
 
@@ -53,6 +55,13 @@ def host_report(
             "libc": {"family": libc, "version": "2.36" if libc == "glibc" else "1.2.5"},
         },
     }
+
+
+def host_facts(
+    arch: str = "x86_64", level: str | None = "x86-64-v3", libc: str = "glibc", os_name: str = "Linux"
+) -> HostFacts:
+    """The same host as :func:`host_report`, as the typed facts the selection takes."""
+    return HostFacts.from_dict(host_report(arch, level, libc, os_name))
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ import pytest
 from test_host_cpu import replay
 
 from jupyter_pyvariant.host.cpu_levels import better_level, level_family, level_names, runs_on
+from jupyter_pyvariant.host.facts import HostFacts
 from jupyter_pyvariant.host.recommend import recommendations
 
 DATA = Path(__file__).parent / "data" / "cpuinfo"
@@ -81,7 +82,7 @@ def test_the_report_says_when_a_better_kernel_exists_for_a_real_machine(
     info, _ = replay(tmp_path, (DATA / name).read_text(), None)
     cpu = {"arch": info.arch, "isa_level": info.isa_level, "features": sorted(info.features)}
     report = {"cpu": cpu, "system": {"os": "Linux"}, "python": {"version": "3.13", "isa_level": python_level}}
-    assert recommendations(report, environ={})["better_kernel"] == better
+    assert recommendations(HostFacts.from_dict(report), environ={})["better_kernel"] == better
 
 
 def test_kernel_levels_are_the_published_ones_and_say_which_this_cpu_runs(tmp_path: Path) -> None:
@@ -91,7 +92,7 @@ def test_kernel_levels_are_the_published_ones_and_say_which_this_cpu_runs(tmp_pa
         "system": {"os": "Linux", "libc": {"family": "glibc"}},
         "python": {"isa_level": "x86-64-v1"},
     }
-    levels = recommendations(report, environ={})["kernel_levels"]
+    levels = recommendations(HostFacts.from_dict(report), environ={})["kernel_levels"]
     assert [(entry["flag"], entry["runs"]) for entry in levels] == [
         ("v1", True),
         ("v2", True),
@@ -99,4 +100,6 @@ def test_kernel_levels_are_the_published_ones_and_say_which_this_cpu_runs(tmp_pa
         ("v4", False),
     ]
     arm = {**report, "cpu": {"arch": "aarch64", "isa_level": "armv8.2-a"}}
-    assert recommendations(arm, environ={})["kernel_levels"] == [], "no level split is published for aarch64"
+    assert recommendations(HostFacts.from_dict(arm), environ={})["kernel_levels"] == [], (
+        "no level split is published for aarch64"
+    )

@@ -14,6 +14,7 @@ from test_install_recipes import loopback_recipes
 from variant_wheels import IndexServer, build_plain, serve
 
 from jupyter_pyvariant.cli import main
+from jupyter_pyvariant.host.facts import HostFacts
 from jupyter_pyvariant.host.properties import supported_properties
 from jupyter_pyvariant.variants.providers import example_profiles, load_profile
 
@@ -144,7 +145,7 @@ def test_profile_from_report_writes_the_nodes_profile_gpus_included(
     out = tmp_path / "node.toml"
     assert main(["profile", "--from-report", str(report), "-o", str(out)]) == 0
     assert "# pyvariant profile of gpu-node-7 (x86-64-v3)" in out.read_text()
-    assert load_profile(out).to_dict() == supported_properties(_gpu_node_report())
+    assert load_profile(out).to_dict() == supported_properties(HostFacts.from_dict(_gpu_node_report()))
     assert load_profile(out).values("nvidia", "sm_arch")[0] == "90_real"
     # this host's own report, through a file, gives what 'profile' gives here
     capsys.readouterr()

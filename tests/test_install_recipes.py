@@ -1,4 +1,5 @@
-"""Today's GPU conventions (recipes.toml) chosen for simulated drivers, given as host report dicts."""
+"""Today's GPU conventions (recipes.toml) chosen for simulated drivers, given as host report dicts
+read as the session reads a remote kernel's report."""
 
 from __future__ import annotations
 
@@ -12,17 +13,20 @@ import pytest
 import variant_wheels
 from variant_wheels import IndexServer, build_plain
 
+from jupyter_pyvariant.host.facts import HostFacts
 from jupyter_pyvariant.host.properties import supported_properties
 from jupyter_pyvariant.install import recipes
 from jupyter_pyvariant.install.plan import Options, PlanError
 from jupyter_pyvariant.install.session import Session
 
 
-def _report(*accelerators: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "cpu": {"arch": "x86_64", "isa_level": "x86-64-v3", "features": []},
-        "accelerators": list(accelerators),
-    }
+def _report(*accelerators: dict[str, Any]) -> HostFacts:
+    return HostFacts.from_dict(
+        {
+            "cpu": {"arch": "x86_64", "isa_level": "x86-64-v3", "features": []},
+            "accelerators": list(accelerators),
+        }
+    )
 
 
 def _nvidia(cuda: str) -> dict[str, Any]:
@@ -111,10 +115,19 @@ def test_what_the_host_supports_is_asked_only_when_a_rule_names_the_project() ->
     assert asked == ["asked"]
 
 
-def test_a_session_works_out_what_the_host_supports_only_when_needed(tmp_path: Path) -> None:
-    bad_report: dict[str, Any] = {"cpu": "not a mapping"}  # working it out would fail
-    session = Session(Options(requirements=("numpy>=2",), report=bad_report, cache_dir=tmp_path))
+def test_a_session_works_out_what_the_host_supports_only_when_needed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from jupyter_pyvariant.variants import providers
+
+    def never(facts: HostFacts) -> providers.SupportedProperties:
+        raise AssertionError("what the host supports was worked out")
+
+    monkeypatch.setattr(providers, "host_profile", never)
+    session = Session(Options(requirements=("numpy>=2",), report=_report(), cache_dir=tmp_path))
     assert session.rewrites() == [recipes.Rewrite("numpy>=2", "numpy>=2")]
+    with pytest.raises(AssertionError, match="worked out"):
+        Session(Options(requirements=("cupy",), report=_report(), cache_dir=tmp_path)).rewrites()
 
 
 VARIANT_INDEX = "https://download.pytorch.org/whl/variant"
@@ -264,7 +277,7 @@ def test_an_error_from_a_recipes_index_names_the_recipe_its_url_and_the_way_out(
 
     dead = _dead_url()
     loopback_recipes(monkeypatch, {"https://download.pytorch.org/whl/cpu": dead})
-    monkeypatch.setattr(support, "_host_report", lambda: _report(NO_DRIVER))
+    monkeypatch.setattr(support, "_host_facts", lambda options: _report(NO_DRIVER))
     monkeypatch.setenv("PYVARIANT_CACHE_DIR", str(tmp_path))
     build_plain(tmp_path, "numpy", "2.3.0")
     with closing(IndexServer(tmp_path).start()) as usual:

@@ -18,12 +18,12 @@ import subprocess
 import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
 
 import pytest
 from variant_wheels import IndexServer, build_labelled, build_simdcalc, build_simdinfo, fresh_venv, serve
 
 from jupyter_pyvariant._installer import find_uv
+from jupyter_pyvariant.host.facts import AcceleratorFacts, Device, HostFacts
 from jupyter_pyvariant.install.plan import Options
 from jupyter_pyvariant.install.session import Session
 
@@ -93,18 +93,16 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[IndexS
         yield index, names
 
 
-def _report_with(gpu: tuple[str, str | None] | None) -> dict[str, Any]:
-    """This host's report, with the simulated NVIDIA GPU (or none) in place of its accelerators."""
+def _report_with(gpu: tuple[str, str | None] | None) -> HostFacts:
+    """This host's facts, with the simulated NVIDIA GPU (or none) in place of its accelerators."""
     from jupyter_pyvariant.host import report
 
-    data = report().to_dict()
-    devices = [] if gpu is None or gpu[1] is None else [{"compute_capability": gpu[1], "visible": True}]
-    data["accelerators"] = (
-        []
-        if gpu is None
-        else [{"vendor": "nvidia", "status": "ok", "cuda_driver_version": gpu[0], "devices": devices}]
-    )
-    return data
+    facts = report().facts
+    if gpu is None:
+        return facts._replace(accelerators=())
+    devices = () if gpu[1] is None else (Device(compute_capability=gpu[1]),)
+    nvidia = AcceleratorFacts("nvidia", "ok", cuda_driver_version=gpu[0], devices=devices)
+    return facts._replace(accelerators=(nvidia,))
 
 
 def _uv_environment(gpu: tuple[str, str | None] | None) -> dict[str, str]:
@@ -138,7 +136,7 @@ def _builds(python: Path, names: list[str]) -> list[str]:
     return list(json.loads(read.stdout))
 
 
-def _our_labels(index: IndexServer, names: list[str], report: dict[str, Any], cache: Path) -> list[str]:
+def _our_labels(index: IndexServer, names: list[str], report: HostFacts, cache: Path) -> list[str]:
     """Our choice per package for the same host (the view's selection; no installer needed)."""
     options = Options(requirements=tuple(names), index_url=index.url, report=report, cache_dir=cache)
     with Session(options) as session:

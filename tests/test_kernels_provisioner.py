@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 from pbs_fixture import World, world_or_skip
-from pbs_mirror import host_report
+from pbs_mirror import host_facts
 
 from jupyter_pyvariant.host import report
 from jupyter_pyvariant.kernels import KernelError
@@ -78,7 +78,7 @@ def test_one_kernelspec_holds_a_venv_per_level_and_names_the_provisioner(
     assert facts["store"] == str(world.store)
     assert "best level per node" in spec["display_name"]
     # Without the provisioner, argv still names a real interpreter: the one for this host.
-    assert Path(spec["argv"][0]) == choose_python(facts, report().to_dict())[0]
+    assert Path(spec["argv"][0]) == choose_python(facts, report().facts)[0]
 
 
 @pytest.mark.parametrize(
@@ -93,7 +93,7 @@ def test_each_node_gets_the_best_level_it_runs(
     world: World, cluster_kernel: dict[str, Any], level: str, triple: str
 ) -> None:
     facts = _spec(world)["metadata"]["pyvariant"]
-    python, why = choose_python(facts, host_report(level=level))
+    python, why = choose_python(facts, host_facts(level=level))
     expected = next(v["python"] for v in facts["variants"] if v["build"]["triple"] == triple)
     assert python == Path(expected)
     assert triple in why
@@ -102,7 +102,7 @@ def test_each_node_gets_the_best_level_it_runs(
 def test_a_node_no_interpreter_runs_on_is_a_clear_error(world: World, cluster_kernel: dict[str, Any]) -> None:
     facts = _spec(world)["metadata"]["pyvariant"]
     with pytest.raises(KernelError, match="no interpreter of this kernel runs on this node"):
-        choose_python(facts, host_report(arch="aarch64", level="armv8.2-a"))
+        choose_python(facts, host_facts(arch="aarch64", level="armv8.2-a"))
 
 
 def test_the_provisioner_starts_the_v2_venv_on_a_v2_node(

@@ -8,8 +8,9 @@ from urllib.parse import unquote
 
 import pytest
 from pbs_catalogs import UV_METADATA, pbs_installer_text, uv_entries
-from pbs_mirror import host_report
+from pbs_mirror import host_facts, host_report
 
+from jupyter_pyvariant.host.facts import HostFacts
 from jupyter_pyvariant.pythons import snapshot
 from jupyter_pyvariant.pythons.catalog import Build, Catalog, load_catalog, parse_catalog_text
 from jupyter_pyvariant.pythons.errors import NoMatchingBuild
@@ -63,7 +64,7 @@ CATALOG = catalog_of(
     ],
 )
 def test_highest_level_the_cpu_runs(level: str | None, triple: str) -> None:
-    selection = select(CATALOG, host_report(level=level), Request.parse("3.13"))
+    selection = select(CATALOG, host_facts(level=level), Request.parse("3.13"))
     assert selection.best.triple == triple
     assert selection.best.flavour == "install_only_stripped" and selection.best.version == "3.13.5"
 
@@ -72,30 +73,30 @@ def test_level_gap_takes_the_next_published_one_down() -> None:
     catalog = catalog_of(
         *names("3.13.5", "20250612", ("x86_64_v3", "x86_64"), "gnu", "install_only_stripped")
     )
-    selection = select(catalog, host_report(level="x86-64-v2"), Request.parse("3.13"))
+    selection = select(catalog, host_facts(level="x86-64-v2"), Request.parse("3.13"))
     assert selection.best.triple == "x86_64-unknown-linux-gnu"
     assert selection.fallbacks(selection.best) == []
-    v4 = select(catalog, host_report(level="x86-64-v4"), Request())
+    v4 = select(catalog, host_facts(level="x86-64-v4"), Request())
     assert v4.best.level == "x86-64-v3"
     assert any("no x86-64-v4 build" in line for line in v4.explain())
     assert [b.level for b in v4.fallbacks(v4.best)] == ["x86-64-v1"]
 
 
 def test_musl_host_gets_dynamic_musl_and_never_static() -> None:
-    selection = select(CATALOG, host_report(libc="musl"), Request.parse("3.13"))
+    selection = select(CATALOG, host_facts(libc="musl"), Request.parse("3.13"))
     assert selection.best.triple == "x86_64_v3-unknown-linux-musl"
     assert all(not b.static and b.libc == "musl" for b in selection.candidates)
     assert any("statically linked" in line for line in selection.explain())
     with pytest.raises(NoMatchingBuild, match=r"3\.12.*versions published here: 3\.13\.5"):
-        select(CATALOG, host_report(libc="musl"), Request.parse("3.12"))
+        select(CATALOG, host_facts(libc="musl"), Request.parse("3.12"))
 
 
 def test_glibc_host_never_gets_musl() -> None:
-    assert all(b.libc == "gnu" for b in select(CATALOG, host_report(), Request()).candidates)
+    assert all(b.libc == "gnu" for b in select(CATALOG, host_facts(), Request()).candidates)
 
 
 def test_flavours() -> None:
-    report = host_report()
+    report = host_facts()
     freethreaded = select(CATALOG, report, Request.parse("3.14t"))
     assert (
         freethreaded.best.flavour == "freethreaded+install_only_stripped" and freethreaded.best.freethreaded
@@ -110,11 +111,11 @@ def test_optimized_full_archive_when_no_install_only() -> None:
     catalog = catalog_of(
         *names("3.13.5", "20250612", ("x86_64",), "gnu", "pgo+lto-full", "debug-full", "noopt-full")
     )
-    assert select(catalog, host_report(), Request()).best.flavour == "pgo+lto-full"
+    assert select(catalog, host_facts(), Request()).best.flavour == "pgo+lto-full"
 
 
 def test_versions_latest_and_prerelease() -> None:
-    report = host_report()
+    report = host_facts()
     assert select(CATALOG, report, Request.parse("latest")).best.version == "3.14.0"
     assert select(CATALOG, report, Request.parse(None)).best.version == "3.14.0"
     assert select(CATALOG, report, Request.parse("3.15")).best.version == "3.15.0a1"
@@ -126,36 +127,36 @@ def test_versions_latest_and_prerelease() -> None:
 
 
 def test_release_pin() -> None:
-    pinned = select(CATALOG, host_report(), Request.parse("3.13", release="20250604"))
+    pinned = select(CATALOG, host_facts(), Request.parse("3.13", release="20250604"))
     assert pinned.best.release == "20250604" and pinned.best.version == "3.13.4"
     with pytest.raises(NoMatchingBuild, match=r"release 20990101 has no build.*20251014"):
-        select(CATALOG, host_report(), Request.parse("3.13", release="20990101"))
+        select(CATALOG, host_facts(), Request.parse("3.13", release="20990101"))
 
 
 def test_no_level_split_on_aarch64() -> None:
-    selection = select(CATALOG, host_report(arch="aarch64", level="armv8.2-a"), Request.parse("3.13"))
+    selection = select(CATALOG, host_facts(arch="aarch64", level="armv8.2-a"), Request.parse("3.13"))
     assert selection.best.triple == "aarch64-unknown-linux-gnu" and selection.best.level is None
     assert any("no x86-64 level split" in line for line in selection.explain())
 
 
 def test_unsupported_platform() -> None:
     with pytest.raises(NoMatchingBuild, match="no build for this host"):
-        select(CATALOG, host_report(arch="sparc64"), Request())
+        select(CATALOG, host_facts(arch="sparc64"), Request())
 
 
 def test_forced_level_above_the_host() -> None:
-    selection = select(CATALOG, host_report(level="x86-64-v2"), Request.parse("3.13"), level="v4")
+    selection = select(CATALOG, host_facts(level="x86-64-v2"), Request.parse("3.13"), level="v4")
     assert selection.best.level == "x86-64-v4"
     assert not selection.runs_here(selection.best)
     assert any("above what this CPU runs" in line for line in selection.explain())
-    below = select(CATALOG, host_report(level="x86-64-v4"), Request.parse("3.13"), level="baseline")
+    below = select(CATALOG, host_facts(level="x86-64-v4"), Request.parse("3.13"), level="baseline")
     assert below.best.triple == "x86_64-unknown-linux-gnu" and below.runs_here(below.best)
 
 
 def test_explain_says_why() -> None:
     report = host_report(level="x86-64-v3")
     report["cpu"].update(isa_next_level="x86-64-v4", isa_level_missing=["avx512f", "avx512bw"])
-    lines = select(CATALOG, report, Request.parse("3.13")).explain()
+    lines = select(CATALOG, HostFacts.from_dict(report), Request.parse("3.13")).explain()
     text = "\n".join(lines)
     assert "x86-64-v4 would need avx512f, avx512bw" in text
     assert "x86-64-v3, the highest this CPU runs" in text
@@ -196,7 +197,7 @@ def test_bad_release_and_level() -> None:
 
 
 def test_fitting_builds_order() -> None:
-    builds: list[Build] = fitting_builds(CATALOG, host_report(level="x86-64-v2"))
+    builds: list[Build] = fitting_builds(CATALOG, host_facts(level="x86-64-v2"))
     assert builds[0].version == "3.15.0a1" and builds[0].level == "x86-64-v2"
     assert all(b.level in ("x86-64-v2", "x86-64-v1") for b in builds)
     assert [b.version for b in builds] == sorted([b.version for b in builds], key=_vkey, reverse=True)
@@ -213,12 +214,12 @@ def _vkey(version: str) -> object:
 # snapshot shipped in the package (tests/data/pbs/README.md).
 
 HOSTS = {
-    "v1": host_report(level="x86-64-v1"),
-    "v2": host_report(level="x86-64-v2"),
-    "v3": host_report(level="x86-64-v3"),
-    "v4": host_report(level="x86-64-v4"),
-    "musl-v3": host_report(level="x86-64-v3", libc="musl"),
-    "aarch64": host_report(arch="aarch64", level="armv8.2-a"),
+    "v1": host_facts(level="x86-64-v1"),
+    "v2": host_facts(level="x86-64-v2"),
+    "v3": host_facts(level="x86-64-v3"),
+    "v4": host_facts(level="x86-64-v4"),
+    "musl-v3": host_facts(level="x86-64-v3", libc="musl"),
+    "aarch64": host_facts(arch="aarch64", level="armv8.2-a"),
 }
 UV_ARCH = {"v1": "x86_64", "v2": "x86_64", "v3": "x86_64", "v4": "x86_64", "musl-v3": "x86_64"}
 
@@ -278,7 +279,7 @@ def test_equal_to_or_better_than_uv(catalog: str, host: str, request_text: str) 
     )
     assert best.triple.split("-", 1)[1] == uv.triple.split("-", 1)[1]
     if best.level is not None:
-        host_level = HOSTS[host]["cpu"]["isa_level"]
+        host_level = HOSTS[host].cpu.level
         assert best.level == host_level, "the highest level the CPU runs: better than uv's baseline"
 
 

@@ -190,7 +190,7 @@ def test_kernel_install_explain_with_a_mirror_alone(mirror_alone: dict[str, Any]
     from jupyter_pyvariant.host import report
     from jupyter_pyvariant.host.triples import runnable_targets
 
-    if not runnable_targets(report().to_dict()):
+    if not runnable_targets(report().facts):
         pytest.skip("python-build-standalone publishes no build for this machine's platform")
     code, out, err = run("kernel", "install", "3.13", "--explain", "--json")
     assert code == 0, err

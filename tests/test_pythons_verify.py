@@ -19,6 +19,7 @@ import pytest
 from pbs_fixture import FixtureUnavailable, artifact_cache, debian_debug_python_archive, debian_python_archive
 from pbs_mirror import Archive, Mirror
 
+from jupyter_pyvariant.host.facts import HostFacts
 from jupyter_pyvariant.host.recommend import KERNEL_CLAIM_ENV, build_disagreements, recommendations
 from jupyter_pyvariant.kernels.spec import default_kernel_name, display_name
 from jupyter_pyvariant.pythons.catalog import Build, load_catalog
@@ -129,7 +130,7 @@ def test_the_kernels_report_warns_only_for_the_interpreter_the_promise_was_made_
     python = BuildFacts.reported(answer("debian-python3.11")).to_dict()
     python["real_executable"] = "/store/python/bin/python3.11"
     claim = {"archive": V4_NAME, **BuildFacts.claimed_by(build(V4_NAME)).to_dict()}
-    report = {"python": python, "cpu": {}, "system": {}}
+    report = HostFacts.from_dict({"python": python, "cpu": {}, "system": {}})
 
     def warnings(executable: str) -> list[str]:
         environ = {KERNEL_CLAIM_ENV: json.dumps({**claim, "executable": executable})}

@@ -12,6 +12,7 @@ import pytest
 
 from jupyter_pyvariant.host import collect, report
 from jupyter_pyvariant.host._fs import Roots
+from jupyter_pyvariant.host.facts import HostFacts
 from jupyter_pyvariant.host.recommend import headroom, recommendations
 from jupyter_pyvariant.host.render import to_html, to_text
 
@@ -99,10 +100,11 @@ def test_roots_are_the_same_however_they_are_spelled(tmp_path: Path) -> None:
     ],
 )
 def test_headroom_line(cpu_level: str, py_level: str | None, expected: str) -> None:
-    assert headroom({"isa_level": cpu_level}, {"isa_level": py_level}) == expected
+    facts = HostFacts.from_dict({"cpu": {"isa_level": cpu_level}, "python": {"isa_level": py_level}})
+    assert headroom(facts) == expected
 
 
-def _sample(**overrides: Any) -> dict[str, Any]:
+def _sample(**overrides: Any) -> HostFacts:
     data: dict[str, Any] = {
         "cpu": {
             "arch": "x86_64",
@@ -123,7 +125,7 @@ def _sample(**overrides: Any) -> dict[str, Any]:
         "python": {"version": "3.12.4", "isa_level": "x86-64-v1", "debug": False},
     }
     data.update(overrides)
-    return data
+    return HostFacts.from_dict(data)
 
 
 def test_recommendations_for_a_gpu_workstation_under_a_cgroup() -> None:

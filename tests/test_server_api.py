@@ -374,7 +374,7 @@ def synthetic(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Synth
     """A mirror publishing small archives for this host's platforms (levels best first), and the
     settings that make the server and its workers read its catalog and use a private store (the
     mirror itself is named in each request, as the lab extension's setting would)."""
-    targets = runnable_targets(report().to_dict())
+    targets = runnable_targets(report().facts)
     if not targets:
         pytest.skip("python-build-standalone publishes no build for this host's platform")
     archives = [make_archive("3.12.3", "20260101", target.triple) for target in targets]

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from jupyter_pyvariant.host.facts import HostFacts
 from jupyter_pyvariant.variants.metadata import MetadataError, VariantMetadata, parse_variants_json
 from jupyter_pyvariant.variants.ordering import rank
 from jupyter_pyvariant.variants.properties import VariantProperty
@@ -132,11 +133,11 @@ def test_pep817_fixture_on_a_cuda_host() -> None:
             }
         ],
     }
-    host = host_supported(report, torch)
+    host = host_supported(HostFacts.from_dict(report), torch)
     ranking = rank([*torch.labels, None], host, torch)
     # nvidia first: CUDA >= 12.8 beats >= 12.6; then the CPU builds, v3 preferred by the package
     assert ranking.order == ("cu128", "cu126", "cpu_v3_mkl", "cpu_v1_openblas", "null", None)
-    without_gpu = host_supported({**report, "accelerators": []}, torch)
+    without_gpu = host_supported(HostFacts.from_dict({**report, "accelerators": []}), torch)
     ranking = rank([*torch.labels, None], without_gpu, torch)
     assert ranking.order == ("cpu_v3_mkl", "cpu_v1_openblas", "null", None)
     assert ranking.rejected["cu128"] == "namespace nvidia: the host report lists no nvidia accelerator"
@@ -283,7 +284,7 @@ def test_abi_dependency_from_the_installed_versions_equals_variantlib(
     # abi_dependency needs no provider and no place in default-priorities: it is reserved
     meta = metadata(["x86_64"], variants)
     assert meta.namespaces == ("x86_64", "abi_dependency")
-    x86_v3 = {"cpu": {"arch": "x86_64", "isa_level": "x86-64-v3"}}
+    x86_v3 = HostFacts.from_dict({"cpu": {"arch": "x86_64", "isa_level": "x86-64-v3"}})
     host = host_supported(x86_v3, meta, installed={"Torch": "2.9.1"})
     assert host.to_dict()["abi_dependency"] == {"torch": ["2", "2.9", "2.9.1"]}
     ranking = rank(list(meta.labels), host, meta)

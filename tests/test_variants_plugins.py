@@ -122,7 +122,7 @@ def metadata_for(namespace: str, plugin_api: str, feature: str, value: str) -> V
 
 def test_old_api_plugin_that_prints_answers_from_its_own_environment(options: PluginOptions) -> None:
     meta = metadata_for("old", "old_api:OldPlugin", "level", "v2")
-    host = host_supported({}, meta, trusted_plugins=[PACKAGE], plugin_options=options)
+    host = host_supported(None, meta, trusted_plugins=[PACKAGE], plugin_options=options)
     assert host.to_dict() == {"old": {"level": ["v2", "v1"], "turbo": ["on"]}}
     assert host.origins["old"] == f"plugin {PACKAGE} (trusted)"
     assert rank(list(meta.labels), host, meta).best == "fast"
@@ -134,7 +134,7 @@ def test_old_api_plugin_that_prints_answers_from_its_own_environment(options: Pl
 
 def test_class_method_plugin_writing_to_fd1_shares_the_environment(options: PluginOptions) -> None:
     meta = metadata_for("new", "new_api:NewPlugin", "arch", "gen2")
-    host = host_supported({}, meta, trusted_plugins=["new"], plugin_options=options)  # trusted by namespace
+    host = host_supported(None, meta, trusted_plugins=["new"], plugin_options=options)  # trusted by namespace
     assert host.to_dict() == {"new": {"arch": ["gen3", "gen2"]}}
     assert len(list((options.cache_dir or Path()).joinpath("providers").iterdir())) == 1
 
@@ -142,7 +142,7 @@ def test_class_method_plugin_writing_to_fd1_shares_the_environment(options: Plug
 def test_untrusted_plugin_is_not_installed_or_run(tmp_path: Path) -> None:
     meta = metadata_for("old", "old_api:OldPlugin", "level", "v2")
     isolated = PluginOptions(cache_dir=tmp_path)
-    host = host_supported({}, meta, trusted_plugins=["someone-else"], plugin_options=isolated)
+    host = host_supported(None, meta, trusted_plugins=["someone-else"], plugin_options=isolated)
     assert host.to_dict() == {}
     assert "trust it by name" in host.notes["old"]
     ranking = rank(list(meta.labels), host, meta)
@@ -165,7 +165,7 @@ def test_failing_plugins_raise_errors_naming_package_file_and_source(
 ) -> None:
     meta = metadata_for(namespace, api, "level", "v1")
     with pytest.raises(ProviderError) as error:
-        host_supported({}, meta, trusted_plugins=[PACKAGE], plugin_options=options)
+        host_supported(None, meta, trusted_plugins=[PACKAGE], plugin_options=options)
     text = str(error.value)
     assert message in text
     assert error.value.package == f"demo_{namespace}"
@@ -182,7 +182,7 @@ def test_a_plugin_that_cannot_be_installed_leaves_no_environment(tmp_path: Path)
         cache_dir=tmp_path / "cache", installer_args=("--no-index", "--find-links", str(empty))
     )
     with pytest.raises(ProviderError, match=r"installing the plugin \(uv\) failed"):
-        host_supported({}, meta, trusted_plugins=[PACKAGE], plugin_options=broken)
+        host_supported(None, meta, trusted_plugins=[PACKAGE], plugin_options=broken)
     assert list((tmp_path / "cache" / "providers").iterdir()) == []
 
 
@@ -209,7 +209,7 @@ def test_a_trusted_plugin_answers_for_its_namespace_ahead_of_the_builtin_provide
         "variants": {"null": {}, "v2": {"x86_64": {"level": ["v2"]}}},
     }
     meta = parse_variants_json(document, "https://index.example/simple/demo/demo-1.0-variants.json")
-    host = report().to_dict()
+    host = report().facts
     builtin = host_supported(host, meta)
     assert builtin.origins["x86_64"] == "built-in x86_64 provider (host report)"
     offline = PluginOptions(

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from jupyter_pyvariant.cli import main
+from jupyter_pyvariant.host.facts import HostFacts
 from jupyter_pyvariant.host.properties import supported_properties
 from jupyter_pyvariant.variants.metadata import parse_variants_json
 from jupyter_pyvariant.variants.properties import VariantFormatError, VariantProperty
@@ -51,16 +52,21 @@ def nvidia(
 
 def test_x86_64_level_and_extensions_in_the_x86_64_providers_names_and_order() -> None:
     table = supported_properties(
-        x86("x86-64-v3", "sse2", "pni", "avx2", "fma", "avx_vnni", "sha_ni", "bogus")
+        HostFacts.from_dict(x86("x86-64-v3", "sse2", "pni", "avx2", "fma", "avx_vnni", "sha_ni", "bogus"))
     )
     x86_64 = table["x86_64"]
     assert x86_64["level"] == ["v3", "v2", "v1"]
     # provider-variant-x86-64 order: newest extensions first; sse3 is what the kernel calls pni
     assert list(x86_64)[1:] == ["avx_vnni", "sha_ni", "avx2", "fma", "sse3", "sse2"]
     assert all(x86_64[f] == ["on"] for f in list(x86_64)[1:])
-    assert supported_properties(x86("x86-64-v4"))["x86_64"]["level"] == ["v4", "v3", "v2", "v1"]
-    assert supported_properties(x86("x86-64-v1"))["x86_64"] == {"level": ["v1"]}
-    assert supported_properties(x86("unknown", "avx2")) == {}
+    assert supported_properties(HostFacts.from_dict(x86("x86-64-v4")))["x86_64"]["level"] == [
+        "v4",
+        "v3",
+        "v2",
+        "v1",
+    ]
+    assert supported_properties(HostFacts.from_dict(x86("x86-64-v1")))["x86_64"] == {"level": ["v1"]}
+    assert supported_properties(HostFacts.from_dict(x86("unknown", "avx2"))) == {}
 
 
 @pytest.mark.parametrize(
@@ -74,14 +80,16 @@ def test_x86_64_level_and_extensions_in_the_x86_64_providers_names_and_order() -
 )
 def test_aarch64_versions_as_the_aarch64_provider_spells_them(level: str, versions: list[str]) -> None:
     table = supported_properties(
-        {"cpu": {"arch": "aarch64", "isa_level": level, "features": ["sve", "asimd", "fp"]}}
+        HostFacts.from_dict(
+            {"cpu": {"arch": "aarch64", "isa_level": level, "features": ["sve", "asimd", "fp"]}}
+        )
     )
     assert table["aarch64"]["version"] == versions
     assert list(table["aarch64"])[1:] == ["sve", "asimd", "fp"]
 
 
 def test_nvidia_properties_match_the_nvidia_provider() -> None:
-    table = supported_properties(nvidia("12.8", "9.0"))["nvidia"]
+    table = supported_properties(HostFacts.from_dict(nvidia("12.8", "9.0")))["nvidia"]
     assert list(table) == ["cuda_version_lower_bound", "cuda_version_upper_bound", "sm_arch"]
     lower = table["cuda_version_lower_bound"]
     assert lower[:10] == ["12.8", "12.7", "12.6", "12.5", "12.4", "12.3", "12.2", "12.1", "12.0", "12"]
@@ -91,7 +99,9 @@ def test_nvidia_properties_match_the_nvidia_provider() -> None:
     assert upper[-2:] == ["12.10", "12.9"] and "12" not in upper and len(upper) == 78
     assert table["sm_arch"] == ["90_real", "90_virtual"]
     # only the newest visible GPU counts; its minors down to 0, then the major's PTX
-    assert supported_properties(nvidia("13.0", "8.6", "7.5", hidden=("12.0",)))["nvidia"]["sm_arch"] == [
+    assert supported_properties(HostFacts.from_dict(nvidia("13.0", "8.6", "7.5", hidden=("12.0",))))[
+        "nvidia"
+    ]["sm_arch"] == [
         "86_real",
         "85_real",
         "84_real",
@@ -101,13 +111,19 @@ def test_nvidia_properties_match_the_nvidia_provider() -> None:
         "80_real",
         "80_virtual",
     ]
-    assert supported_properties(nvidia("11.0"))["nvidia"]["cuda_version_lower_bound"] == ["11.0", "11"]
-    assert "cuda_version_upper_bound" not in supported_properties(nvidia("15.20"))["nvidia"]
+    assert supported_properties(HostFacts.from_dict(nvidia("11.0")))["nvidia"][
+        "cuda_version_lower_bound"
+    ] == ["11.0", "11"]
     assert (
-        "sm_arch" not in supported_properties(nvidia("12.4", "3.5"))["nvidia"]
+        "cuda_version_upper_bound" not in supported_properties(HostFacts.from_dict(nvidia("15.20")))["nvidia"]
+    )
+    assert (
+        "sm_arch" not in supported_properties(HostFacts.from_dict(nvidia("12.4", "3.5")))["nvidia"]
     )  # below the provider's floor
-    assert supported_properties(nvidia("10.2", "7.0")) == {}  # outside the provider's CUDA range
-    assert supported_properties(nvidia("12.8", "9.0", status="hardware-no-driver")) == {}
+    assert (
+        supported_properties(HostFacts.from_dict(nvidia("10.2", "7.0"))) == {}
+    )  # outside the provider's CUDA range
+    assert supported_properties(HostFacts.from_dict(nvidia("12.8", "9.0", status="hardware-no-driver"))) == {}
 
 
 def test_amd_properties() -> None:
@@ -121,13 +137,13 @@ def test_amd_properties() -> None:
             }
         ]
     }
-    assert supported_properties(report) == {
+    assert supported_properties(HostFacts.from_dict(report)) == {
         "amd": {"gfx_arch": ["gfx90a", "gfx1100"], "rocm_version": ["6.4"]}
     }
 
 
 def test_every_namespace_is_answered_or_explained() -> None:
-    host = host_supported(x86("x86-64-v3", "avx2", "avx512_vnni"), SIMD)
+    host = host_supported(HostFacts.from_dict(x86("x86-64-v3", "avx2", "avx512_vnni")), SIMD)
     assert host.values("x86_64", "level") == ("v3", "v2", "v1")
     assert host.origins["x86_64"] == "built-in x86_64 provider (host report)"
     assert host.values("openmp", "runtime") == ("gomp", "iomp", "llvm")
@@ -169,17 +185,19 @@ def test_the_provider_names_uv_answers_to_are_served_by_the_builtin_providers(
         "providers": {namespace: provider},
         "variants": {"null": {}},
     }
-    host = host_supported(report, parse_variants_json(document, "demo-1.0-variants.json"))
+    host = host_supported(
+        HostFacts.from_dict(report), parse_variants_json(document, "demo-1.0-variants.json")
+    )
     assert host.origins == {namespace: f"built-in {namespace} provider (host report)"}
-    assert host.to_dict() == {namespace: supported_properties(report)[namespace]}
+    assert host.to_dict() == {namespace: supported_properties(HostFacts.from_dict(report))[namespace]}
 
 
 def test_optional_provider_enabled_by_name_and_enable_if_evaluated_for_the_host() -> None:
     report = {**x86("x86-64-v2"), **nvidia("12.4", "8.0")}
-    host = host_supported(report, SIMD, overrides=Overrides(enable_optional=("nvidia",)))
+    host = host_supported(HostFacts.from_dict(report), SIMD, overrides=Overrides(enable_optional=("nvidia",)))
     assert host.values("nvidia", "sm_arch") == ("80_real", "80_virtual")
     arm = {"cpu": {"arch": "aarch64", "isa_level": "armv8.2-a", "features": []}, "system": {"os": "Linux"}}
-    host = host_supported(arm, TORCH)
+    host = host_supported(HostFacts.from_dict(arm), TORCH)
     assert host.notes["x86_64"] == (
         "enable-if \"platform_machine == 'x86_64' or platform_machine == 'AMD64'\" is false on this host"
     )
@@ -188,7 +206,7 @@ def test_optional_provider_enabled_by_name_and_enable_if_evaluated_for_the_host(
 
 def test_overrides_force_forbid_and_prefer() -> None:
     host = host_supported(
-        x86("x86-64-v3", "avx2"),
+        HostFacts.from_dict(x86("x86-64-v3", "avx2")),
         SIMD,
         overrides=Overrides.parse(
             force=["x86_64 :: level :: v4", "fictional_accel :: generation :: 2"],
@@ -220,7 +238,9 @@ def test_profile_round_trip_stands_in_for_the_host(tmp_path: Path) -> None:
     profile = load_profile(path)
     assert profile.to_dict() == v3_box.to_dict()
     # the profile replaces what this (AVX-512) host says; static properties still come from the metadata
-    host = host_supported(x86("x86-64-v4", "avx512f"), SIMD, overrides=Overrides.parse(profile=path))
+    host = host_supported(
+        HostFacts.from_dict(x86("x86-64-v4", "avx512f")), SIMD, overrides=Overrides.parse(profile=path)
+    )
     assert host.values("x86_64", "level") == ("v3", "v2", "v1")
     assert host.origins["x86_64"] == f"profile {path}"
     assert host.notes["aarch64"] == "the profile has no [aarch64] table"
@@ -253,7 +273,9 @@ def test_an_empty_table_or_list_in_a_profile_means_none_and_says_so(tmp_path: Pa
     path.write_text("[x86_64]\nlevel = []\n\n[aarch64]\n")
     profile = load_profile(path)
     assert profile.to_dict() == {}
-    host = host_supported(x86("x86-64-v4"), SIMD, overrides=Overrides.parse(profile=path))
+    host = host_supported(
+        HostFacts.from_dict(x86("x86-64-v4")), SIMD, overrides=Overrides.parse(profile=path)
+    )
     assert host.notes["x86_64"] == "the profile's [x86_64] table is empty: that machine supports none of it"
     assert host.why_not(VariantProperty.parse("x86_64 :: level :: v3")) == (
         "the profile lists no x86_64 :: level value"
@@ -261,16 +283,18 @@ def test_an_empty_table_or_list_in_a_profile_means_none_and_says_so(tmp_path: Pa
     assert host.notes["aarch64"].startswith("the profile's [aarch64] table is empty")
     # a feature listed empty beside others: the others stand, the empty one is named
     path.write_text('[x86_64]\nlevel = ["v3", "v2", "v1"]\navx512f = []\n')
-    host = host_supported(x86("x86-64-v4"), SIMD, overrides=Overrides.parse(profile=path))
+    host = host_supported(
+        HostFacts.from_dict(x86("x86-64-v4")), SIMD, overrides=Overrides.parse(profile=path)
+    )
     assert host.values("x86_64", "level") == ("v3", "v2", "v1")
     assert host.notes["x86_64 :: avx512f"] == "the profile lists no x86_64 :: avx512f value"
 
 
 def test_host_profile_covers_every_builtin_namespace() -> None:
     report = {**x86("x86-64-v4", "avx512f"), **nvidia("12.8", "9.0")}
-    profile = host_profile(report)
+    profile = host_profile(HostFacts.from_dict(report))
     assert profile.namespaces == ("x86_64", "nvidia")
-    assert profile.to_dict() == supported_properties(report)
+    assert profile.to_dict() == supported_properties(HostFacts.from_dict(report))
 
 
 def test_profile_verb_writes_a_loadable_profile_of_this_host(

@@ -1,7 +1,7 @@
 """What the host could run that it does not run now, and what to watch out for.
 
-Pure functions of the report's sections (the JSON contract), so the same advice can be computed for
-a report that arrived from another process or machine.
+Pure functions of the host's facts, so the same advice can be computed for a report that arrived
+from another process or machine (read with ``HostFacts.from_dict``).
 """
 
 from __future__ import annotations
@@ -11,11 +11,13 @@ from collections.abc import Mapping
 
 from .cpu_levels import better_level
 from .properties import property_lines, supported_properties
-from .triples import platform_targets, runnable_targets, uv_key
+from .triples import level_flag, platform_targets, runnable_targets, uv_key
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
+
+    from .facts import HostFacts, PythonFacts
 
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 # Set by a provisioned kernel's kernelspec: what the archive's name promised (JSON, shaped like the
@@ -24,11 +26,10 @@ THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 KERNEL_CLAIM_ENV = "PYVARIANT_KERNEL_CLAIM"
 
 
-def headroom(cpu: Mapping[str, Any], python: Mapping[str, Any]) -> str:
+def headroom(facts: HostFacts) -> str:
     """One line: what the interpreter targets against what the CPU runs."""
-    cpu_level = cpu.get("isa_level") or "unknown"
-    py_level = python.get("isa_level")
-    if cpu_level == "unknown":
+    cpu_level, py_level = facts.cpu.level, facts.python.isa_level
+    if cpu_level is None:
         return "The CPU's ISA level is unknown (see diagnostics)."
     if not py_level:
         return f"This CPU runs {cpu_level}; the interpreter's target level is unknown."
@@ -37,24 +38,19 @@ def headroom(cpu: Mapping[str, Any], python: Mapping[str, Any]) -> str:
     return f"This interpreter targets {py_level}; this CPU runs {cpu_level}."
 
 
-def better_kernel(cpu: Mapping[str, Any], python: Mapping[str, Any]) -> str | None:
+def better_kernel(facts: HostFacts) -> str | None:
     """The level a kernel could be built for to use this CPU fully, when the running interpreter's
     level is below it on the same ladder (None: it already fits, or either level is unknown)."""
-    return better_level(python.get("isa_level"), cpu.get("isa_level"))
+    return better_level(facts.python.isa_level, facts.cpu.level)
 
 
-def level_flag(level: str) -> str:
-    """How ``--level`` spells a published level: ``x86-64-v3`` → ``v3``."""
-    return level.removeprefix("x86-64-")
-
-
-def kernel_levels(report: Mapping[str, Any]) -> list[dict[str, Any]]:
+def kernel_levels(facts: HostFacts) -> list[dict[str, Any]]:
     """The levels interpreters are published at for this platform, lowest first, each with the
     ``--level`` spelling and whether this CPU runs it: the provisioning dialog's choices."""
-    runnable = set(runnable_targets(report))
+    runnable = set(runnable_targets(facts))
     return [
         {"level": t.level, "flag": level_flag(t.level), "runs": t in runnable}
-        for t in reversed(platform_targets(report))
+        for t in reversed(platform_targets(facts))
         if t.level
     ]
 
@@ -104,116 +100,106 @@ def build_disagreements(claimed: Mapping[str, Any], actual: Mapping[str, Any]) -
     return found
 
 
-def _kernel_claim(python: Mapping[str, Any], environ: Mapping[str, str]) -> list[str]:
+def _kernel_claim(python: PythonFacts, environ: Mapping[str, str]) -> list[str]:
     """The kernelspec's promise against the running interpreter (only the interpreter it was made
     for: a subprocess of the kernel inherits the variable)."""
     try:
         claimed = json.loads(environ.get(KERNEL_CLAIM_ENV) or "null")
     except ValueError:
         return []
-    if not isinstance(claimed, dict) or claimed.get("executable") != python.get("real_executable"):
+    if not isinstance(claimed, dict) or claimed.get("executable") != python.real_executable:
         return []
-    return build_disagreements(claimed, python)
+    return build_disagreements(claimed, python.build())
 
 
-def _interpreter(report: Mapping[str, Any]) -> dict[str, Any] | None:
-    targets = runnable_targets(report)
+def _interpreter(facts: HostFacts) -> dict[str, Any] | None:
+    targets = runnable_targets(facts)
     if not targets:
         return None
     best = targets[0]
-    python = report.get("python", {})
-    version = ".".join(str(python.get("version", "3")).split(".")[:2])
+    version = ".".join((facts.python.version or "3").split(".")[:2])
     return {
         "triple": best.triple,
         "flavour": "install_only_stripped (PGO+LTO)",
         "level": best.level,
-        "uv_key": uv_key(report, version, best),
+        "uv_key": uv_key(facts, version, best),
         "command": f"%pyvariant kernel install {version}"
         + (f" --level {level_flag(best.level)}" if best.level else ""),
     }
 
 
-def _conda(report: Mapping[str, Any]) -> dict[str, str]:
-    cpu, system = report.get("cpu", {}), report.get("system", {})
+def _conda(facts: HostFacts) -> dict[str, str]:
+    system = facts.system
     virtual: dict[str, str] = {}
-    microarch = (cpu.get("archspec") or {}).get("microarchitecture")
-    if microarch:
-        virtual["__archspec"] = f"1={microarch}"
-    libc = system.get("libc", {})
-    if libc.get("family") == "glibc" and libc.get("version"):
-        virtual["__glibc"] = str(libc["version"])
-    for accelerator in report.get("accelerators", []):
-        if accelerator.get("vendor") == "nvidia" and accelerator.get("cuda_driver_version"):
-            virtual["__cuda"] = str(accelerator["cuda_driver_version"])
-    os_name = str(system.get("os", ""))
-    if os_name == "Linux" and system.get("kernel"):
-        virtual["__linux"] = str(system["kernel"]).split("-")[0]
-    if os_name in ("Linux", "Darwin"):
+    if facts.cpu.microarchitecture:
+        virtual["__archspec"] = f"1={facts.cpu.microarchitecture}"
+    if system.libc_family == "glibc" and system.libc_version:
+        virtual["__glibc"] = system.libc_version
+    for accelerator in facts.accelerators:
+        if accelerator.vendor == "nvidia" and accelerator.cuda_driver_version:
+            virtual["__cuda"] = accelerator.cuda_driver_version
+    if system.os == "Linux" and system.kernel:
+        virtual["__linux"] = system.kernel.split("-")[0]
+    if system.os in ("Linux", "Darwin"):
         virtual["__unix"] = "0"
     return virtual
 
 
-def _warnings(report: Mapping[str, Any], environ: Mapping[str, str]) -> list[str]:
-    cpu, capacity, python = report.get("cpu", {}), report.get("capacity", {}), report.get("python", {})
+def _warnings(facts: HostFacts, environ: Mapping[str, str]) -> list[str]:
+    cpu, capacity = facts.cpu, facts.capacity
     warnings: list[str] = []
-    usable, logical = capacity.get("usable_cores"), capacity.get("logical_cpus")
+    usable, logical = capacity.usable_cores, capacity.logical_cpus
     if usable and logical and usable < logical and not any(v in environ for v in THREAD_VARS):
         warnings.append(
             f"Only {usable:g} of {logical} CPUs are usable (cgroup/affinity) but no thread limit is set: "
             f"BLAS and OpenMP will start {logical} threads. Set OMP_NUM_THREADS={max(1, int(usable))}."
         )
-    memory = capacity.get("memory", {})
-    if memory.get("cgroup_limit_bytes") and memory.get("total_bytes"):
-        limit, total = memory["cgroup_limit_bytes"], memory["total_bytes"]
-        if limit < total:
-            warnings.append(
-                f"Memory is limited to {limit / 2**30:.1f} GiB by the cgroup"
-                f" (the machine has {total / 2**30:.1f} GiB)."
-            )
-    hwcaps = cpu.get("glibc_hwcaps") or {}
-    if hwcaps.get("agrees") is False:
+    limit, total = capacity.memory_limit_bytes, capacity.memory_bytes
+    if limit and total and limit < total:
         warnings.append(
-            f"glibc's loader says {hwcaps.get('level')} but the CPU flags say {cpu.get('isa_level')}: "
+            f"Memory is limited to {limit / 2**30:.1f} GiB by the cgroup"
+            f" (the machine has {total / 2**30:.1f} GiB)."
+        )
+    if cpu.hwcaps_agrees is False:
+        warnings.append(
+            f"glibc's loader says {cpu.hwcaps_level} but the CPU flags say {cpu.level or 'unknown'}: "
             "the OS may not enable a feature (e.g. AVX state in XSAVE)."
         )
-    for refusal in (cpu.get("archspec") or {}).get("refused", [])[:1]:
-        missing = refusal.get("missing", [])
-        verb = "is" if len(missing) == 1 else "are"
+    for refusal in cpu.refused[:1]:
+        verb = "is" if len(refusal.missing) == 1 else "are"
         warnings.append(
-            f"archspec refused {refusal.get('target')} because {', '.join(missing)} {verb} hidden; "
+            f"archspec refused {refusal.target} because {', '.join(refusal.missing)} {verb} hidden; "
             "a VM may mask CPU flags."
         )
-    for accelerator in report.get("accelerators", []):
-        status, vendor = accelerator.get("status"), accelerator.get("vendor")
+    for accelerator in facts.accelerators:
+        status, vendor = accelerator.status, accelerator.vendor
         if status == "hardware-no-driver":
             warnings.append(
-                f"An {vendor.upper()} GPU is present but its driver is not usable:"
-                f" {accelerator.get('reason')}"
+                f"An {vendor.upper()} GPU is present but its driver is not usable: {accelerator.reason}"
             )
         elif status == "error":
-            warnings.append(f"{vendor.upper()} probe failed: {accelerator.get('reason')}")
+            warnings.append(f"{vendor.upper()} probe failed: {accelerator.reason}")
         if vendor == "nvidia" and status == "ok":
-            devices = accelerator.get("devices", [])
-            if devices and not any(d.get("visible") for d in devices):
+            devices = accelerator.devices
+            if devices and not any(d.visible for d in devices):
                 warnings.append("CUDA_VISIBLE_DEVICES hides every NVIDIA GPU from CUDA programs.")
-        if vendor == "apple" and accelerator.get("rosetta"):
+        if vendor == "apple" and accelerator.rosetta:
             warnings.append(
                 "This Python runs under Rosetta 2 (x86_64 on Apple silicon): use an arm64 Python."
             )
-    if python.get("debug"):
+    if facts.python.debug:
         warnings.append("This interpreter is a debug build: expect it to be several times slower.")
-    return warnings + _kernel_claim(python, environ)
+    return warnings + _kernel_claim(facts.python, environ)
 
 
-def recommendations(report: Mapping[str, Any], environ: Mapping[str, str]) -> dict[str, Any]:
+def recommendations(facts: HostFacts, environ: Mapping[str, str]) -> dict[str, Any]:
     """The report's ``recommendations`` section."""
-    supported = supported_properties(report)
     return {
-        "headroom": headroom(report.get("cpu", {}), report.get("python", {})),
-        "better_kernel": better_kernel(report.get("cpu", {}), report.get("python", {})),
-        "kernel_levels": kernel_levels(report),
-        "interpreter": _interpreter(report),
-        "variant_properties": property_lines(supported, features_per_namespace=3),
-        "conda_virtual_packages": _conda(report),
-        "warnings": _warnings(report, environ),
+        "headroom": headroom(facts),
+        "better_kernel": better_kernel(facts),
+        "kernel_levels": kernel_levels(facts),
+        "interpreter": _interpreter(facts),
+        "variant_properties": property_lines(supported_properties(facts), features_per_namespace=3),
+        "conda_virtual_packages": _conda(facts),
+        "warnings": _warnings(facts, environ),
     }

@@ -16,6 +16,7 @@ from types import MappingProxyType
 from ._fs import Roots
 from ._probe import Recorder
 from ._values import Record
+from .facts import HostFacts
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -42,7 +43,8 @@ _UNKNOWN_CPU: dict[str, Any] = {
 
 
 class HostReport(Record):
-    """What this machine is, as the JSON contract spells it (``to_dict``)."""
+    """What this machine is, as the JSON contract spells it (``to_dict``), and the typed facts the
+    other wings decide by (``facts``)."""
 
     scope: Scope
     cpu: Mapping[str, Any]
@@ -52,6 +54,7 @@ class HostReport(Record):
     python: Mapping[str, Any]
     recommendations: Mapping[str, Any]
     diagnostics: tuple[Mapping[str, Any], ...]
+    facts: HostFacts
     elapsed_ms: float = 0.0
 
     def __eq__(self, other: object) -> bool:
@@ -123,7 +126,8 @@ def _collect(scope: Scope, roots: Roots | None, environ: Mapping[str, str] | Non
         ),
         "python": rec.run("python", "interpreter", lambda: probe_interpreter(rec).to_dict(), _NOTHING),
     }
-    advice = rec.run("recommendations", "report", lambda: recommendations(sections, env), _NOTHING)
+    facts = _facts(scope, sections, rec)
+    advice = rec.run("recommendations", "report", lambda: recommendations(facts, env), _NOTHING)
     return HostReport(
         scope=scope,
         cpu=sections["cpu"],
@@ -133,8 +137,20 @@ def _collect(scope: Scope, roots: Roots | None, environ: Mapping[str, str] | Non
         python=sections["python"],
         recommendations=advice,
         diagnostics=tuple(d.to_dict() for d in rec.diagnostics),
+        facts=facts,
         elapsed_ms=(time.perf_counter() - start) * 1000,
     )
+
+
+def _facts(scope: Scope, sections: Mapping[str, Any], rec: Recorder) -> HostFacts:
+    """The typed facts, read once from the sections (the probes wrote them as the contract's JSON)."""
+    from .facts import HostReportError
+
+    try:
+        return HostFacts.from_dict({"scope": scope, **sections})
+    except HostReportError as exc:  # a probe broke the contract: its facts are unknown, said so
+        rec.note("facts", "report", str(exc))
+        return HostFacts(scope)
 
 
 _cache: dict[tuple[str, Roots], HostReport] = {}

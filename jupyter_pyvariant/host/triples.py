@@ -6,7 +6,6 @@ architecture, libc and ISA level.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from functools import cache
 
 from ._values import Record, data_table
@@ -15,6 +14,8 @@ from .cpu_levels import level_family, level_names, runs_on
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
+
+    from .facts import HostFacts
 
 
 def _table() -> dict[str, Any]:
@@ -30,18 +31,30 @@ class Target(Record):
     libc: str | None
 
 
-def platform_targets(report: Mapping[str, Any]) -> list[Target]:
+def level_flag(level: str) -> str:
+    """How ``--level``, uv and the x86-64 provider spell a level: without the words every level of
+    its ladder shares (``x86-64-v3`` → ``v3``)."""
+    family = level_family(level)
+    if family is None:
+        return level
+    ladder = [name.split("-") for name in level_names(family)]
+    shared = 0
+    while all(len(words) > shared + 1 and words[shared] == ladder[0][shared] for words in ladder):
+        shared += 1
+    return "-".join(level.split("-")[shared:])
+
+
+def platform_targets(facts: HostFacts) -> list[Target]:
     """Every triple built for the host's OS, architecture and libc, best level first.
 
     Unlike :func:`runnable_targets` this ignores the CPU's level: filling a store for other machines
     of the same platform needs the levels this one cannot run.
     """
-    system, cpu = report.get("system", {}), report.get("cpu", {})
-    os_name = str(system.get("os", "")).lower()
-    entry = _table().get(os_name, {}).get(str(cpu.get("arch", "")))
+    os_name = (facts.system.os or "").lower()
+    entry = _table().get(os_name, {}).get(facts.cpu.arch or "")
     if not entry:
         return []
-    libc = str(system.get("libc", {}).get("family") or "gnu")
+    libc = facts.system.libc_family or "gnu"
     libc = {"glibc": "gnu"}.get(libc, libc)
     key = "any" if "any" in entry else libc
     pattern = entry.get(key)
@@ -56,11 +69,11 @@ def platform_targets(report: Mapping[str, Any]) -> list[Target]:
     return [Target(pattern.format(arch=levels[n]), n, libc_name) for n in best_first if n in levels]
 
 
-def runnable_targets(report: Mapping[str, Any]) -> list[Target]:
+def runnable_targets(facts: HostFacts) -> list[Target]:
     """Triples this host runs, best first (highest level the CPU supports first; only the lowest level
     when the CPU's level is unknown)."""
-    cpu_level = str(report.get("cpu", {}).get("isa_level", "unknown"))
-    targets = platform_targets(report)
+    cpu_level = facts.cpu.level or "unknown"
+    targets = platform_targets(facts)
     return [t for t in targets if t.level is None or runs_on(t.level, cpu_level) or _baseline(t, cpu_level)]
 
 
@@ -96,13 +109,13 @@ def target_for_triple(triple: str) -> Target | None:
     return _targets_by_triple().get(triple)
 
 
-def uv_key(report: Mapping[str, Any], version: str, target: Target) -> str:
+def uv_key(facts: HostFacts, version: str, target: Target) -> str:
     """The download key a uv user would type, e.g. ``cpython-3.13-linux-x86_64_v4-gnu``."""
     table = _table()
-    system = report.get("system", {})
-    os_name = table["uv_os"].get(str(system.get("os", "")).lower(), "unknown")
-    arch = table["uv_arch"].get(str(report.get("cpu", {}).get("arch", "")), "unknown")
-    if target.level and target.level != "x86-64-v1":
-        arch = f"{arch}_{target.level.removeprefix('x86-64-')}"
+    os_name = table["uv_os"].get((facts.system.os or "").lower(), "unknown")
+    arch = table["uv_arch"].get(facts.cpu.arch or "", "unknown")
+    family = level_family(target.level or "")
+    if target.level and family and target.level != level_names(family)[0]:  # the baseline has no suffix
+        arch = f"{arch}_{level_flag(target.level)}"
     libc = {"gnu": "gnu", "musl": "musl", None: "none"}.get(target.libc, "none")
     return f"cpython-{version}-{os_name}-{arch}-{libc}"

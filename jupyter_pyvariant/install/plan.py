@@ -15,6 +15,7 @@ from ..errors import InstallError
 
 if TYPE_CHECKING:
     from .._installer import InstallerKind
+    from ..host.facts import HostFacts
     from ..index.models import FileLink
     from . import recipes
     from .choose import ProjectChoice
@@ -181,8 +182,9 @@ class Options:
     """Refuse packages that need a GPU stack this host lacks (``refusals.toml``)."""
     timeout: float = 30.0
     cache_dir: Path | None = None
-    report: Mapping[str, Any] | None = None
-    """A host report dict standing in for this host's (tests, remote kernels); None: probe this host."""
+    report: HostFacts | None = None
+    """The facts of a host standing in for this one (a remote kernel's report, read with
+    ``HostFacts.from_dict``; tests); None: probe this host."""
 
 
 def _sdist_version(link: FileLink) -> str | None:

@@ -1,5 +1,9 @@
 """What the target supports: this host's properties (or a profile's), the user's overrides applied.
 
+One route for both consumers: the built-in providers answer once per session (from the host's
+facts, :mod:`jupyter_pyvariant.host.properties`); the recipes test that answer with the overrides
+applied, and each package's variant ranking starts from the same answer.
+
 Worked out only when something needs it (a recipe naming a requested project, a project with
 variants): started at once instead, it took CPU time from the installer and from installs that
 never needed it.
@@ -11,12 +15,13 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from . import recipes
 from .plan import PlanError
 
 if TYPE_CHECKING:
+    from ..host.facts import HostFacts
     from ..index.settings import IndexSettings
     from ..variants.metadata import VariantMetadata
     from ..variants.plugins import PluginOptions
@@ -26,10 +31,12 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class HostSupport:
-    """This host's report and what it supports (overrides applied), as the recipes see it."""
+    """The target's facts, what the built-in providers say of it (None when a profile stands in for
+    it), and what it supports with the overrides applied (what the recipes test)."""
 
-    report: dict[str, Any]
-    supported: dict[str, dict[str, list[str]]]
+    facts: HostFacts
+    builtin: SupportedProperties | None
+    supported: SupportedProperties
 
 
 class Support:
@@ -63,20 +70,22 @@ class Support:
             raise PlanError(str(exc)) from None
 
     def host(self) -> HostSupport:
-        """This host's report and what it supports (a profile stands in for it when given)."""
+        """This host's facts and what it supports (a profile stands in for it when given)."""
         with self._lock:
             if self._host is None:
                 from ..variants.providers import host_profile
 
-                options = self.options
-                report = dict(options.report) if options.report is not None else _host_report()
-                whole = self.overrides.profile or host_profile(report)
-                self._host = HostSupport(report, self.overrides.apply(whole).to_dict())
+                facts = _host_facts(self.options)
+                if (profile := self.overrides.profile) is not None:
+                    self._host = HostSupport(facts, None, self.overrides.apply(profile))
+                else:
+                    builtin = host_profile(facts)
+                    self._host = HostSupport(facts, builtin, self.overrides.apply(builtin))
             return self._host
 
     def facts(self) -> recipes.Supported:
         """What the recipes test: the supported properties, overrides applied."""
-        return self.host().supported
+        return self.host().supported.table
 
     def refuse(self, rewrite: recipes.Rewrite) -> recipes.Rewrite:
         """``rewrite``, unless it needs a GPU stack the target lacks: refused for this host, noted for
@@ -89,10 +98,10 @@ class Support:
         if self.options.profile:
             found = f"profile {self.options.profile} has no {refusal.needs.upper()}"
             return replace(rewrite, note=refusal.message(rewrite.project, found))
-        from ..variants.providers import absent_reason
+        from ..host.properties import absent_reason
 
         namespace = "nvidia" if refusal.needs == "cuda" else "amd"
-        lacking = absent_reason(namespace, self.host().report)
+        lacking = absent_reason(namespace, self.host().facts)
         raise PlanError(
             f"{refusal.message(rewrite.project, f'this host has none ({lacking})')}; "
             "nothing was installed (--no-gpu-check installs it anyway)"
@@ -118,9 +127,11 @@ class Support:
 
         key = repr((metadata.priorities.namespaces, sorted(metadata.providers.items())))
         if key not in self._by_metadata:
+            host = self.host()
             self._by_metadata[key] = host_supported(
-                self.host().report,
+                host.facts,
                 metadata,
+                builtin=host.builtin,
                 trusted_plugins=self.options.trusted_plugins,
                 overrides=self.overrides,
                 plugin_options=self.plugin_options,
@@ -150,7 +161,10 @@ def _describe(options: Options) -> str:
     return "; ".join([text, *(f"{what}: {', '.join(items)}" for what, items in changes)])
 
 
-def _host_report() -> dict[str, Any]:
+def _host_facts(options: Options) -> HostFacts:
+    """The facts of the host the options name (another process's report), else of this one."""
+    if options.report is not None:
+        return options.report
     from ..host import report
 
-    return report().to_dict()
+    return report().facts

@@ -33,6 +33,7 @@ from .spec import (
 from .venv import KernelEnv, StepCallback, create_kernel_env, is_kernel_venv
 
 if TYPE_CHECKING:
+    from ..host.facts import HostFacts
     from ..pythons.catalog import Build
     from ..pythons.fetch import ProgressCallback
     from ..pythons.select import Request, Selection
@@ -133,20 +134,21 @@ def _store(options: KernelOptions) -> Store:
     return Store(options.store) if options.store else default_store()
 
 
-def _host_report(report: Mapping[str, Any] | None) -> Mapping[str, Any]:
-    if report is not None:
-        return report
-    from ..host import report as host_report
+def _host_facts(facts: HostFacts | None) -> HostFacts:
+    if facts is not None:
+        return facts
+    from ..host import report
 
-    return host_report().to_dict()
+    return report().facts
 
 
-def plan_kernel(options: KernelOptions, report: Mapping[str, Any] | None = None) -> Selection:
-    """The build ``install_kernel`` would use, with its explanation (``--explain``)."""
+def plan_kernel(options: KernelOptions, facts: HostFacts | None = None) -> Selection:
+    """The build ``install_kernel`` would use for the host of ``facts`` (None: this one), with its
+    explanation (``--explain``)."""
     from ..pythons.select import select
 
     request = options.request()  # a bad version fails here, before any network
-    host = _host_report(report)
+    host = _host_facts(facts)
     if options.per_node:
         return select([p.build for p in _store(options).installed()], host, request)
     from ..pythons.catalog import load_catalog
@@ -167,7 +169,7 @@ def _check_free(location: SpecLocation, name: str) -> None:
 def install_kernel(
     options: KernelOptions,
     *,
-    report: Mapping[str, Any] | None = None,
+    facts: HostFacts | None = None,
     on_step: StepCallback | None = None,
     download_progress: ProgressCallback | None = None,
 ) -> KernelInfo:
@@ -176,7 +178,7 @@ def install_kernel(
 
     step = on_step or (lambda message: None)
     location = options.location or SpecLocation.user()
-    selection = plan_kernel(options, report)
+    selection = plan_kernel(options, facts)
     name = _kernel_name(options, BuildFacts.claimed_by(selection.best), location)
     _check_free(location, name)
     store = _store(options)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jupyter_client.provisioning.local_provisioner import LocalProvisioner
 
@@ -22,8 +22,11 @@ from . import KernelError
 from .per_node import PerNodeRequest
 from .spec import METADATA_KEY
 
+if TYPE_CHECKING:
+    from ..host.facts import HostFacts
 
-def choose_python(metadata: Mapping[str, Any], report: Mapping[str, Any]) -> tuple[Path, str]:
+
+def choose_python(metadata: Mapping[str, Any], facts: HostFacts) -> tuple[Path, str]:
     """The venv interpreter of the best recorded build this host runs, and why."""
     from ..pythons.errors import NoMatchingBuild
     from ..pythons.select import select
@@ -31,7 +34,7 @@ def choose_python(metadata: Mapping[str, Any], report: Mapping[str, Any]) -> tup
     per_node = PerNodeRequest.from_metadata(metadata)
     present = {b.build: b.python for b in per_node.builds if b.python.exists()}
     try:
-        selection = select(list(present), report, per_node.request)
+        selection = select(list(present), facts, per_node.request)
     except NoMatchingBuild as exc:
         missing = sorted(str(b.python) for b in per_node.builds if not b.python.exists())
         raise KernelError(
@@ -59,7 +62,7 @@ class PyvariantProvisioner(LocalProvisioner):
 
         launch: dict[str, Any] = await super().pre_launch(**kwargs)
         metadata = self.kernel_spec.metadata.get(METADATA_KEY) or {}
-        python, why = choose_python(metadata, report().to_dict())
+        python, why = choose_python(metadata, report().facts)
         self.log.info("pyvariant: kernel %s starts on %s (%s)", self.kernel_id, python, why)
         launch["cmd"] = replace_interpreter(launch["cmd"], python)
         launch["env"] = {**launch.get("env", {}), **variant_env(metadata, python)}

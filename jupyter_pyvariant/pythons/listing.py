@@ -6,26 +6,26 @@ read the same whichever face asked.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from ..host.facts import HostFacts
     from .catalog import Build, Catalog
     from .select import Request
     from .store import Store
 
 
-def host_summary(report: Mapping[str, Any]) -> dict[str, Any]:
+def host_summary(facts: HostFacts) -> dict[str, Any]:
     """The three facts a build is chosen by."""
-    cpu, system = report.get("cpu") or {}, report.get("system") or {}
     return {
-        "isa_level": cpu.get("isa_level", "unknown"),
-        "arch": cpu.get("arch", "unknown"),
-        "libc": (system.get("libc") or {}).get("family", "unknown"),
+        "isa_level": facts.cpu.level or "unknown",
+        "arch": facts.cpu.arch or "unknown",
+        "libc": facts.system.libc_family or "unknown",
     }
 
 
-def best_per_version(builds: list[Build], report: Mapping[str, Any]) -> list[Build]:
+def best_per_version(builds: list[Build], facts: HostFacts) -> list[Build]:
     """For each minor version: the build ``python install`` would choose, plain and free-threaded."""
     from .errors import NoMatchingBuild
     from .select import Request, select
@@ -34,16 +34,16 @@ def best_per_version(builds: list[Build], report: Mapping[str, Any]) -> list[Bui
     for minor in dict.fromkeys(b.minor for b in builds):
         for freethreaded in (False, True):
             try:
-                chosen.append(select(builds, report, Request(minor, freethreaded=freethreaded)).best)
+                chosen.append(select(builds, facts, Request(minor, freethreaded=freethreaded)).best)
             except NoMatchingBuild:
                 continue
     return chosen
 
 
 def pythons_listing(
-    catalog: Catalog, report: Mapping[str, Any], store: Store, request: Request | None, *, every: bool
+    catalog: Catalog, facts: HostFacts, store: Store, request: Request | None, *, every: bool
 ) -> dict[str, Any]:
-    """The builds that fit ``report``'s host, best first, the one chosen for ``request`` and why.
+    """The builds that fit the host, best first, the one chosen for ``request`` and why.
 
     ``builds`` holds every build the host runs (``every``), else the candidates for ``request``,
     else (no request) the best build of each minor version; ``installed`` lists the store.
@@ -58,17 +58,17 @@ def pythons_listing(
     shown: list[Build] = []
     if request is not None:
         try:
-            selection = select(catalog, report, request)
+            selection = select(catalog, facts, request)
         except NoMatchingBuild as exc:
             explain.append(str(exc))
         else:
             best, shown = selection.best, list(selection.candidates)
             explain += selection.explain()
     if every or request is None:
-        fitting = fitting_builds(catalog, report)
-        shown = fitting if every else best_per_version(fitting, report)
+        fitting = fitting_builds(catalog, facts)
+        shown = fitting if every else best_per_version(fitting, facts)
     return {
-        "host": host_summary(report),
+        "host": host_summary(facts),
         "catalog": catalog.to_dict(),
         "builds": _entries(shown, here),
         "best": _entries([best], here)[0] if best else None,

@@ -1,7 +1,7 @@
 """Which published build fits a host best, and why.
 
-The host is a host report dict (the JSON contract), not this process's probes, so a kernel's host,
-a replayed machine or another node of a cluster can be asked about the same way. Order of
+The host is given by its facts (``HostFacts``), not probed here, so a kernel's host, a replayed
+machine or another node of a cluster can be asked about the same way. Order of
 preference: the requested version (newest matching, stable before pre-release), the newest release
 that has it, the highest x86-64 level the CPU runs, then the flavour (optimized and stripped first).
 Statically linked builds never qualify: they cannot load extension modules, so no kernel runs on them.
@@ -12,13 +12,16 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from ..host.cpu_levels import level_family, level_names, runs_on
-from ..host.triples import Target, platform_targets, runnable_targets
+from ..host.triples import Target, level_flag, platform_targets, runnable_targets
 from .catalog import Build, Catalog
 from .errors import NoMatchingBuild, PythonsError
 from .names import pbs_data
+
+if TYPE_CHECKING:
+    from ..host.facts import HostFacts
 
 _REQUEST = re.compile(
     r"^(?:cpython-?|python)?(?P<version>\d+(?:\.\d+){0,2}(?:(?:a|b|rc)\d+)?)?"
@@ -136,12 +139,11 @@ def normalize_level(level: str) -> str:
     spelled = level.strip().lower().replace("_", "-")
     if spelled == "auto":
         return "auto"
-    if spelled == "baseline":
-        spelled = "v1"
-    name = spelled if spelled.startswith("x86-64-") else f"x86-64-{spelled}"
     known = level_names("x86_64")
+    by_flag = {level_flag(name): name for name in known}
+    name = known[0] if spelled == "baseline" else by_flag.get(spelled, spelled)
     if name not in known:
-        short = [known_name.removeprefix("x86-64-") for known_name in known]
+        short = list(by_flag)
         raise InvalidRequest(f"unknown level {level!r}: use auto, {', '.join(short[:-1])} or {short[-1]}")
     return name
 
@@ -193,18 +195,18 @@ class Selection:
 
 def select(
     catalog: Catalog | Sequence[Build],
-    report: Mapping[str, Any],
+    facts: HostFacts,
     request: Request | None = None,
     *,
     level: str = "auto",
 ) -> Selection:
-    """The best builds of ``catalog`` for the host ``report``; :class:`NoMatchingBuild` when none fits."""
+    """The best builds of ``catalog`` for the host; :class:`NoMatchingBuild` when none fits."""
     request = request or Request()
     level = normalize_level(level)
-    host_level = str(report.get("cpu", {}).get("isa_level", "unknown"))
+    host_level = facts.cpu.level
     notes = [catalog.describe()] if isinstance(catalog, Catalog) else []
-    notes.append(_host_line(report))
-    targets = _targets(report, level, notes)
+    notes.append(_host_line(facts))
+    targets = _targets(facts, level, notes)
     rank = {t.triple: i for i, t in enumerate(targets)}
     flavours: list[str] = pbs_data()["flavour_preference"][request.flavour_kind]
     on_platform = [b for b in catalog if b.triple in rank]
@@ -221,13 +223,14 @@ def select(
     version = _best_version([b.version for b in matching], request)
     chosen = _ordered([b for b in matching if b.version == version], rank, flavours)
     notes.append(_version_line(request, version, chosen[0]))
-    notes.append(_level_line(chosen[0], targets, report, level))
-    return Selection(request, tuple(chosen), tuple(notes), host_level if level_family(host_level) else None)
+    notes.append(_level_line(chosen[0], targets, facts, level))
+    known_level = host_level if host_level and level_family(host_level) else None
+    return Selection(request, tuple(chosen), tuple(notes), known_level)
 
 
-def fitting_builds(catalog: Catalog | Sequence[Build], report: Mapping[str, Any]) -> list[Build]:
+def fitting_builds(catalog: Catalog | Sequence[Build], facts: HostFacts) -> list[Build]:
     """Every non-static build this host runs, newest version first, then release, level, flavour."""
-    rank = {t.triple: i for i, t in enumerate(runnable_targets(report))}
+    rank = {t.triple: i for i, t in enumerate(runnable_targets(facts))}
     preference = [f for kind in pbs_data()["flavour_preference"].values() for f in kind]
     return _ordered([b for b in catalog if b.triple in rank and not b.static], rank, preference)
 
@@ -254,16 +257,16 @@ def _best_version(versions: Sequence[str], request: Request) -> str:
     return str((stable or parsed)[0] if not request.wants_prerelease else parsed[0])
 
 
-def _targets(report: Mapping[str, Any], level: str, notes: list[str]) -> list[Target]:
+def _targets(facts: HostFacts, level: str, notes: list[str]) -> list[Target]:
     """The triples to consider, best first: the runnable ones, or one forced level."""
     if level == "auto":
-        return runnable_targets(report)
-    every = platform_targets(report)
+        return runnable_targets(facts)
+    every = platform_targets(facts)
     forced = [t for t in every if t.level == level]
     if not forced:
         notes.append(f"level {level} asked for, but this platform has no x86-64 levels: ignoring it")
         return every
-    if forced[0] not in runnable_targets(report):
+    if forced[0] not in runnable_targets(facts):
         notes.append(
             f"level {level} is above what this CPU runs: the build is for other machines and is not "
             "smoke-tested here"
@@ -271,17 +274,15 @@ def _targets(report: Mapping[str, Any], level: str, notes: list[str]) -> list[Ta
     return forced
 
 
-def _host_line(report: Mapping[str, Any]) -> str:
-    system, cpu = report.get("system", {}), report.get("cpu", {})
-    libc = system.get("libc") or {}
-    libc_text = " ".join(str(p) for p in (libc.get("family"), libc.get("version")) if p)
-    line = f"host: {system.get('os', 'unknown')} {cpu.get('arch', 'unknown')}"
+def _host_line(facts: HostFacts) -> str:
+    system, cpu = facts.system, facts.cpu
+    libc_text = " ".join(p for p in (system.libc_family, system.libc_version) if p)
+    line = f"host: {system.os or 'unknown'} {cpu.arch or 'unknown'}"
     line += f", libc {libc_text}" if libc_text else ""
-    if cpu.get("isa_level") not in (None, "unknown"):
-        line += f", CPU level {cpu['isa_level']}"
-    if cpu.get("isa_next_level") and cpu.get("isa_level_missing"):
-        missing = ", ".join(cpu["isa_level_missing"][:6])
-        line += f" ({cpu['isa_next_level']} would need {missing})"
+    if cpu.level:
+        line += f", CPU level {cpu.level}"
+    if cpu.next_level and cpu.missing:
+        line += f" ({cpu.next_level} would need {', '.join(cpu.missing[:6])})"
     return line
 
 
@@ -290,7 +291,7 @@ def _version_line(request: Request, version: str, best: Build) -> str:
     return f"version: {asked} → {version}, newest with a build here (release {best.release})"
 
 
-def _level_line(best: Build, targets: Sequence[Target], report: Mapping[str, Any], level: str) -> str:
+def _level_line(best: Build, targets: Sequence[Target], facts: HostFacts, level: str) -> str:
     if best.level is None:
         return f"platform: {best.triple} (no x86-64 level split on this platform)"
     if level != "auto":
@@ -298,7 +299,7 @@ def _level_line(best: Build, targets: Sequence[Target], report: Mapping[str, Any
     top = targets[0].level if targets else None
     if top == best.level:
         return f"level: {best.level}, the highest this CPU runs ({best.triple})"
-    if runs_on(best.level, str(report.get("cpu", {}).get("isa_level", "unknown"))) is None:
+    if runs_on(best.level, facts.cpu.level or "unknown") is None:
         return f"level: {best.level}: the CPU level is unknown, so only the baseline is safe ({best.triple})"
     return f"level: {best.level}: no {top} build of {best.version} is published, this is the next one down"
 

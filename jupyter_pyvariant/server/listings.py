@@ -6,7 +6,10 @@ These functions block (catalog download, kernelspec scan): the handlers run them
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..host.facts import HostFacts
 
 
 def provision_result(worker_json: Any) -> dict[str, Any]:
@@ -27,14 +30,16 @@ def kernels_listing() -> dict[str, Any]:
 
 
 def pythons_listing(
-    report: Mapping[str, Any], version: str | None, *, freethreaded: bool, every: bool
+    host: HostFacts | Mapping[str, Any], version: str | None, *, freethreaded: bool, every: bool
 ) -> dict[str, Any]:
     """``GET pythons``: ``python list --json``'s shape, for the requested version (default: the
-    newest) on the server's host."""
+    newest) on the server's host (its facts, or the report the host endpoint answers)."""
+    from ..host.facts import HostFacts
     from ..pythons.catalog import load_catalog
     from ..pythons.listing import pythons_listing as listing
     from ..pythons.select import Request
     from ..pythons.store import default_store
 
     request = Request.parse(version, freethreaded=freethreaded)
-    return listing(load_catalog(), report, default_store(), request, every=every)
+    facts = host if isinstance(host, HostFacts) else HostFacts.from_dict(host)
+    return listing(load_catalog(), facts, default_store(), request, every=every)

@@ -7,8 +7,9 @@ Each namespace a package uses is answered by the first source that applies:
 3. a provider plugin the user trusts by name, run in an isolated environment in a subprocess
    (:mod:`.plugins`), never imported here: trusting it is asking it, even where a built-in
    provider exists for its namespace;
-4. a built-in provider computed from the host report, for the namespaces whose provider packages we
-   know (x86_64, aarch64, nvidia, amd), so no plugin code runs for them.
+4. a built-in provider computed from the host's facts, for the namespaces whose provider packages
+   we know (x86_64, aarch64, nvidia, amd: :mod:`jupyter_pyvariant.host.properties` owns them), so
+   no plugin code runs for them.
 
 The reserved ``abi_dependency`` namespace is answered from the versions installed in the target
 environment, when the caller gives them.
@@ -25,16 +26,17 @@ import re
 import sys
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from functools import cache
 from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
+from ..errors import HostError
 from .metadata import ABI_DEPENDENCY, Provider, VariantMetadata
 from .properties import VariantFeature, VariantFormatError, VariantProperty, check_name, check_value
 
 if TYPE_CHECKING:
+    from ..host.facts import HostFacts
     from .plugins import PluginOptions
 
 Table = Mapping[str, Mapping[str, tuple[str, ...]]]
@@ -225,56 +227,38 @@ class Overrides:
 # --- the host ---------------------------------------------------------------------------------------
 
 
-@cache
-def _builtin_table() -> dict[str, Any]:
-    text = resources.files(__package__).joinpath("data", "builtin_providers.json").read_text("utf-8")
-    return json.loads(text)  # type: ignore[no-any-return]
-
-
 def _builtin_serves(namespace: str, provider: Provider | None) -> bool:
     """Whether our built-in provider stands for the one the package names for this namespace."""
-    known = _builtin_table()["namespaces"].get(namespace)
+    from ..host.properties import builtin_provider
+
+    known = builtin_provider(namespace)
     if known is None:
         return False
     if provider is None or provider.kind in ("builtin", "unspecified"):
         return True
-    return provider.package in known["packages"] or provider.object_reference in known["plugin_apis"]
+    return known.stands_for(provider.package, provider.object_reference)
 
 
-def absent_reason(namespace: str, report: Mapping[str, Any]) -> str:
-    """Why the host report shows nothing for a built-in namespace, in the report's own words."""
-    known = _builtin_table()["namespaces"][namespace]
-    if known["source"] == "cpu":
-        cpu = report.get("cpu", {})
-        return f"this host's CPU is {cpu.get('arch', 'unknown')} at level {cpu.get('isa_level', 'unknown')}"
-    for accelerator in report.get("accelerators", []):
-        if accelerator.get("vendor") == namespace:
-            status, reason = accelerator.get("status", "unknown"), accelerator.get("reason")
-            return f"{namespace} accelerator status is {status!r}" + (f": {reason}" if reason else "")
-    return f"the host report lists no {namespace} accelerator"
-
-
-def _marker_environment(report: Mapping[str, Any]) -> dict[str, str]:
+def _marker_environment(facts: HostFacts) -> dict[str, str]:
     """PEP 508 marker values for the reported host (``enable-if`` of PEP 817 providers)."""
     from packaging.markers import default_environment
 
     environment: dict[str, str] = {key: str(value) for key, value in default_environment().items()}
-    cpu, system = report.get("cpu", {}), report.get("system", {})
-    if cpu.get("arch") not in (None, "unknown"):
-        environment["platform_machine"] = str(cpu["arch"])
-    if system.get("os"):
-        environment["platform_system"] = str(system["os"])
+    if facts.cpu.arch:
+        environment["platform_machine"] = facts.cpu.arch
+    if facts.system.os:
+        environment["platform_system"] = facts.system.os
     return environment
 
 
-def _enabled(provider: Provider | None, report: Mapping[str, Any]) -> str | None:
+def _enabled(provider: Provider | None, facts: HostFacts) -> str | None:
     """None when the provider's ``enable-if`` marker holds for the host, else the reason it does not."""
     if provider is None or provider.enable_if is None:
         return None
     from packaging.markers import InvalidMarker, Marker
 
     try:
-        if Marker(provider.enable_if).evaluate(_marker_environment(report)):
+        if Marker(provider.enable_if).evaluate(_marker_environment(facts)):
             return None
     except InvalidMarker as exc:
         return f"enable-if {provider.enable_if!r} is not a valid marker: {exc}"
@@ -290,9 +274,10 @@ def _trusted(provider: Provider, trusted: Iterable[str]) -> bool:
 
 
 def host_supported(
-    report: Mapping[str, Any] | None,
+    facts: HostFacts | None,
     metadata: VariantMetadata,
     *,
+    builtin: SupportedProperties | None = None,
     trusted_plugins: Iterable[str] = (),
     overrides: Overrides | None = None,
     plugin_options: PluginOptions | None = None,
@@ -300,17 +285,22 @@ def host_supported(
 ) -> SupportedProperties:
     """What the reported host (or the override profile) supports for the namespaces of one package.
 
-    ``trusted_plugins`` names provider packages (or namespaces, or plugin APIs) the user allows to
-    run; ``plugin_options`` (a :class:`.plugins.PluginOptions`) says where and how to install them.
-    ``installed`` maps the target environment's distributions to their versions, for ``abi_dependency``.
+    ``builtin`` is what the built-in providers say about the host (:func:`host_profile`), when the
+    caller has it already (a session asks it once for every package); ``trusted_plugins`` names
+    provider packages (or namespaces, or plugin APIs) the user allows to run; ``plugin_options`` (a
+    :class:`.plugins.PluginOptions`) says where and how to install them. ``installed`` maps the
+    target environment's distributions to their versions, for ``abi_dependency``.
     """
-    from ..host.properties import supported_properties
+    from ..host.facts import HostFacts
 
     overrides = overrides or Overrides()
+    facts = facts or HostFacts()
+    if builtin is None:
+        builtin = host_profile(facts) if overrides.profile is None else SupportedProperties()
     context = _Context(
         metadata=metadata,
-        report=report or {},
-        builtin=supported_properties(report or {}) if overrides.profile is None else {},
+        facts=facts,
+        builtin=builtin,
         profile=overrides.profile,
         enabled_optional=overrides.enable_optional,
         trusted=tuple(trusted_plugins),
@@ -336,8 +326,8 @@ class _Context:
     """Everything that decides how one package's namespaces are answered."""
 
     metadata: VariantMetadata
-    report: Mapping[str, Any]
-    builtin: Mapping[str, Mapping[str, list[str]]]
+    facts: HostFacts
+    builtin: SupportedProperties
     profile: SupportedProperties | None
     enabled_optional: tuple[str, ...]
     trusted: tuple[str, ...]
@@ -362,7 +352,7 @@ def _answer(namespace: str, provider: Provider | None, context: _Context) -> Ans
         return _abi_dependency(
             context.installed, context.metadata
         ), "versions installed in the target environment"
-    if (reason := _enabled(provider, context.report)) is not None:
+    if (reason := _enabled(provider, context.facts)) is not None:
         return None, reason
     if provider is not None and provider.static_properties is not None:
         return provider.static_properties, "static properties in the metadata"
@@ -376,9 +366,11 @@ def _answer(namespace: str, provider: Provider | None, context: _Context) -> Ans
         name = provider.package or provider.object_reference
         return run_provider(provider, context.metadata, context.plugin_options), f"plugin {name} (trusted)"
     if _builtin_serves(namespace, provider):
-        if context.builtin.get(namespace):
-            return context.builtin[namespace], f"built-in {namespace} provider (host report)"
-        return None, absent_reason(namespace, context.report)
+        if namespace in context.builtin.table:
+            return context.builtin.table[namespace], f"built-in {namespace} provider (host report)"
+        from ..host.properties import absent_reason
+
+        return None, absent_reason(namespace, context.facts)
     if provider is None or provider.kind != "plugin":
         return None, f"no provider is known for namespace {namespace!r}"
     return None, (
@@ -410,19 +402,20 @@ def _abi_dependency(installed: Mapping[str, str], metadata: VariantMetadata) -> 
     return table
 
 
-def host_profile(report: Mapping[str, Any]) -> SupportedProperties:
-    """Everything the built-in providers say about the reported host: what ``pyvariant profile`` writes."""
+def host_profile(facts: HostFacts) -> SupportedProperties:
+    """Everything the built-in providers say about the host: what ``pyvariant profile`` writes, and
+    what a session's recipes and variant ranking both start from."""
     from ..host.properties import supported_properties
 
     return SupportedProperties.from_mapping(
-        supported_properties(report), origin="built-in providers (host report)"
+        supported_properties(facts), origin="built-in providers (host report)"
     )
 
 
 # --- profile files ----------------------------------------------------------------------------------
 
 
-class ProfileError(ValueError):
+class ProfileError(HostError, ValueError):
     """A profile file that cannot stand in for a machine, naming the file and what is wrong."""
 
 

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING
 
 from ..display import Output
 from . import UsageError, Verb
+
+if TYPE_CHECKING:
+    from ..host.facts import HostFacts
 
 
 def _configure(parser: argparse.ArgumentParser) -> None:
@@ -23,13 +26,15 @@ def _configure(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _report(path: str | None) -> dict[str, Any]:
-    """This host's report, or the one another machine printed with ``cpuinfo --json``."""
+def _facts(path: str | None) -> HostFacts:
+    """This host's facts, or those of the report another machine printed with ``cpuinfo --json``."""
     if path is None:
         from ..host import report
 
-        return report().to_dict()
+        return report().facts
     import json
+
+    from ..host.facts import HostFacts, HostReportError
 
     try:
         with open(path, encoding="utf-8") as file:
@@ -38,21 +43,20 @@ def _report(path: str | None) -> dict[str, Any]:
         raise UsageError(f"cannot read report {path}: {getattr(exc, 'strerror', None) or exc}") from None
     if not isinstance(data, dict) or not isinstance(data.get("cpu"), dict):
         raise UsageError(f"{path} is not a 'pyvariant cpuinfo --json' report (it has no cpu object)")
-    return data
+    try:
+        return HostFacts.from_dict(data)
+    except HostReportError as exc:  # a report edited by hand, or another tool's
+        raise UsageError(f"{path}: not a usable host report ({exc})") from None
 
 
 def _run(args: argparse.Namespace, out: Output) -> int:
     from ..variants.providers import host_profile, profile_text, write_profile
 
-    data = _report(args.from_report)
-    try:
-        supported = host_profile(data)
-    except (AttributeError, TypeError, ValueError) as exc:  # a report edited by hand, or another tool's
-        raise UsageError(f"{args.from_report or 'this host'}: not a usable host report ({exc})") from None
-    system = data.get("system", {})
+    facts = _facts(args.from_report)
+    supported = host_profile(facts)
     comment = (
-        f"pyvariant profile of {system.get('hostname', 'unknown host')} "
-        f"({data.get('cpu', {}).get('isa_level', 'unknown')}).\n"
+        f"pyvariant profile of {facts.system.hostname or 'unknown host'} "
+        f"({facts.cpu.level or 'unknown'}).\n"
         "Use with --profile FILE to plan, install or lock for this machine from another one."
     )
     if args.output:

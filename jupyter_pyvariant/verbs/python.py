@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ..display import Output, Progress, table_html, table_text
 from . import UsageError, Verb, reported
 
 if TYPE_CHECKING:
+    from ..host.facts import HostFacts
     from ..pythons.catalog import Catalog
     from ..pythons.store import InstalledPython, Store
 
@@ -88,10 +88,13 @@ def _store(args: argparse.Namespace) -> Store:
     return Store(args.store) if args.store else default_store()
 
 
-def _host(args: argparse.Namespace) -> Mapping[str, Any]:
+def _host(args: argparse.Namespace) -> HostFacts:
+    """This host's facts, or those of the ``--host-report`` file another machine printed."""
     if args.host_report:
+        from ..host.facts import HostFacts, HostReportError
+
         try:
-            data: dict[str, Any] = json.loads(Path(args.host_report).read_text(encoding="utf-8"))
+            data: object = json.loads(Path(args.host_report).read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             raise UsageError(
                 f"--host-report {args.host_report}: cannot read a JSON host report ({exc})"
@@ -101,10 +104,13 @@ def _host(args: argparse.Namespace) -> Mapping[str, Any]:
                 f"--host-report {args.host_report}: a host report is one JSON object "
                 f"(pyvariant cpuinfo --json), not a {type(data).__name__}"
             )
-        return data
+        try:
+            return HostFacts.from_dict(data)
+        except HostReportError as exc:
+            raise UsageError(f"--host-report {args.host_report}: not a usable host report ({exc})") from None
     from ..host import report
 
-    return report().to_dict()
+    return report().facts
 
 
 def _catalog(args: argparse.Namespace, release: str | None = None) -> Catalog:

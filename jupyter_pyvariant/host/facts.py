@@ -1,0 +1,298 @@
+"""The host facts the other wings decide by, as one immutable typed value.
+
+The report (``report.py``) is the JSON contract: every section, shaped for people and other tools.
+The wings need a few dozen of its facts (the CPU's family and level, the libc, the accelerators'
+drivers, the interpreter's build), and reading them back by string key in each wing let every
+reader guess a default of its own. :class:`HostFacts` holds them typed; the report makes it for
+this process, and :meth:`HostFacts.from_dict` reads it from a report that crossed a process
+boundary (a kernel's answer, ``--host-report FILE``, ``profile --from-report``), raising only
+:class:`HostReportError`. A report may omit whole sections (older versions, other tools): what is
+missing is unknown, never guessed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from ..errors import HostError
+from ._values import Record, shaped
+from .cpu_levels import normalize_arch
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Self
+
+    from .report import Scope
+
+UNKNOWN = "unknown"
+
+
+class HostReportError(HostError, ValueError):
+    """A host report that cannot be read: it names the field and what is wrong with it."""
+
+
+def _section(data: Mapping[str, Any], key: str, where: str) -> Mapping[str, Any]:
+    value = data.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise HostReportError(f"{where}{key} must be an object, not {type(value).__name__}")
+    return value
+
+
+def _items(data: Mapping[str, Any], key: str, where: str) -> list[Any]:
+    value = data.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, (list, tuple)):
+        raise HostReportError(f"{where}{key} must be a list, not {type(value).__name__}")
+    return list(value)
+
+
+def _objects(data: Mapping[str, Any], key: str, where: str) -> list[Mapping[str, Any]]:
+    found = _items(data, key, where)
+    for index, item in enumerate(found):
+        if not isinstance(item, Mapping):
+            raise HostReportError(f"{where}{key}[{index}] must be an object, not {type(item).__name__}")
+    return found
+
+
+def _text(data: Mapping[str, Any], key: str, where: str) -> str | None:
+    value = data.get(key)
+    if value is None or isinstance(value, str):
+        return value
+    raise HostReportError(f"{where}{key} must be a string, not {type(value).__name__}")
+
+
+def _known(data: Mapping[str, Any], key: str, where: str) -> str | None:
+    """A string where the report writes ``unknown`` for a fact it could not find."""
+    value = _text(data, key, where)
+    return None if value in (None, "", UNKNOWN) else value
+
+
+def _texts(data: Mapping[str, Any], key: str, where: str) -> tuple[str, ...]:
+    found = _items(data, key, where)
+    if not all(isinstance(item, str) for item in found):
+        raise HostReportError(f"{where}{key} must be a list of strings")
+    return tuple(found)
+
+
+def _number(data: Mapping[str, Any], key: str, where: str) -> float | None:
+    value = data.get(key)
+    if value is None or (isinstance(value, (int, float)) and not isinstance(value, bool)):
+        return value
+    raise HostReportError(f"{where}{key} must be a number, not {type(value).__name__}")
+
+
+def _flag(data: Mapping[str, Any], key: str, where: str) -> bool | None:
+    value = data.get(key)
+    if value is None or isinstance(value, bool):
+        return value
+    raise HostReportError(f"{where}{key} must be true or false, not {type(value).__name__}")
+
+
+class Refusal(Record):
+    """A microarchitecture archspec did not match, and the features it missed."""
+
+    target: str
+    missing: tuple[str, ...]
+
+
+class CpuFacts(Record):
+    """Architecture (and its level family), identity, level, features, and the cross-checks."""
+
+    arch: str | None = None
+    family: str | None = None
+    vendor: str | None = None
+    model: str | None = None
+    level: str | None = None
+    next_level: str | None = None
+    missing: tuple[str, ...] = ()
+    """Features this CPU lacks for ``next_level``."""
+    features: tuple[str, ...] = ()
+    microarchitecture: str | None = None
+    hwcaps_level: str | None = None
+    hwcaps_agrees: bool | None = None
+    """Whether glibc's loader names the same level as the flags (None: not asked)."""
+    refused: tuple[Refusal, ...] = ()
+
+    @classmethod
+    def from_dict(cls, cpu: Mapping[str, Any]) -> Self:
+        where = "cpu."
+        hwcaps = _section(cpu, "glibc_hwcaps", where)
+        archspec = _section(cpu, "archspec", where)
+        refused = tuple(
+            Refusal(
+                _text(item, "target", f"{where}archspec.refused[].") or UNKNOWN,
+                _texts(item, "missing", f"{where}archspec.refused[]."),
+            )
+            for item in _objects(archspec, "refused", f"{where}archspec.")
+        )
+        arch = _known(cpu, "arch", where)
+        return cls(
+            arch=arch,
+            family=normalize_arch(arch) if arch else None,
+            vendor=_known(cpu, "vendor", where),
+            model=_known(cpu, "model", where),
+            level=_known(cpu, "isa_level", where),
+            next_level=_text(cpu, "isa_next_level", where),
+            missing=_texts(cpu, "isa_level_missing", where),
+            features=_texts(cpu, "features", where),
+            microarchitecture=_text(archspec, "microarchitecture", f"{where}archspec."),
+            hwcaps_level=_text(hwcaps, "level", f"{where}glibc_hwcaps."),
+            hwcaps_agrees=_flag(hwcaps, "agrees", f"{where}glibc_hwcaps."),
+            refused=refused,
+        )
+
+
+class SystemFacts(Record):
+    """The operating system, its kernel, the C library and the wheel tags this interpreter takes."""
+
+    os: str | None = None
+    kernel: str | None = None
+    libc_family: str | None = None
+    libc_version: str | None = None
+    hostname: str | None = None
+    platform_tags: tuple[str, ...] = ()
+
+    @classmethod
+    def from_dict(cls, system: Mapping[str, Any]) -> Self:
+        where = "system."
+        libc = _section(system, "libc", where)
+        return cls(
+            os=_known(system, "os", where),
+            kernel=_known(system, "kernel", where),
+            libc_family=_known(libc, "family", f"{where}libc."),
+            libc_version=_known(libc, "version", f"{where}libc."),
+            hostname=_known(system, "hostname", where),
+            platform_tags=_texts(system, "platform_tags", where),
+        )
+
+
+class CapacityFacts(Record):
+    """How much of the machine this process may use."""
+
+    logical_cpus: float | None = None
+    usable_cores: float | None = None
+    memory_bytes: float | None = None
+    memory_limit_bytes: float | None = None
+    """The cgroup's memory limit (None: none)."""
+
+    @classmethod
+    def from_dict(cls, capacity: Mapping[str, Any]) -> Self:
+        where = "capacity."
+        memory = _section(capacity, "memory", where)
+        return cls(
+            logical_cpus=_number(capacity, "logical_cpus", where),
+            usable_cores=_number(capacity, "usable_cores", where),
+            memory_bytes=_number(memory, "total_bytes", f"{where}memory."),
+            memory_limit_bytes=_number(memory, "cgroup_limit_bytes", f"{where}memory."),
+        )
+
+
+class Device(Record):
+    """One accelerator device: whether CUDA programs see it, and what it runs."""
+
+    visible: bool = True
+    compute_capability: str | None = None
+    gfx_target: str | None = None
+
+
+class AcceleratorFacts(Record):
+    """One vendor's accelerators, its driver's state and the versions the driver offers."""
+
+    vendor: str
+    status: str = UNKNOWN
+    reason: str | None = None
+    cuda_driver_version: str | None = None
+    rocm_version: str | None = None
+    rosetta: bool = False
+    devices: tuple[Device, ...] = ()
+
+    @classmethod
+    def from_dict(cls, accelerator: Mapping[str, Any], index: int) -> Self:
+        where = f"accelerators[{index}]."
+        devices = tuple(
+            Device(
+                visible=_flag(device, "visible", f"{where}devices[].") is not False,
+                compute_capability=_text(device, "compute_capability", f"{where}devices[]."),
+                gfx_target=_text(device, "gfx_target", f"{where}devices[]."),
+            )
+            for device in _objects(accelerator, "devices", where)
+        )
+        return cls(
+            vendor=_text(accelerator, "vendor", where) or UNKNOWN,
+            status=_text(accelerator, "status", where) or UNKNOWN,
+            reason=_text(accelerator, "reason", where),
+            cuda_driver_version=_text(accelerator, "cuda_driver_version", where),
+            rocm_version=_text(accelerator, "rocm_version", where),
+            rosetta=bool(_flag(accelerator, "rosetta", where)),
+            devices=devices,
+        )
+
+
+class PythonFacts(Record):
+    """How the interpreter that made the report was built."""
+
+    version: str | None = None
+    implementation: str | None = None
+    isa_level: str | None = None
+    march: str | None = None
+    debug: bool | None = None
+    pgo: bool | None = None
+    lto: bool | None = None
+    real_executable: str | None = None
+
+    @classmethod
+    def from_dict(cls, python: Mapping[str, Any]) -> Self:
+        where = "python."
+        return cls(
+            version=_known(python, "version", where),
+            implementation=_known(python, "implementation", where),
+            isa_level=_known(python, "isa_level", where),
+            march=_text(python, "march", where),
+            debug=_flag(python, "debug", where),
+            pgo=_flag(python, "pgo", where),
+            lto=_flag(python, "lto", where),
+            real_executable=_text(python, "real_executable", where),
+        )
+
+    def build(self) -> dict[str, Any]:
+        """The build facts in the shape ``recommend.build_disagreements`` compares."""
+        return shaped(self)
+
+
+class HostFacts(Record):
+    """What the wings decide by: the CPU, the system, capacity, accelerators, the interpreter."""
+
+    scope: Scope = "kernel-host"
+    cpu: CpuFacts = CpuFacts()
+    system: SystemFacts = SystemFacts()
+    capacity: CapacityFacts = CapacityFacts()
+    accelerators: tuple[AcceleratorFacts, ...] = ()
+    python: PythonFacts = PythonFacts()
+
+    @classmethod
+    def from_dict(cls, data: object) -> Self:
+        """The facts of a report as ``cpuinfo --json`` prints it; :class:`HostReportError` if it is
+        not one (any missing section or field is unknown)."""
+        if not isinstance(data, Mapping):
+            raise HostReportError(f"a host report is one JSON object, not {type(data).__name__}")
+        scope = data.get("scope", "kernel-host")
+        if scope not in ("kernel-host", "server-host"):
+            raise HostReportError(f"scope must be 'kernel-host' or 'server-host', not {scope!r}")
+        return cls(
+            scope=scope,
+            cpu=CpuFacts.from_dict(_section(data, "cpu", "")),
+            system=SystemFacts.from_dict(_section(data, "system", "")),
+            capacity=CapacityFacts.from_dict(_section(data, "capacity", "")),
+            accelerators=tuple(
+                AcceleratorFacts.from_dict(item, index)
+                for index, item in enumerate(_objects(data, "accelerators", ""))
+            ),
+            python=PythonFacts.from_dict(_section(data, "python", "")),
+        )
+
+    def accelerator(self, vendor: str) -> AcceleratorFacts | None:
+        """The report's entry for ``vendor``'s accelerators, if it has one."""
+        return next((a for a in self.accelerators if a.vendor == vendor), None)
