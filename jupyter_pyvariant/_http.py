@@ -5,11 +5,14 @@ read through here, so each is bounded the same way: a document is held in memory
 kind's cap (:data:`CAPS`), a file is written to disk only up to the size its catalog or page gave
 (or its kind's cap), both checked while the bytes arrive. A dropped download resumes with ``Range``
 and is retried as long as each try brings bytes the last did not; a server that stops sending gives
-up after one read timeout. URLs in every message lose their password (:func:`redact`).
+up after one read timeout. URLs in every message lose their password (:func:`redact`). Each retry
+is logged on :data:`RETRY_LOGGER` (with a :class:`Retry` as ``record.retry``), so a face can show
+it as it happens without every caller passing a callback down.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import time
@@ -39,6 +42,8 @@ TIMEOUT_S = 30.0
 USER_AGENT = "jupyter-pyvariant"
 _DROPPED = ("ReadError", "RemoteProtocolError", "WriteError")
 """Transport failures after the server answered: worth another try."""
+RETRY_LOGGER = "jupyter_pyvariant.http.retry"
+_retry_log = logging.getLogger(RETRY_LOGGER)
 
 
 class TooLarge(Exception):
@@ -181,6 +186,34 @@ class Retries:
     backoff_s: float = 0.5
 
 
+@dataclass(frozen=True)
+class Retry:
+    """A download about to be tried again: try ``attempt`` of ``attempts`` without new bytes (0: the
+    last try brought some, so the count starts again), after ``reason``, in a person's words."""
+
+    url: str
+    attempt: int
+    attempts: int
+    reason: str
+    have: int
+
+    def message(self) -> str:
+        if not self.attempt:
+            return f"resuming the download after {self.reason}…"
+        return f"retrying the download ({self.attempt + 1} of {self.attempts}) after {self.reason}…"
+
+
+def _retry_reason(failure: httpx.HTTPError) -> str:
+    import httpx
+
+    if isinstance(failure, httpx.HTTPStatusError):
+        status = failure.response.status_code
+        return "the server asked to slow down" if status == 429 else f"a server error ({status})"
+    if isinstance(failure, httpx.ConnectError):
+        return "the server could not be reached"
+    return "a dropped connection"
+
+
 def download(
     http: httpx.Client,
     url: str,
@@ -224,6 +257,9 @@ def download(
             misses += 1
             if isinstance(failure, httpx.TimeoutException) or misses >= retries.attempts:
                 raise failure
+        retry = Retry(redact(url), misses, retries.attempts, _retry_reason(failure), now)
+        _retry_log.info("%s", retry.message(), extra={"retry": retry})
+        if misses:
             time.sleep(retries.backoff_s * 2 ** (misses - 1))
 
 

@@ -490,12 +490,32 @@ async def test_a_cancelled_provision_leaves_nothing_half_made(
     assert running["state"] == "running"
     assert cancelled.code == 200
     assert cancelled.data["state"] == "cancelled" and cancelled.data["finished"] is not None
+    # The log tells the cancel once, and never that the interrupted download was done.
+    log = cancelled.data["log"]
+    assert log.count("cancelled") == 1, log
+    assert not [line for line in log if line.endswith(": done")], log
     assert "never" not in await kernelspecs(jp_fetch)
     _nothing_made(jp_data_dir, synthetic.store)
     again = await call(jp_fetch, "DELETE", "jobs", job_id)
     assert again.code == 409 and "already cancelled" in again.data["message"]
     listed = (await call(jp_fetch, "GET", "jobs")).data["jobs"]
     assert [(j["id"], j["state"]) for j in listed] == [(job_id, "cancelled")]
+
+
+async def test_a_dropped_download_is_retried_and_the_job_says_so_as_it_happens(
+    jp_fetch: Fetch, synthetic: Synthetic
+) -> None:
+    best = synthetic.archives[0]
+    synthetic.mirror.drop_once(best.path, after_bytes=0)
+
+    body = {"version": "3.12", "mirror": synthetic.mirror.url}
+    accepted = await call(jp_fetch, "POST", "kernels", body=body)
+    job = await wait_for_job(jp_fetch, accepted.data["job"]["id"])
+
+    retried = [line for line in job["log"] if line.startswith("retrying the download")]
+    assert retried == ["retrying the download (2 of 5) after a dropped connection…"], job["log"]
+    assert len(synthetic.mirror.requests_for(best.path)) == 2
+    assert not any("free slot" in line for line in job["log"])
 
 
 async def test_a_second_job_waits_for_the_first_and_can_be_cancelled_while_waiting(
@@ -515,6 +535,7 @@ async def test_a_second_job_waits_for_the_first_and_can_be_cancelled_while_waiti
         release.set()
 
     assert waiting["state"] == "pending"
+    assert waiting["progress"]["message"] == "waiting for the kernel being set up before it"
     assert second_cancelled["state"] == "cancelled"
     assert second_cancelled["progress"]["message"] == "cancelled before it started"
     assert first_cancelled["state"] == "cancelled"

@@ -62,7 +62,7 @@ class Job:
     kind: str
     request: Mapping[str, Any]
     state: JobState = "pending"
-    progress: JobProgress = JobProgress(message="waiting for a free slot")
+    progress: JobProgress = JobProgress(message="waiting for the kernel being set up before it")
     log: tuple[str, ...] = ()
     result: Mapping[str, Any] | None = None
     error: str | None = None
@@ -239,6 +239,8 @@ class JobManager:
             job = replace(job, progress=progress)
             if message and (not job.log or job.log[-1] != message):
                 job = job.logged(message)
+        elif kind == "retry":  # the bar stays where it is; its words say what is happening
+            job = replace(job, progress=replace(job.progress, message=message)).logged(message)
         elif kind == "done":
             job = job.logged(f"{label}: {message}" if message else label)
         elif kind == "error":
@@ -249,7 +251,9 @@ class JobManager:
 
     def _finish(self, job_id: str, state: JobState, **changes: Any) -> None:
         job = self._update(job_id, state=state, finished=_now(), **changes)
-        self._jobs[job_id] = job.logged(state if job.error is None else f"{state}: {job.error}")
+        last = state if job.error is None else f"{state}: {job.error}"
+        if not job.log or job.log[-1] not in (last, job.error):  # the worker may have said it already
+            self._jobs[job_id] = job.logged(last)
 
     def _forget_old(self) -> None:
         finished = [job_id for job_id, job in self._jobs.items() if job.state in FINISHED]
