@@ -132,17 +132,21 @@ class TerminalOutput:
 
 
 class _WidgetProgress:
-    """An ipywidgets progress bar with a status label."""
+    """An ipywidgets progress bar with a status label; ``closed`` hears when it is closed."""
 
-    def __init__(self, label: str, total: float | None) -> None:
+    def __init__(self, label: str, total: float | None, closed: Callable[[_WidgetProgress], None]) -> None:
         import ipywidgets
         from IPython.display import display
 
-        self._bar = ipywidgets.FloatProgress(value=0, min=0, max=total or 1, description=label)
+        # The label is shown whole ("pyvariant install", not "pyvariant …").
+        self._bar = ipywidgets.FloatProgress(
+            value=0, min=0, max=total or 1, description=label, style={"description_width": "initial"}
+        )
         if total is None:
             self._bar.bar_style = "info"
             self._bar.value = 1
         self._status = ipywidgets.Label(value="")
+        self._closed = closed
         display(ipywidgets.HBox([self._bar, self._status]))  # type: ignore[no-untyped-call]
 
     def update(self, done: float, message: str = "") -> None:
@@ -152,16 +156,22 @@ class _WidgetProgress:
             self._status.value = message
 
     def close(self, message: str = "", ok: bool = True) -> None:
-        self._bar.value = self._bar.max
+        if ok:
+            self._bar.value = self._bar.max
         self._bar.bar_style = "success" if ok else "danger"
         self._status.value = message
+        self._closed(self)
 
 
 class NotebookOutput:
-    """Output for a notebook kernel: HTML and widgets; falls back to text when widgets are absent."""
+    """Output for a notebook kernel: HTML and widgets; falls back to text when widgets are absent.
+
+    An error ends every bar still open in the error colour: a step that failed is not left looking
+    busy (its verb may raise before it closes its bar)."""
 
     def __init__(self) -> None:
         self._text = TerminalOutput(prog=MAGIC_PROG)
+        self._open: list[_WidgetProgress] = []
 
     def text(self, text: str) -> None:
         self._text.text(text)
@@ -175,16 +185,24 @@ class NotebookOutput:
         display({"text/html": html_text, "text/plain": text}, raw=True)  # type: ignore[no-untyped-call]
 
     def error(self, text: str) -> None:
+        for bar in list(self._open):
+            bar.close("did not finish", ok=False)
         self._text.error(text)
 
     def progress(self, label: str, total: float | None = None) -> Progress:
         try:
-            return _WidgetProgress(label, total)
+            bar = _WidgetProgress(label, total, self._forget)
         except ImportError:
             return self._text.progress(label, total)
+        self._open.append(bar)
+        return bar
 
     def command(self, words: str) -> str:
         return self._text.command(words)
+
+    def _forget(self, bar: _WidgetProgress) -> None:
+        if bar in self._open:
+            self._open.remove(bar)
 
 
 class _EventProgress:
