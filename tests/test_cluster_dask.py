@@ -1,0 +1,231 @@
+"""``pyvariant dask sync``: one lock synced on every Dask worker, present and future, each worker into
+its own interpreter with its own CPU deciding.
+
+A real ``dask scheduler`` and real ``dask worker`` processes, each worker from its own venv and
+replaying a recorded machine through ``PYVARIANT_PROCFS``; the real simdinfo variant wheels served by
+the loopback index.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+import cloudpickle
+import cluster_support
+import pytest
+import variant_wheels
+from cluster_support import Cluster, replay_root, wait_for, worker_venv
+from variant_wheels import EMPTY_PROFILE, V3_PROFILE, IndexServer, freeze, write_profile
+
+from jupyter_pyvariant.cli import main
+
+distributed = pytest.importorskip("distributed", reason="the Dask tests need the dask extra (distributed)")
+
+simd_wheels, simd_index = variant_wheels.simd_wheels, variant_wheels.simd_index
+cloudpickle.register_pickle_by_value(cluster_support)  # the workers cannot import tests/
+
+MACHINES = {"haswell": "linux-rhel7-haswell", "zen4": "linux-rocky8.5-zen4", "k10": "linux-scientific7-k10"}
+"""Worker name -> the recorded machine it replays."""
+LEVELS = {"haswell": "x86-64-v3", "zen4": "x86-64-v4", "k10": "x86-64-v1"}
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("dask")
+
+
+@pytest.fixture(scope="module")
+def pythons(folder: Path) -> dict[str, Path]:
+    """Each worker's own venv."""
+    return {name: worker_venv(folder / f"venv-{name}") for name in MACHINES}
+
+
+@pytest.fixture(scope="module")
+def dask_cluster(folder: Path, pythons: dict[str, Path]) -> Iterator[Cluster]:
+    """The scheduler and two workers (v3, v4); a test starts the third itself, after registering."""
+    for running in cluster_support.cluster(folder):
+        for name in ("haswell", "zen4"):
+            running.start_worker(name, pythons[name], _replaying(folder, name))
+        yield running
+
+
+@pytest.fixture(scope="module")
+def client(dask_cluster: Cluster) -> Iterator[Any]:
+    with distributed.Client(dask_cluster.address, set_as_default=False) as connected:
+        connected.wait_for_workers(len(dask_cluster.workers), timeout=cluster_support.DEADLINE_S)
+        yield connected
+
+
+def _replaying(folder: Path, name: str) -> dict[str, str]:
+    return {"PYVARIANT_PROCFS": str(replay_root(folder, MACHINES[name]))}
+
+
+def _lock(index: IndexServer, python: Path, folder: Path, profile: str, name: str) -> Path:
+    path = folder / f"{name}.pylock.toml"
+    profile_path = write_profile(folder, profile)
+    argv = ["lock", "simdinfo", "-o", str(path), "--index-url", index.url, "--python", str(python), "--json"]
+    assert main([*argv, "--profile", profile_path]) == 0
+    return path
+
+
+def _dask_sync(capsys: pytest.CaptureFixture[str], *argv: str) -> dict[str, Any]:
+    capsys.readouterr()
+    status = main(["dask", "sync", *argv, "--json"])
+    captured = capsys.readouterr()
+    assert status == 0, captured.err
+    answer: dict[str, Any] = json.loads(captured.out)
+    return answer
+
+
+def _by_name(client: Any) -> dict[str, str]:
+    """Worker name -> address, as the scheduler knows them now."""
+    return {str(w["name"]): address for address, w in client.scheduler_info(n_workers=-1)["workers"].items()}
+
+
+def test_a_lock_reaches_every_worker_present_and_future_each_in_its_own_environment(
+    simd_index: IndexServer,
+    dask_cluster: Cluster,
+    client: Any,
+    pythons: dict[str, Path],
+    folder: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    lock = _lock(simd_index, pythons["haswell"], folder, V3_PROFILE, "v3")
+    answer = _dask_sync(capsys, str(lock), "--scheduler", dask_cluster.address, "--index-url", simd_index.url)
+
+    names = {address: name for name, address in _by_name(client).items()}
+    workers = {w["name"]: w for w in answer["workers"]}
+    assert set(workers) == {"haswell", "zen4"}
+    for name, synced in workers.items():
+        assert synced["cpu_level"] == LEVELS[name], "each worker probes its own (replayed) CPU"
+        assert synced["python"] == str(pythons[name])
+        assert synced["variants"] == [{"name": "simdinfo", "version": "1.0.0", "variant_label": "x86_64_v3"}]
+        assert synced["changed"] == ["simdinfo==1.0.0"] and synced["restarting"] is False
+        assert synced["address"] == _by_name(client)[name]
+
+    imported = client.run(cluster_support.imported_simdinfo)
+    for address, seen in imported.items():
+        assert (
+            seen["build"] == "x86_64_v3"
+            and "__AVX2__" in seen["macros"]
+            and "__AVX512F__" not in seen["macros"]
+        )
+        assert seen["prefix"] == str(pythons[names[address]].parent.parent), (
+            "installed into the worker's own venv"
+        )
+    assert "simdinfo" not in {line.split('"')[1] for line in freeze(Path(sys.executable))}
+
+    # a worker that joins later syncs the same lock when it starts
+    dask_cluster.start_worker("k10", pythons["k10"], _replaying(folder, "k10"))
+    client.wait_for_workers(3, timeout=cluster_support.DEADLINE_S)
+    late = _by_name(client)["k10"]
+    outcome = wait_for(
+        lambda: client.run(cluster_support.synced, workers=[late]).get(late),
+        "the late worker's sync",
+        dask_cluster.logs,
+    )
+    assert (outcome.cpu_level, outcome.changed) == ("x86-64-v1", ("simdinfo==1.0.0",))
+    assert client.run(cluster_support.imported_simdinfo, workers=[late])[late]["build"] == "x86_64_v3"
+
+    # the same lock again, through this session's current client: nothing left to change anywhere
+    with distributed.Client(dask_cluster.address):
+        again = _dask_sync(capsys, str(lock), "--index-url", simd_index.url)
+    assert len(again["workers"]) == 3 and all(w["changed"] == [] for w in again["workers"])
+
+
+def test_restart_makes_a_worker_import_what_the_sync_changed(
+    simd_index: IndexServer,
+    dask_cluster: Cluster,
+    client: Any,
+    pythons: dict[str, Path],
+    folder: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    v3 = _lock(simd_index, pythons["haswell"], folder, V3_PROFILE, "v3")
+    _dask_sync(capsys, str(v3), "--scheduler", dask_cluster.address, "--index-url", simd_index.url)
+    assert {s["build"] for s in client.run(cluster_support.imported_simdinfo).values()} == {"x86_64_v3"}
+    before = _by_name(client)
+
+    baseline = _lock(simd_index, pythons["haswell"], folder, EMPTY_PROFILE, "baseline")
+    answer = _dask_sync(
+        capsys, str(baseline), "--restart", "--scheduler", dask_cluster.address, "--index-url", simd_index.url
+    )
+    assert {w["name"]: (w["changed"], w["restarting"]) for w in answer["workers"]} == {
+        name: (["simdinfo==1.0.0"], True) for name in before
+    }
+    assert {v["variant_label"] for w in answer["workers"] for v in w["variants"]} == {"null"}
+
+    def restarted() -> dict[str, str] | None:
+        now = _by_name(client)
+        fresh = set(now) == set(before) and all(now[n] != before[n] for n in before)
+        return now if fresh else None
+
+    now = wait_for(restarted, "every worker restarted (new addresses)", dask_cluster.logs)
+
+    def imported_baseline() -> dict[str, Any] | None:
+        seen = client.run(cluster_support.imported_simdinfo, workers=list(now.values()), on_error="return")
+        ok = all(isinstance(s, dict) and s["build"] == "null" for s in seen.values()) and len(seen) == len(
+            now
+        )
+        return seen if ok else None
+
+    wait_for(imported_baseline, "every restarted worker imports the baseline build", dask_cluster.logs)
+    outcomes = client.run(cluster_support.synced, workers=list(now.values()))
+    assert all(o is not None and o.changed == () and not o.restarting for o in outcomes.values()), (
+        "a restarted worker finds its environment in sync and does not restart again"
+    )
+
+
+def test_a_sync_that_fails_on_a_worker_says_why_and_changes_nothing(
+    simd_index: IndexServer,
+    dask_cluster: Cluster,
+    client: Any,
+    pythons: dict[str, Path],
+    folder: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    lock = _lock(simd_index, pythons["haswell"], folder, V3_PROFILE, "tampered")
+    text = lock.read_text()
+    (package,) = tomllib.loads(text)["packages"]
+    lock.write_text(text.replace(package["wheels"][0]["hashes"]["sha256"], "f" * 64))
+    before = {name: freeze(python) for name, python in pythons.items()}
+    capsys.readouterr()
+    status = main(
+        ["dask", "sync", str(lock), "--scheduler", dask_cluster.address, "--index-url", simd_index.url]
+    )
+    error = capsys.readouterr().err
+    assert status == 1
+    assert "pyvariant sync failed on" in error and "promised ffff" in error, error
+    assert {name: freeze(python) for name, python in pythons.items()} == before
+    assert "pyvariant-sync" not in client.run_on_scheduler(
+        lambda dask_scheduler: list(dask_scheduler.worker_plugins)
+    ), "a lock that fails is not left registered for the workers that join later"
+
+
+def test_without_dask_or_a_client_the_error_says_what_to_do(
+    simd_index: IndexServer,
+    pythons: dict[str, Path],
+    folder: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    lock = _lock(simd_index, pythons["haswell"], folder, V3_PROFILE, "plain")
+    capsys.readouterr()
+    assert main(["dask", "sync", str(lock)]) == 1
+    assert "no Dask client in this session" in capsys.readouterr().err
+
+    # a Python where distributed cannot be imported
+    script = "import sys; sys.modules['distributed'] = None; from jupyter_pyvariant.cli import main; "
+    script += f"sys.exit(main(['dask', 'sync', {str(lock)!r}]))"
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False)
+    assert done.returncode == 1, done.stderr
+    assert "Dask is not installed here: install jupyter-pyvariant[dask]" in done.stderr
