@@ -79,9 +79,13 @@ def _texts(data: Mapping[str, Any], key: str, where: str) -> tuple[str, ...]:
 
 def _number(data: Mapping[str, Any], key: str, where: str) -> float | None:
     value = data.get(key)
-    if value is None or (isinstance(value, (int, float)) and not isinstance(value, bool)):
-        return value
-    raise HostReportError(f"{where}{key} must be a number, not {type(value).__name__}")
+    if value is None:
+        return None
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        raise HostReportError(f"{where}{key} must be a number, not {type(value).__name__}")
+    if value != value or value in (float("inf"), float("-inf")):  # JSON's NaN and Infinity
+        raise HostReportError(f"{where}{key} must be a finite number, not {value}")
+    return value
 
 
 def _flag(data: Mapping[str, Any], key: str, where: str) -> bool | None:
