@@ -273,3 +273,16 @@ def test_spool_folders_of_killed_processes_are_removed_by_the_next_run(
     view, _ = _view(upstream, tmp_path)
     with view:
         assert not orphan.exists()
+
+
+def test_the_views_own_state_is_not_given_to_it_nor_compared(upstream: IndexServer, tmp_path: Path) -> None:
+    """Its address, secret, spool and logs are made by the view: not constructor arguments, not part of
+    equality (two views serving the same selector are two servers), never shown by ``repr``."""
+    view, _ = _view(upstream, tmp_path)
+    twin = IndexView(view.client, view.selector)
+    assert view != twin and view == view
+    for private in ("_secret", "_port", "_server", "_spool", "problems", "presented"):
+        with pytest.raises(TypeError, match=private):
+            IndexView(view.client, view.selector, **{private: None})  # type: ignore[arg-type]
+    with view:
+        assert view.auth[1] not in repr(view)

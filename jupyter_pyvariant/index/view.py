@@ -228,9 +228,12 @@ def _server(
     return server
 
 
-@dataclass
+@dataclass(eq=False)
 class IndexView:
     """The loopback index; use as a context manager around the installer run.
+
+    A running view is itself, not a value: two views are equal only when they are one (its
+    address, secret and spool are its own, made by it, never passed in).
 
     ``problems`` collects what went wrong while serving (upstream down, hash mismatch, a selector
     error), each naming project, file and source, so the caller can report it after the installer
@@ -254,24 +257,25 @@ class IndexView:
     """Hand a project through as soon as its page shows no variants (an install: uv then caches it
     by upstream from the first run), not only when it was seen so in an earlier run (a plan, which
     shows the file it found for every project it read)."""
-    handed_through: set[str] = field(default_factory=set)
+    handed_through: set[str] = field(default_factory=set, init=False)
     """The projects answered so."""
-    _plain: PlainProjects = field(init=False)
-    problems: list[str] = field(default_factory=list)
-    presented: dict[str, PresentedProject] = field(default_factory=dict)
-    _files: dict[str, tuple[str, PresentedFile]] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-    _server: Future[ThreadingHTTPServer] | None = None
+    problems: list[str] = field(default_factory=list, init=False)
+    presented: dict[str, PresentedProject] = field(default_factory=dict, init=False)
+    # The view's own state: made by the view, never given to it.
+    _plain: PlainProjects = field(init=False, repr=False)
+    _files: dict[str, tuple[str, PresentedFile]] = field(default_factory=dict, init=False, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+    _server: Future[ThreadingHTTPServer] | None = field(default=None, init=False, repr=False)
     """Made on the serving thread (see :func:`_server`)."""
-    _port: int = 0
-    _secret: str = field(default_factory=lambda: secrets.token_urlsafe(18))
+    _port: int = field(default=0, init=False, repr=False)
+    _secret: str = field(default_factory=lambda: secrets.token_urlsafe(18), init=False, repr=False)
     """The password every request must carry (basic auth)."""
-    _thread: threading.Thread | None = None
-    _spool: Spool = field(init=False)
-    _handed_before: frozenset[str] = frozenset()
+    _thread: threading.Thread | None = field(default=None, init=False, repr=False)
+    _spool: Spool = field(init=False, repr=False)
+    _handed_before: frozenset[str] = field(default=frozenset(), init=False, repr=False)
     """Files this address handed to an installer in earlier runs: it has them in its cache, so they
     are not read ahead (a request for one is still served, fetched then)."""
-    _handed: set[str] = field(default_factory=set)
+    _handed: set[str] = field(default_factory=set, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._spool = Spool(self.client)
