@@ -137,10 +137,26 @@ def test_a_lock_reaches_every_worker_present_and_future_each_in_its_own_environm
     assert (outcome.cpu_level, outcome.changed) == ("x86-64-v1", ("simdinfo==1.0.0",))
     assert client.run(cluster_support.imported_simdinfo, workers=[late])[late]["build"] == "x86_64_v3"
 
-    # the same lock again, through this session's current client: nothing left to change anywhere
+    # the same lock again, from IPython with this session's current client: nothing left to change
+    from IPython.testing.globalipapp import start_ipython
+
+    shell = start_ipython()
+    shell.run_line_magic("load_ext", "jupyter_pyvariant")
+    capsys.readouterr()
     with distributed.Client(dask_cluster.address):
-        again = _dask_sync(capsys, str(lock), "--index-url", simd_index.url)
-    assert len(again["workers"]) == 3 and all(w["changed"] == [] for w in again["workers"])
+        shell.run_line_magic("pyvariant", f"dask sync {lock} --index-url {simd_index.url}")
+    shown = capsys.readouterr().out
+    assert f"{lock} synced on 3 Dask workers" in shown, shown
+    rows = {
+        line.split()[0]: line
+        for line in shown.splitlines()
+        if line.split()[:1] in (["haswell"], ["zen4"], ["k10"])
+    }
+    assert set(rows) == {"haswell", "zen4", "k10"}, shown
+    for name, row in rows.items():
+        assert (
+            LEVELS[name] in row and "simdinfo 1.0.0 (x86_64_v3)" in row and row.rstrip().endswith("nothing")
+        )
 
 
 def test_restart_makes_a_worker_import_what_the_sync_changed(
