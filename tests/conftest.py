@@ -1,15 +1,44 @@
 """Shared pytest set-up: pytest-jupyter's server fixtures (jp_fetch, jp_serverapp, ...), configured the
-way the server tests need them."""
+way the server tests need them; the shared fixtures of the helper modules (``world``, ``venv``,
+``simd_wheels``, ``private_catalog_cache`` ...), and the markers every module may use."""
 
 from __future__ import annotations
 
 import os
+import platform
+import sys
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-pytest_plugins = ["pytest_jupyter.jupyter_server", "browser_support"]
+pytest_plugins = [
+    "pytest_jupyter.jupyter_server",
+    "browser_support",
+    "pbs_fixture",
+    "pbs_mirror",
+    "variant_wheels",
+]
+
+X86_64_LINUX = sys.platform.startswith("linux") and platform.machine() == "x86_64"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "x86_64_linux(reason): needs an x86-64 Linux host (compiled test packages, uv's x86_64 provider); "
+        "skipped elsewhere with the reason",
+    )
+    config.addinivalue_line(
+        "markers", "world(levels, kernels): the interpreter levels and kernels of the module's world fixture"
+    )
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    marker = item.get_closest_marker("x86_64_linux")
+    if marker is not None and not X86_64_LINUX:
+        why = marker.kwargs.get("reason", "the test is written for x86-64 Linux")
+        pytest.skip(f"{why}; this host is {sys.platform} on {platform.machine() or 'an unknown machine'}")
 
 
 @pytest.fixture

@@ -345,14 +345,16 @@ def world_or_skip(
         pytest.skip(f"real interpreter fixture unavailable: {exc}")
 
 
-@contextmanager
-def world_with_kernels(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, names: Iterable[str]
-) -> Iterator[World]:
-    """A world in which the fixture interpreter is installed as one kernel per name."""
-    from jupyter_pyvariant.kernels.manage import KernelOptions, install_kernel
+@pytest.fixture(scope="module")
+def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    """The module's offline world (:func:`world_or_skip`). A module sets its interpreter levels and the
+    kernels installed in it with ``pytestmark = pytest.mark.world(levels=(...), kernels=(...))``."""
+    marker = request.node.get_closest_marker("world")
+    wanted = marker.kwargs if marker is not None else {}
+    with world_or_skip(request, tmp_path_factory, wanted.get("levels", ("v1",))) as world:
+        if wanted.get("kernels"):
+            from jupyter_pyvariant.kernels.manage import KernelOptions, install_kernel
 
-    with world_or_skip(request, tmp_path_factory) as world:
-        for name in names:
-            install_kernel(KernelOptions(version="3.11", catalog=world.catalog, name=name))
+            for name in wanted["kernels"]:
+                install_kernel(KernelOptions(version="3.11", catalog=world.catalog, name=name))
         yield world

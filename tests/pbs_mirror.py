@@ -347,7 +347,8 @@ def _range_start(header: str | None) -> int | None:
     return int(value) if value.isdigit() else None
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture
 def private_catalog_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Loopback ports are reused between tests: a catalog cached for one must not serve the next."""
+    """Loopback ports are reused between tests: a catalog cached for one must not serve the next (a
+    module asks for it with ``pytest.mark.usefixtures("private_catalog_cache")``)."""
     monkeypatch.setenv("PYVARIANT_CACHE_DIR", str(tmp_path_factory.mktemp("catalog-cache")))

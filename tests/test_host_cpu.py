@@ -183,15 +183,6 @@ def test_recorded_macs_reach_their_level(name: str) -> None:
     assert found is not None and found.microarchitecture == target
 
 
-@needs_samples
-@pytest.mark.parametrize("name", ["windows-cpuid-broadwell", "windows-cpuid-icelake"])
-def test_windows_samples_are_raw_cpuid_dumps(name: str) -> None:
-    pytest.skip(
-        f"{name} holds raw CPUID registers; the Windows probe asks IsProcessorFeaturePresent instead "
-        "(covered by test_windows_features_never_claim_a_level)"
-    )
-
-
 def test_windows_features_never_claim_a_level() -> None:
     facts = facts_from_windows({13: True, 36: True, 39: True, 41: True}, "AMD64", "GenuineIntel", "Xeon")
     assert facts.family == "x86_64"

@@ -9,12 +9,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import variant_wheels
 from variant_wheels import V3_PROFILE, freeze, serve, write_profile
 
 from jupyter_pyvariant.cli import main
-
-simd_wheels, venv = variant_wheels.simd_wheels, variant_wheels.venv
 
 
 @pytest.fixture

@@ -9,26 +9,18 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import variant_wheels
 from variant_wheels import IndexServer, freeze, fresh_venv, serve, write_wheel
 
 from jupyter_pyvariant.index.view import IndexView, ViewAddress
 from jupyter_pyvariant.install.plan import Options, PlannedPackage
 from jupyter_pyvariant.install.session import Session
 
-pytestmark = pytest.mark.skipif(
-    not sys.platform.startswith("linux") or "x86_64" not in subprocess.getoutput("uname -m"),
-    reason="the variant test package is compiled for x86-64 Linux",
-)
-
-simd_wheels = variant_wheels.simd_wheels
+pytestmark = pytest.mark.x86_64_linux(reason="the variant test package is compiled for x86-64 Linux")
 
 
 @pytest.fixture

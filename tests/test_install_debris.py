@@ -10,14 +10,11 @@ import tempfile
 import textwrap
 from pathlib import Path
 
-import variant_wheels
 from variant_wheels import build_plain, freeze, serve
 
 from jupyter_pyvariant._faults import FAULT_EXIT
 from jupyter_pyvariant.cli import main
 from jupyter_pyvariant.install.runner import SCRATCH_PREFIX
-
-venv = variant_wheels.venv
 
 _KILLED_WITH_ITS_FOLDER = textwrap.dedent(
     f"""

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import variant_wheels
 from variant_wheels import (
     V3_PROFILE,
     build_labelled,
@@ -27,8 +26,6 @@ from jupyter_pyvariant.cli import main
 from jupyter_pyvariant.variants.embedded import ExpectedVariant
 from jupyter_pyvariant.variants.metadata import MetadataError
 from jupyter_pyvariant.variants.properties import VariantProperty
-
-venv = variant_wheels.venv
 
 WHEEL = "mislabel-1.0-py3-none-any-x86_64_v3.whl"
 V3 = frozenset({VariantProperty("x86_64", "level", "v3")})

@@ -9,16 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import variant_wheels
 from variant_wheels import IndexServer
 
 from jupyter_pyvariant.host import report
 
-pytestmark = pytest.mark.skipif(
-    report().to_dict()["cpu"]["arch"] != "x86_64", reason="the test package is compiled for x86-64 Linux"
-)
-
-simd_wheels, simd_index = variant_wheels.simd_wheels, variant_wheels.simd_index
+pytestmark = pytest.mark.x86_64_linux(reason="the test package is compiled for x86-64 Linux")
 
 
 def test_plan_magic_in_a_kernel_sees_the_variant(simd_index: IndexServer, tmp_path: Path) -> None:

@@ -8,12 +8,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
-import variant_wheels
 from variant_wheels import level_properties, variant_metadata
 
 from jupyter_pyvariant.cli import main
-
-venv = variant_wheels.venv
 
 GARBAGE = {
     "notjson": b"{ this is not json",

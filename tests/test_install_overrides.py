@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import variant_wheels
 from variant_wheels import (
     V3_PROFILE,
     IndexServer,
@@ -22,8 +21,6 @@ from variant_wheels import (
 )
 
 from jupyter_pyvariant.cli import main
-
-venv = variant_wheels.venv
 
 PLUGIN_MODULE = b'''"""A provider plugin for the test namespace demo_accel (current API, class methods)."""
 from dataclasses import dataclass

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import variant_wheels
 from variant_wheels import IndexServer, build_plain
 
 from jupyter_pyvariant.host.facts import HostFacts
@@ -131,7 +130,6 @@ def test_a_session_works_out_what_the_host_supports_only_when_needed(
 
 
 VARIANT_INDEX = "https://download.pytorch.org/whl/variant"
-venv = variant_wheels.venv
 
 
 def loopback_recipes(monkeypatch: pytest.MonkeyPatch, urls: dict[str, str]) -> None:

@@ -15,7 +15,6 @@ import json
 import os
 import random
 import subprocess
-import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
@@ -38,9 +37,8 @@ def _uv_version() -> tuple[int, ...]:
 
 pytestmark = [
     pytest.mark.skipif(_uv_version() < (0, 13), reason="needs uv >= 0.13 (wheel-variants preview)"),
-    pytest.mark.skipif(
-        not sys.platform.startswith("linux") or os.uname().machine != "x86_64",
-        reason="uv's x86_64 provider reads this CPU; the cases are written for x86-64 Linux",
+    pytest.mark.x86_64_linux(
+        reason="uv's x86_64 provider reads this CPU; the cases are written for x86-64 Linux"
     ),
 ]
 
@@ -164,7 +162,8 @@ def test_generated_packages_get_the_wheel_uv_installs(
 
 def test_x86_64_extension_features_where_uv_knows_only_level(tmp_path: Path) -> None:
     """Our x86_64 provider also answers per-extension features (``avx2 :: on``) as the PyPI plugin
-    does; uv's built-in one answers only ``level``, so there uv falls back to ``null``."""
+    does. Where uv's built-in provider knows the feature too (:data:`VOCABULARY`), it must choose
+    the same build; where it does not (today it answers only ``level``), it falls back to ``null``."""
     from jupyter_pyvariant.host.properties import supported_properties
 
     host = supported_properties(_report_with(None)).get("x86_64", {})
@@ -180,10 +179,7 @@ def test_x86_64_extension_features_where_uv_knows_only_level(tmp_path: Path) -> 
         theirs = _builds(uv_python, ["extpkg"])
         ours = _our_labels(index, ["extpkg"], _report_with(None), tmp_path / "cache")
     assert ours == ["ext"]
-    if theirs != ours:
-        pytest.skip(
-            f"uv's built-in x86_64 provider does not answer x86_64 :: {feature} (it chose {theirs[0]})"
-        )
+    assert theirs == (ours if ("x86_64", feature) in VOCABULARY else ["null"])
 
 
 @pytest.fixture(scope="module")

@@ -7,12 +7,10 @@ binary landed, not just which filename was chosen.
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-import variant_wheels
 from variant_wheels import (
     EMPTY_PROFILE,
     V3_PROFILE,
@@ -26,12 +24,7 @@ from jupyter_pyvariant.cli import main
 from jupyter_pyvariant.install.plan import Options
 from jupyter_pyvariant.install.session import Session
 
-pytestmark = pytest.mark.skipif(
-    not sys.platform.startswith("linux") or "x86_64" not in subprocess.getoutput("uname -m"),
-    reason="the test package is compiled for x86-64 Linux",
-)
-
-simd_wheels, simd_index, venv = variant_wheels.simd_wheels, variant_wheels.simd_index, variant_wheels.venv
+pytestmark = pytest.mark.x86_64_linux(reason="the test package is compiled for x86-64 Linux")
 
 
 def _host_level() -> str:

@@ -5,29 +5,23 @@ from __future__ import annotations
 import json
 import math
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from pbs_fixture import World, world_with_kernels
+from pbs_fixture import World
 
 from jupyter_pyvariant.kernels import KernelError
 from jupyter_pyvariant.kernels._workload import BENCHMARKS
 from jupyter_pyvariant.kernels.compare import compare_kernels
 
+FIRST, SECOND = "compare-a", "compare-b"
+
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(sys.platform != "linux", reason="the fixture interpreter is Debian's CPython"),
+    pytest.mark.world(kernels=(FIRST, SECOND)),
 ]
-
-FIRST, SECOND = "compare-a", "compare-b"
-
-
-@pytest.fixture(scope="module")
-def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    with world_with_kernels(request, tmp_path_factory, (FIRST, SECOND)) as w:
-        yield w
 
 
 def _check(result: dict[str, Any]) -> None:

@@ -34,12 +34,6 @@ V4_CPUINFO = ("archspec", "json/tests/targets/linux-centos7-cascadelake")
 
 
 @pytest.fixture(scope="module")
-def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    with world_or_skip(request, tmp_path_factory) as w:
-        yield w
-
-
-@pytest.fixture(scope="module")
 def installed(world: World) -> dict[str, Any]:
     """``pyvariant kernel install 3.11`` through the real command line, as a user would type it."""
     result = world.cli(

@@ -10,12 +10,11 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from pbs_fixture import World, world_or_skip
+from pbs_fixture import World
 from pbs_mirror import host_facts
 
 from jupyter_pyvariant.host import report
@@ -25,6 +24,7 @@ from jupyter_pyvariant.kernels.provisioner import choose_python
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(sys.platform != "linux", reason="the fixture interpreter is Debian's CPython"),
+    pytest.mark.world(levels=("v1", "v2", "v3", "v4")),
 ]
 
 NAME = "cluster-3.11"
@@ -43,12 +43,6 @@ finally:
     client.stop_channels()
     manager.shutdown_kernel(now=True)
 """
-
-
-@pytest.fixture(scope="module")
-def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    with world_or_skip(request, tmp_path_factory, ("v1", "v2", "v3", "v4")) as w:
-        yield w
 
 
 @pytest.fixture(scope="module")

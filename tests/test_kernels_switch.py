@@ -15,20 +15,15 @@ from typing import Any
 
 import httpx
 import pytest
-from pbs_fixture import World, world_with_kernels
+from pbs_fixture import World
+
+FIRST, SECOND = "switch-from", "switch-to"
 
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(sys.platform != "linux", reason="the fixture interpreter is Debian's CPython"),
+    pytest.mark.world(kernels=(FIRST, SECOND)),
 ]
-
-FIRST, SECOND = "switch-from", "switch-to"
-
-
-@pytest.fixture(scope="module")
-def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    with world_with_kernels(request, tmp_path_factory, (FIRST, SECOND)) as w:
-        yield w
 
 
 @dataclass(frozen=True)

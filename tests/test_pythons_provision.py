@@ -11,7 +11,6 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-import pbs_mirror
 import pytest
 from pbs_mirror import (
     Archive,
@@ -39,12 +38,10 @@ RELEASE = "20250612"
 TRIPLE = "x86_64_v3-unknown-linux-gnu"
 QUICK = FetchPolicy(attempts=3, backoff_s=0.0, chunk_size=1024)
 
-pytestmark = pytest.mark.skipif(
-    sys.platform == "win32", reason="the synthetic interpreters are shell scripts"
-)
-
-
-private_catalog_cache = pbs_mirror.private_catalog_cache
+pytestmark = [
+    pytest.mark.skipif(sys.platform == "win32", reason="the synthetic interpreters are shell scripts"),
+    pytest.mark.usefixtures("private_catalog_cache"),
+]
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-import pbs_mirror
 import pytest
 from pbs_mirror import Mirror, make_archive
 
@@ -19,12 +18,10 @@ from jupyter_pyvariant.pythons.store import Store, default_store, kernelspec_ref
 
 RELEASE = "20250612"
 
-pytestmark = pytest.mark.skipif(
-    sys.platform == "win32", reason="the synthetic interpreters are shell scripts"
-)
-
-
-private_catalog_cache = pbs_mirror.private_catalog_cache
+pytestmark = [
+    pytest.mark.skipif(sys.platform == "win32", reason="the synthetic interpreters are shell scripts"),
+    pytest.mark.usefixtures("private_catalog_cache"),
+]
 
 
 @pytest.fixture

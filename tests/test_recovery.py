@@ -14,9 +14,8 @@ import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 
-import pbs_mirror
 import pytest
-from pbs_fixture import World, world_or_skip
+from pbs_fixture import World
 from pbs_mirror import Mirror, make_archive
 
 from jupyter_pyvariant._faults import FAULT_ENV, FAULT_EXIT
@@ -29,10 +28,10 @@ from jupyter_pyvariant.pythons.fetch import provision
 from jupyter_pyvariant.pythons.store import Store
 
 RELEASE = "20250612"
-pytestmark = pytest.mark.skipif(
-    sys.platform == "win32", reason="the synthetic interpreters are shell scripts"
-)
-private_catalog_cache = pbs_mirror.private_catalog_cache
+pytestmark = [
+    pytest.mark.skipif(sys.platform == "win32", reason="the synthetic interpreters are shell scripts"),
+    pytest.mark.usefixtures("private_catalog_cache"),
+]
 
 
 @pytest.fixture
@@ -120,12 +119,6 @@ def test_remove_orphan_never_touches_the_venvs_of_a_registered_kernel(tmp_path: 
     location.venv_dir("k").mkdir(parents=True)
     assert remove_orphan("k", location) is None
     assert location.venv_dir("k").is_dir()
-
-
-@pytest.fixture(scope="module")
-def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    with world_or_skip(request, tmp_path_factory) as w:
-        yield w
 
 
 def _kernel_install(world: World, name: str, **env: str) -> subprocess.CompletedProcess[str]:

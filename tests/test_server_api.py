@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pbs_fixture import World, sha256_of, world_or_skip
+from pbs_fixture import World, sha256_of
 from pbs_mirror import Archive, Mirror, make_archive
 from tornado.httpclient import HTTPClientError, HTTPResponse
 
@@ -569,12 +569,6 @@ def test_a_worker_whose_server_went_away_cancels_itself(synthetic: Synthetic, tm
 
 
 # -- a real provisioning, end to end ----------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    with world_or_skip(request, tmp_path_factory) as w:
-        yield w
 
 
 @pytest.mark.slow
