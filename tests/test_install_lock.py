@@ -44,29 +44,27 @@ def test_lock_for_another_machine_round_trips_and_syncs_exactly(
     assert data["lock-version"] == "1.0"
     packages = {p["name"]: p for p in data["packages"]}
     assert set(packages) == {"simdcalc", "simdinfo"}
-    (wheel,) = packages["simdinfo"]["wheels"]
-    assert wheel["name"].endswith("-x86_64_v3.whl")
-    assert (
-        wheel["hashes"]["sha256"]
-        == hashlib.sha256((simd_index.root / wheel["name"]).read_bytes()).hexdigest()
-    )
+    wheels = packages["simdinfo"]["wheels"]  # the profile's choice, then the null variant and the plain wheel
+    assert [w["name"].rsplit("-", 1)[-1] for w in wheels] == ["x86_64_v3.whl", "null.whl", "linux_x86_64.whl"]
+    for wheel in wheels:
+        digest = hashlib.sha256((simd_index.root / wheel["name"]).read_bytes()).hexdigest()
+        assert wheel["hashes"]["sha256"] == digest
     variants = packages["simdinfo"]["variants-json"]
     assert variants["url"].endswith("/files/simdinfo-1.0.0-variants.json")
     expected = hashlib.sha256((simd_index.root / "simdinfo-1.0.0-variants.json").read_bytes()).hexdigest()
     assert variants["hashes"]["sha256"] == expected
-    assert packages["simdinfo"]["tool"]["jupyter_pyvariant"]["properties"] == ["x86_64 :: level :: v3"]
+    assert variants["variants"] == {"x86_64_v3": {"x86_64": {"level": ["v3"]}}, "null": {}}
 
     lock = read_lock(path)
-    assert {(p.name, p.variant_label, p.file.filename) for p in lock.packages} == {
-        (name, p["tool"]["jupyter_pyvariant"]["variant-label"], p["wheels"][0]["name"])
-        for name, p in packages.items()
+    assert {(p.name, tuple(f.filename for f in p.files)) for p in lock.packages} == {
+        (name, tuple(w["name"] for w in p["wheels"])) for name, p in packages.items()
     }
 
     before = freeze(venv)
     assert _sync(simd_index, venv, path, "--dry-run") == 0
     assert freeze(venv) == before
     assert _sync(simd_index, venv, path) == 0
-    assert probe(venv, "simdinfo.build()") == "x86_64_v3"  # this host is better, but the lock wins
+    assert probe(venv, "simdinfo.build()") == "x86_64_v3"  # this host is better, but the lock has v3 only
     capsys.readouterr()
     assert _sync(simd_index, venv, path) == 0
     assert json.loads(capsys.readouterr().out)["changes"] == []
@@ -90,7 +88,8 @@ def test_a_tampered_lock_changes_nothing(
 ) -> None:
     path = _lock(simd_index, venv, tmp_path)
     text = path.read_text()
-    digest = tomllib.loads(text)["packages"][1]["wheels"][0]["hashes"]["sha256"]
+    simdinfo = next(p for p in tomllib.loads(text)["packages"] if p["name"] == "simdinfo")
+    digest = simdinfo["wheels"][0]["hashes"]["sha256"]  # this host's choice
     path.write_text(text.replace(digest, "f" * 64))
     before = freeze(venv)
     capsys.readouterr()
@@ -144,12 +143,11 @@ def test_lock_without_packages_locks_the_environment_as_it_is(
         name: version for name, version in installed.items() if name not in ("localtool", "pip")
     }
     for package in locked.values():
-        (file,) = package["wheels"]
-        assert (
-            file["hashes"]["sha256"]
-            == hashlib.sha256((simd_index.root / file["name"]).read_bytes()).hexdigest()
-        )
-    assert locked["simdinfo"]["tool"]["jupyter_pyvariant"]["variant-label"] == probe(venv, "simdinfo.build()")
+        for file in package["wheels"]:
+            digest = hashlib.sha256((simd_index.root / file["name"]).read_bytes()).hexdigest()
+            assert file["hashes"]["sha256"] == digest
+    chosen = locked["simdinfo"]["wheels"][0]["name"]  # this host's choice comes first
+    assert chosen.endswith(f"-{probe(venv, 'simdinfo.build()')}.whl")
 
     copy = variant_wheels.fresh_venv(tmp_path / "copy")
     assert _sync(simd_index, copy, path) == 0

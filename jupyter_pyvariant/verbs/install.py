@@ -135,13 +135,32 @@ def _configure_plan(parser: argparse.ArgumentParser) -> None:
 def _configure_lock(parser: argparse.ArgumentParser) -> None:
     _plan_options(parser, "lock for", "; none: the environment as it is, as pip freeze lists it")
     parser.add_argument(
+        "--for",
+        dest="nodes",
+        action="append",
+        default=[],
+        metavar="PROFILE.toml|this",
+        help="also lock what the machine this profile describes gets ('this': this host); repeatable, "
+        "one lock for every node (default: this host)",
+    )
+    parser.add_argument(
+        "--all-variants",
+        action="store_true",
+        help="lock every variant of each package, not only those the nodes choose",
+    )
+    parser.add_argument(
         "-o", "--output", default="pylock.toml", metavar="FILE", help="where to write the lock"
     )
 
 
 def _configure_sync(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("lock", nargs="?", default="pylock.toml", help="the pylock.toml to reproduce")
-    parser.add_argument("--dry-run", action="store_true", help="show what would change, change nothing")
+    parser.add_argument(
+        "--dry-run", action="store_true", help="show what this node would get, change nothing"
+    )
+    parser.add_argument(
+        "--profile", metavar="FILE", help="choose for the machine this profile describes, not this host"
+    )
     _target_options(parser)
 
 
@@ -348,71 +367,128 @@ def _install(args: argparse.Namespace, out: Output) -> int:
 
 
 def _lock(args: argparse.Namespace, out: Output) -> int:
-    """Lock the packages named, or with none, the target environment as it is."""
-    from packaging.utils import canonicalize_name as normalize
-
-    from ..install.lock import environment_requirements, write_lock
+    """Lock the packages named, or with none, the target environment as it is, for every node."""
+    from ..install.lock_build import build_lock, installed_elsewhere
+    from ..install.lock_write import environment_requirements, write_lock
     from ..install.runner import ask_target
-    from ..install.session import Session, installed_label
+    from ..install.session import installed_label
 
     target = ask_target(args.python)
     unlocked: list[str] = []
     as_is = not (args.packages or args.requirement)
     if as_is:
         args.packages, unlocked = environment_requirements(target.result())
-    with Session(_options(args), target=target) as session:
-        progress = out.progress("pyvariant lock")
-        plan = session.plan(progress, fresh=True)
-        path = write_lock(plan, args.output)
-        progress.close(f"{len(plan.packages)} packages locked")
-        installed = {p.name: session.target.installed(normalize(p.name)) for p in plan.packages}
-    other = {
-        p.name: label
-        for p in plan.packages
-        if as_is and (i := installed[p.name]) and (label := installed_label(i)) != p.variant_label
-    }
+    nodes = [*args.nodes, *([args.profile] if args.profile else [])] or [None]
+    progress = out.progress("pyvariant lock")
+    built = build_lock(
+        _options(args), nodes, all_variants=args.all_variants, target=target, progress=progress
+    )
+    lock = write_lock(built.lock, args.output)
+    progress.close(f"{len(lock.packages)} packages locked for {len(built.nodes)} nodes")
+    present = target.result().distributions
+    other = installed_elsewhere(built, ((d.name, installed_label(d)) for d in present)) if as_is else {}
+    packages = [
+        {
+            "name": p.name,
+            "version": p.version,
+            "files": [{"filename": f.filename, "variant_label": f.label} for f in p.files],
+            "needed_by": [{"name": r.name, "variants": list(r.labels)} for r in p.needed_by],
+        }
+        for p in lock.packages
+    ]
     if args.json:
-        out.json({**plan.to_json(), "lock": str(path), "unlocked": unlocked, "installed_as": other})
+        out.json(
+            {
+                "lock": lock.path,
+                "nodes": [{"node": n.node, **n.plan.to_json()} for n in built.nodes],
+                "packages": packages,
+                "warnings": list(built.warnings),
+                "unlocked": unlocked,
+                "installed_as": other,
+            }
+        )
         return 0
-    _show_plan(plan, out, args.verbose, f"locked in {path}:")
+    if args.verbose:
+        for node in built.nodes:
+            _show_plan(node.plan, out, True, f"{node.node} would get:")
+    headers = ("package", "version", "locked variants", "needed by")
+    rows = [
+        [
+            p.name,
+            p.version,
+            ", ".join(_label(f.label) for f in p.files) if p.has_variants else "-",
+            _needed_text(p) or "every node",
+        ]
+        for p in lock.packages
+    ]
+    out.rich(
+        f"locked in {lock.path} for {', '.join(n.node for n in built.nodes)}:\n\n{table_text(headers, rows)}",
+        table_html(headers, rows),
+    )
+    for warning in built.warnings:
+        out.text(f"warning: {warning}")
     if unlocked:
         out.text(f"not locked (installed from a folder or URL, not an index): {', '.join(unlocked)}")
     for name, label in other.items():
-        out.text(f"{name} is installed as {label or 'the plain wheel'}; the lock has this host's best fit")
+        out.text(f"{name} is installed as {label or 'the plain wheel'}; the lock holds the nodes' best fits")
     return 0
 
 
-def _sync(args: argparse.Namespace, out: Output) -> int:
-    from ..install.lock import read_lock, sync
+def _label(label: str | None) -> str:
+    return "plain" if label is None else label
 
+
+def _needed_text(package: Any) -> str:
+    return "; ".join(
+        f"{r.name} as {' or '.join(x or 'plain' for x in r.labels)}" if r.labels else r.name
+        for r in package.needed_by
+    )
+
+
+def _sync(args: argparse.Namespace, out: Output) -> int:
+    from dataclasses import replace
+
+    from ..install.lock import read_lock
+    from ..install.lock_sync import sync
+    from ..install.runner import ask_target
+
+    target = ask_target(args.python)
     lock = read_lock(args.lock)
-    with _session(args) as session:
-        progress = out.progress("pyvariant sync")
-        result = sync(session, lock, dry_run=args.dry_run, progress=progress)
-        progress.close("dry run: nothing changed" if args.dry_run else f"{len(result.changes)} installed")
+    progress = out.progress("pyvariant sync")
+    result = sync(lock, replace(_options(args), profile=args.profile), target=target, dry_run=args.dry_run,
+                  progress=progress)  # fmt: skip
+    progress.close("dry run: nothing changed" if args.dry_run else f"{len(result.changes)} installed")
+    node = f"profile {args.profile}" if args.profile else "this host"
     data = {
         "lock": lock.path,
+        "node": node,
         "dry_run": args.dry_run,
         "changes": [{"name": n, "version": v} for n, v in result.changes],
         "reinstall": list(result.reinstall),
         "packages": [
             {
-                "name": p.name,
-                "version": p.version,
-                "filename": p.file.filename,
-                "variant_label": p.variant_label,
+                "name": c.package.name,
+                "version": c.package.version,
+                "filename": c.file.filename if c.file else None,
+                "variant_label": c.label,
+                "installs": c.installs,
+                "reason": c.reason,
             }
-            for p in lock.packages
+            for c in result.choices
         ],
     }
     if args.json:
         out.json(data)
         return 0
-    rows = [[p.name, p.version, p.variant_label or "-", p.file.filename] for p in lock.packages]
-    headers = ("package", "version", "variant", "file")
+    rows = [
+        [c.package.name, c.package.version, _label(c.label) if c.installs else "-", c.reason]
+        for c in result.choices
+    ]
+    headers = ("package", "version", "variant", "why")
     verb = "would change" if args.dry_run else "changed"
     changed = ", ".join(f"{n}=={v}" for n, v in result.changes) or "nothing (already in sync)"
-    out.rich(f"{lock.path}: {verb} {changed}\n\n{table_text(headers, rows)}", table_html(headers, rows))
+    text = f"{lock.path} for {node}: {verb} {changed}\n\n{table_text(headers, rows)}"
+    out.rich(text, table_html(headers, rows))
     return 0
 
 
@@ -475,9 +551,14 @@ VERBS = (
     Verb(("list",), "installed distributions with their variant", _configure_list, _reported(_list)),
     Verb(
         ("lock",),
-        "write a pylock.toml of the chosen files (for this host or a --profile)",
+        "write one pylock.toml for this host and every --for node (each node's best fit)",
         _configure_lock,
         _reported(_lock),
     ),
-    Verb(("sync",), "install exactly the files of a pylock.toml", _configure_sync, _reported(_sync)),
+    Verb(
+        ("sync",),
+        "install this node's best fit among the files of a pylock.toml",
+        _configure_sync,
+        _reported(_sync),
+    ),
 )
