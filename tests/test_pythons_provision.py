@@ -19,7 +19,7 @@ from pbs_mirror import (
     add_file,
     add_hardlink,
     add_symlink,
-    host_report,
+    host_facts,
     make_archive,
 )
 
@@ -207,7 +207,7 @@ def test_sigill_walks_down_a_level(mirror: Mirror, tmp_path: Path) -> None:
     ]
     mirror.publish(archives)
     catalog = load_catalog(f"{mirror.url}/index.ndjson", mirror=mirror.url)
-    selection = select(catalog, host_report(level="x86-64-v4"), Request.parse("3.13"))
+    selection = select(catalog, host_facts(level="x86-64-v4"), Request.parse("3.13"))
     assert selection.best.level == "x86-64-v4"
     store = Store(tmp_path)
     python = provision(selection, store)
@@ -221,7 +221,7 @@ def test_level_above_host_installed_without_smoke_test(mirror: Mirror, tmp_path:
     archive = make_archive("3.13.5", RELEASE, "x86_64_v4-unknown-linux-gnu", sigill=True)
     mirror.publish([archive])
     catalog = load_catalog(f"{mirror.url}/index.ndjson", mirror=mirror.url)
-    selection = select(catalog, host_report(level="x86-64-v3"), Request.parse("3.13"), level="v4")
+    selection = select(catalog, host_facts(level="x86-64-v3"), Request.parse("3.13"), level="v4")
     python = provision(selection, Store(tmp_path))
     assert python.build.level == "x86-64-v4"
     assert python.marker["smoke_test"]["ran"] is False
