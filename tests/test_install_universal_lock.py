@@ -2,9 +2,11 @@
 each (a replayed CPU, or the node's profile), each getting exactly the variant it fits.
 
 The nodes' profiles are written by ``pyvariant profile``: two under a replayed /proc/cpuinfo of a
-real machine (PYVARIANT_PROCFS), one from a recorded ``cpuinfo --json`` report of a GPU node. The
-wheels are real: ``simdinfo`` compiled per x86-64 level, ``gpukit`` whose CUDA variant needs a CUDA
-runtime package that its null variant does not.
+real machine (PYVARIANT_PROCFS), one from a recorded ``cpuinfo --json`` report of a GPU node. Each
+node syncs under its replay; the GPU node's replay adds an NVIDIA device in a sysfs root
+(PYVARIANT_SYSFS) and the stand-in NVML library of test_host_gpu. The wheels are real: ``simdinfo``
+compiled per x86-64 level, ``gpukit`` whose CUDA variant needs a CUDA runtime package that its null
+variant does not.
 """
 
 from __future__ import annotations
@@ -25,10 +27,12 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 import pytest
+import test_host_gpu
 import variant_wheels
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from packaging.utils import canonicalize_name
+from test_host_gpu import H100_UUID, add_pci
 from variant_wheels import IndexServer, freeze, fresh_venv, probe, python_tag, variant_metadata, write_wheel
 
 from jupyter_pyvariant.cli import main
@@ -37,13 +41,16 @@ from jupyter_pyvariant.install.lock_write import lock_text
 
 DATA = Path(__file__).parent / "data"
 serving = contextmanager(variant_wheels.serve)
+nvml_stub_dir = test_host_gpu.nvml_stub_dir
 CU12 = {"nvidia": {"cuda_version_lower_bound": ["12.0"]}}
+CU13 = {"nvidia": {"cuda_version_lower_bound": ["13.0"]}}
 
 
 def _build_gpukit(root: Path) -> None:
-    """gpukit 1.0: a CUDA 12 variant that needs cudart-cu12, and a null variant that needs nothing."""
-    labels = {"cu12": CU12, "null": {}}
-    for label, requires in (("cu12", ["cudart-cu12>=12"]), ("null", [])):
+    """gpukit 1.0: CUDA 12 and 13 variants that need their CUDA runtime package, and a null variant
+    that needs nothing."""
+    labels = {"cu12": CU12, "cu13": CU13, "null": {}}
+    for label, requires in (("cu12", ["cudart-cu12>=12"]), ("cu13", ["cudart-cu13>=13"]), ("null", [])):
         body = f'BUILD = "{label}"\n'.encode()
         write_wheel(root, "gpukit", "1.0", "py3-none-any", {"gpukit/__init__.py": body}, label=label,
                     requires=requires, variant_json=variant_metadata({label: labels[label]}))  # fmt: skip
@@ -60,8 +67,8 @@ def _build_avx512kit(root: Path) -> None:
 class Node:
     name: str
     profile: Path
-    procfs: Path | None
-    """A replayed CPU to sync under (None: sync with --profile)."""
+    env: dict[str, str] | None
+    """The replayed machine to sync under (None: sync with ``--profile``)."""
 
 
 @dataclass(frozen=True)
@@ -71,48 +78,54 @@ class Cluster:
     lock: Path
 
 
-def _replayed(folder: Path, recording: str) -> Path:
+def _replayed(folder: Path, recording: str) -> dict[str, str]:
+    """The variables that make a process see ``recording``'s CPU (and an empty sysfs)."""
     (folder / "proc").mkdir(parents=True)
     (folder / "sys").mkdir()
     (folder / "proc" / "cpuinfo").write_text((DATA / "cpuinfo" / recording).read_text())
-    return folder / "proc"
+    return {"PYVARIANT_PROCFS": str(folder / "proc"), "PYVARIANT_SYSFS": str(folder / "sys")}
 
 
-def _replay_env(procfs: Path | None, cache: Path | None = None) -> dict[str, str]:
-    env = dict(os.environ)
-    if procfs is not None:
-        env |= {"PYVARIANT_PROCFS": str(procfs), "PYVARIANT_SYSFS": str(procfs.parent / "sys")}
-    if cache is not None:  # installers keep files they were handed: a check must see them handed anew
-        env |= {"PYVARIANT_CACHE_DIR": str(cache / "pyvariant"), "UV_CACHE_DIR": str(cache / "uv")}
-    return env
+def _with_gpu(replay: dict[str, str], nvml: Path) -> dict[str, str]:
+    """``replay`` plus an H100 on the PCI bus, answered by the stand-in NVML (CUDA 12.8 driver)."""
+    add_pci(replay["PYVARIANT_SYSFS"], "0000:17:00.0", "10de:2330", pci_class="0x030200", driver="nvidia")
+    gpu = {"NVML_STUB_DRIVER": "570.86.15", "NVML_STUB_CUDA": "12080", "NVML_STUB_COUNT": "1"}
+    gpu |= {"NVML_STUB_DEV0_NAME": "NVIDIA H100 80GB HBM3", "NVML_STUB_DEV0_UUID": H100_UUID}
+    gpu |= {"NVML_STUB_DEV0_CC": "9.0", "NVML_STUB_DEV0_MEM": str(80 * 2**30)}
+    return {**replay, **gpu, "LD_LIBRARY_PATH": str(nvml)}
 
 
 def _cli(
-    *argv: str, procfs: Path | None = None, cache: Path | None = None
+    *argv: str, env: dict[str, str] | None = None, cache: Path | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """``python -m jupyter_pyvariant ARGV`` in a fresh interpreter (under a replayed CPU)."""
+    """``python -m jupyter_pyvariant ARGV`` in a fresh interpreter (on a replayed machine)."""
     command = [sys.executable, "-m", "jupyter_pyvariant", *argv]
-    env = _replay_env(procfs, cache)
-    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("NVML_STUB_", "CUDA_"))}
+    environ |= env or {}
+    if cache is not None:  # installers keep files they were handed: a check must see them handed anew
+        environ |= {"PYVARIANT_CACHE_DIR": str(cache / "pyvariant"), "UV_CACHE_DIR": str(cache / "uv")}
+    return subprocess.run(command, env=environ, capture_output=True, text=True, timeout=600)
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+def cluster(tmp_path_factory: pytest.TempPathFactory, nvml_stub_dir: Path) -> Iterator[Cluster]:
     root = tmp_path_factory.mktemp("cluster-index")
     variant_wheels.build_simdinfo(root, tmp_path_factory.mktemp("build"))
     _build_gpukit(root)
     variant_wheels.build_plain(root, "cudart_cu12", "12.8.0")
+    variant_wheels.build_plain(root, "cudart_cu13", "13.0.0")
     _build_avx512kit(root)
     work = tmp_path_factory.mktemp("nodes")
     nodes = {}
     for name, recording in (("v3", "linux-rhel7-haswell"), ("v4", "linux-rocky8.5-zen4")):
-        procfs = _replayed(work / name, recording)
-        written = _cli("profile", "-o", str(work / f"{name}.toml"), procfs=procfs)
+        replay = _replayed(work / name, recording)
+        written = _cli("profile", "-o", str(work / f"{name}.toml"), env=replay)
         assert written.returncode == 0, written.stderr
-        nodes[name] = Node(name, work / f"{name}.toml", procfs)
+        nodes[name] = Node(name, work / f"{name}.toml", replay)
     report = str(DATA / "locks" / "gpu-node-report.json")
     assert main(["profile", "--from-report", report, "-o", str(work / "gpu.toml")]) == 0
-    nodes["gpu"] = Node("gpu", work / "gpu.toml", None)
+    gpu_node = _with_gpu(_replayed(work / "gpu", "linux-rhel7-haswell"), nvml_stub_dir)
+    nodes["gpu"] = Node("gpu", work / "gpu.toml", gpu_node)
     with serving(root) as index:
         yield Cluster(index, nodes, _make_lock(index, nodes, work))
 
@@ -129,7 +142,7 @@ def _make_lock(index: IndexServer, nodes: dict[str, Node], work: Path) -> Path:
 def _sync(
     cluster: Cluster, node: Node, venv: Path, *extra: str, lock: Path | None = None, cache: Path | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """``sync`` on the node: under its replayed CPU, or with its profile."""
+    """``sync`` on the node: on its replayed machine, or with its profile."""
     argv = [
         "sync",
         str(lock or cluster.lock),
@@ -139,9 +152,9 @@ def _sync(
         str(venv),
         *extra,
     ]
-    if node.procfs is None:
+    if node.env is None:
         argv += ["--profile", str(node.profile)]
-    return _cli(*argv, procfs=node.procfs, cache=cache)
+    return _cli(*argv, env=node.env, cache=cache)
 
 
 def _gpukit(venv: Path) -> str | None:
@@ -235,7 +248,7 @@ def test_each_node_installs_exactly_the_variant_it_fits(
 def test_dry_run_shows_what_a_node_would_get_and_why(cluster: Cluster, tmp_path: Path) -> None:
     venv = fresh_venv(tmp_path / "venv")
     before = freeze(venv)
-    done = _sync(cluster, replace(cluster.nodes["v3"], procfs=None), venv, "--dry-run")  # --profile
+    done = _sync(cluster, replace(cluster.nodes["v3"], env=None), venv, "--dry-run")  # --profile
     assert done.returncode == 0, done.stderr
     lines = {line.split()[0]: line for line in done.stdout.splitlines() if line.split()[:1]}
     assert lines["simdinfo"].split()[:3] == ["simdinfo", "1.0.0", "x86_64_v3"]
@@ -299,21 +312,32 @@ def test_a_node_that_fits_no_locked_variant_is_told_what_it_lacks(cluster: Clust
     assert _sync(cluster, cluster.nodes["v4"], venv, lock=lock).returncode == 0
 
 
-def test_all_variants_locks_every_label(cluster: Cluster, tmp_path: Path) -> None:
+def test_all_variants_locks_every_label_and_no_node_gets_one_whose_dependencies_it_lacks(
+    cluster: Cluster, tmp_path: Path
+) -> None:
     lock = tmp_path / "pylock.toml"
-    argv = ["lock", "simdinfo", "--for", str(cluster.nodes["v3"].profile), "--all-variants", "-o", str(lock)]
-    assert main([*argv, "--index-url", cluster.index.url, "--python", str(fresh_venv(tmp_path / "v"))]) == 0
-    (simdinfo,) = read_lock(lock).packages
+    argv = ["lock", "simdinfo", "gpukit", "--for", str(cluster.nodes["v3"].profile), "--all-variants"]
+    venv = fresh_venv(tmp_path / "venv")
+    assert main([*argv, "-o", str(lock), "--index-url", cluster.index.url, "--python", str(venv)]) == 0
+    simdinfo, gpukit = sorted(read_lock(lock).packages, key=lambda p: p.name != "simdinfo")
     labels = [f.label for f in simdinfo.files]
     assert labels[0] == "x86_64_v3" and labels[-2:] == ["null", None]  # the node's, ..., the fallbacks
     assert sorted(str(label) for label in labels[1:-2]) == ["x86_64_v1", "x86_64_v2", "x86_64_v4"]
-    assert simdinfo.metadata is not None and set(simdinfo.metadata.variants) == {
-        "x86_64_v1",
-        "x86_64_v2",
-        "x86_64_v3",
-        "x86_64_v4",
-        "null",
+    assert simdinfo.metadata is not None
+    assert set(simdinfo.metadata.variants) == {"x86_64_v1", "x86_64_v2", "x86_64_v3", "x86_64_v4", "null"}
+    assert simdinfo.unlocked is None
+    # the v3 node resolved no CUDA runtime: the CUDA variants are locked, but marked unusable
+    assert [f.label for f in gpukit.files] == ["null", "cu12", "cu13"]
+    assert gpukit.unlocked == {
+        "gpukit-1.0-py3-none-any-cu12.whl": ("cudart-cu12",),
+        "gpukit-1.0-py3-none-any-cu13.whl": ("cudart-cu13",),
     }
+    done = _sync(cluster, cluster.nodes["gpu"], venv, "--json", lock=lock)
+    assert done.returncode == 0, done.stderr
+    row = next(p for p in json.loads(done.stdout)["packages"] if p["name"] == "gpukit")
+    assert row["variant_label"] == "null"
+    assert "left out: cu12 (needs cudart-cu12, which the lock lacks)" in row["reason"]
+    assert _gpukit(venv) == "null"
 
 
 def test_a_lock_written_for_one_target_before_still_syncs(cluster: Cluster, tmp_path: Path) -> None:

@@ -111,44 +111,40 @@ def _choose_variant(
     for file in _by_tag(package.files, tags):
         runnable.setdefault(file.label, file)
     unlocked = package.unlocked or {}
-    blocked = {
-        label: f"needs {', '.join(unlocked[file.filename])}, which the lock lacks"
-        for label, file in runnable.items()
-        if file.filename in unlocked
-    }
-    labels = {
-        label: metadata.properties(label) if label else frozenset()
-        for label in runnable
-        if label not in blocked
-    }
+    labels = {label: metadata.properties(label) if label else frozenset() for label in runnable}
     ranking = rank(labels, supported_for(metadata), metadata)
+    fitting = [None if c.label is None else str(c.label) for c in ranking.candidates]
+    usable = [label for label in fitting if runnable[label].filename not in unlocked]
+    left_out = [
+        f"{label} (needs {', '.join(unlocked[runnable[label].filename])}, which the lock lacks)"
+        for label in fitting
+        if label not in usable
+    ]
     where = f"{package.name} {package.version}"
-    if not ranking.candidates:
+    if not usable:
         locked = ", ".join(sorted(str(label) for label in runnable if label)) or "none this interpreter runs"
+        if left_out:
+            return _Unfit(f"{where}: every locked variant this node fits is left out: {'; '.join(left_out)}")
         if not ranking.rejected:
-            return _Unfit(
-                f"{where}: no locked wheel fits this node ({locked}; {'; '.join(blocked.values())})"
-            )
+            return _Unfit(f"{where}: no locked wheel runs on this interpreter ({locked})")
         nearest = _nearest(ranking, metadata)
         return _Unfit(
             f"{where}: this node fits none of the locked variants ({locked}) and the lock has no null "
             f"variant or plain wheel to fall back on; the nearest, {nearest}, needs what this node lacks: "
             f"{ranking.rejected[variant_label(nearest)]} (lock again with a --for profile of this node)"
         )
-    best = ranking.best
-    label = None if best is None else str(best)
-    candidate = ranking.candidate(best)
-    others = len(ranking.candidates) - 1
+    label = usable[0]
     if label is None:
         reason = "plain wheel: no locked variant fits this node"
     elif label == "null":
         reason = "null variant: no other locked variant fits this node"
     else:
-        reason = (
-            f"best of {others + 1} locked variants this node fits ({', '.join(map(str, candidate.best))})"
-        )
+        best = ", ".join(map(str, ranking.candidate(label).best))
+        reason = f"best of {len(usable)} locked variants this node fits ({best})"
     if ranking.rejected:
         reason += f"; {len(ranking.rejected)} locked variants do not fit"
+    if left_out:
+        reason += f"; left out: {', '.join(left_out)}"
     return NodeChoice(package, runnable[label], label, reason)
 
 
