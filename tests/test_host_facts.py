@@ -6,15 +6,19 @@ from __future__ import annotations
 
 import copy
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_host_cpu import replay
+from test_host_replay import DATA, MACHINES
 
 from jupyter_pyvariant.errors import HostError
 from jupyter_pyvariant.host import collect, report
-from jupyter_pyvariant.host.facts import CpuFacts, HostFacts, HostReportError, PythonFacts
+from jupyter_pyvariant.host._fs import Roots
+from jupyter_pyvariant.host.facts import HostFacts, HostReportError, ProcessorFacts, PythonFacts
 from jupyter_pyvariant.host.properties import absent_reason, supported_properties
 from jupyter_pyvariant.host.recommend import recommendations
 from jupyter_pyvariant.host.triples import level_flag, runnable_targets
@@ -67,9 +71,19 @@ def test_the_report_carries_the_facts_a_report_from_elsewhere_reads_as() -> None
     assert "facts" not in here.to_dict(), "the JSON contract is unchanged"
 
 
+@pytest.mark.parametrize("name", sorted(MACHINES))
+def test_a_replayed_machines_facts_are_what_its_report_reads_as(tmp_path: Path, name: str) -> None:
+    """The facts made from the probes and the facts read from their JSON are one: the two ways in
+    cannot drift apart."""
+    replay(tmp_path, (DATA / name).read_text(), None)
+    made = collect(roots=Roots(procfs=tmp_path / "proc", sysfs=tmp_path / "sys"))
+    assert HostFacts.from_dict(json.loads(json.dumps(made.to_dict()))) == made.facts
+    assert (made.facts.cpu.arch, made.facts.cpu.vendor, made.facts.cpu.model) == MACHINES[name]
+
+
 def test_a_report_from_a_gpu_node_reads_as_typed_facts() -> None:
     facts = HostFacts.from_dict(GPU_NODE)
-    assert facts.cpu == CpuFacts(
+    assert facts.cpu == ProcessorFacts(
         arch="x86_64",
         family="x86_64",
         vendor="GenuineIntel",

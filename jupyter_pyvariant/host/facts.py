@@ -3,11 +3,11 @@
 The report (``report.py``) is the JSON contract: every section, shaped for people and other tools.
 The wings need a few dozen of its facts (the CPU's family and level, the libc, the accelerators'
 drivers, the interpreter's build), and reading them back by string key in each wing let every
-reader guess a default of its own. :class:`HostFacts` holds them typed; the report makes it for
-this process, and :meth:`HostFacts.from_dict` reads it from a report that crossed a process
-boundary (a kernel's answer, ``--host-report FILE``, ``profile --from-report``), raising only
-:class:`HostReportError`. A report may omit whole sections (older versions, other tools): what is
-missing is unknown, never guessed.
+reader guess a default of its own. :class:`HostFacts` holds them typed. The report makes it for
+this process from the probes' own values (:meth:`HostFacts.of`); :meth:`HostFacts.from_dict`
+reads it from a report that crossed a process boundary (a kernel's answer, ``--host-report FILE``,
+``profile --from-report``), raising only :class:`HostReportError`. A report may omit whole
+sections (older versions, other tools): what is missing is unknown, never guessed.
 """
 
 from __future__ import annotations
@@ -16,13 +16,19 @@ from collections.abc import Mapping
 
 from ..errors import HostError
 from ._values import Record, shaped
+from .cpu_archspec import Refusal
 from .cpu_levels import normalize_arch
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, Self
 
+    from .capacity import Capacity
+    from .cpu import CpuInfo
+    from .gpu_common import Accelerator
+    from .interpreter import InterpreterInfo
     from .report import Scope
+    from .system import SystemInfo
 
 UNKNOWN = "unknown"
 
@@ -64,9 +70,8 @@ def _text(data: Mapping[str, Any], key: str, where: str) -> str | None:
     raise HostReportError(f"{where}{key} must be a string, not {type(value).__name__}")
 
 
-def _known(data: Mapping[str, Any], key: str, where: str) -> str | None:
-    """A string where the report writes ``unknown`` for a fact it could not find."""
-    value = _text(data, key, where)
+def _known(value: str | None) -> str | None:
+    """The fact, or None where the report writes ``unknown`` (or nothing) for one it could not find."""
     return None if value in (None, "", UNKNOWN) else value
 
 
@@ -95,14 +100,7 @@ def _flag(data: Mapping[str, Any], key: str, where: str) -> bool | None:
     raise HostReportError(f"{where}{key} must be true or false, not {type(value).__name__}")
 
 
-class Refusal(Record):
-    """A microarchitecture archspec did not match, and the features it missed."""
-
-    target: str
-    missing: tuple[str, ...]
-
-
-class CpuFacts(Record):
+class ProcessorFacts(Record):
     """Architecture (and its level family), identity, level, features, and the cross-checks."""
 
     arch: str | None = None
@@ -119,6 +117,25 @@ class CpuFacts(Record):
     hwcaps_agrees: bool | None = None
     """Whether glibc's loader names the same level as the flags (None: not asked)."""
     refused: tuple[Refusal, ...] = ()
+    """Microarchitectures archspec did not match, and the features each missed."""
+
+    @classmethod
+    def of(cls, info: CpuInfo) -> Self:
+        arch = _known(info.arch)
+        return cls(
+            arch=arch,
+            family=normalize_arch(arch) if arch else None,
+            vendor=_known(info.vendor),
+            model=_known(info.model),
+            level=_known(info.isa_level),
+            next_level=info.isa_next_level,
+            missing=info.isa_level_missing,
+            features=info.features,
+            microarchitecture=info.archspec.microarchitecture if info.archspec else None,
+            hwcaps_level=info.glibc_hwcaps.level,
+            hwcaps_agrees=info.glibc_hwcaps.agrees,
+            refused=info.archspec.refused if info.archspec else (),
+        )
 
     @classmethod
     def from_dict(cls, cpu: Mapping[str, Any]) -> Self:
@@ -132,13 +149,13 @@ class CpuFacts(Record):
             )
             for item in _objects(archspec, "refused", f"{where}archspec.")
         )
-        arch = _known(cpu, "arch", where)
+        arch = _known(_text(cpu, "arch", where))
         return cls(
             arch=arch,
             family=normalize_arch(arch) if arch else None,
-            vendor=_known(cpu, "vendor", where),
-            model=_known(cpu, "model", where),
-            level=_known(cpu, "isa_level", where),
+            vendor=_known(_text(cpu, "vendor", where)),
+            model=_known(_text(cpu, "model", where)),
+            level=_known(_text(cpu, "isa_level", where)),
             next_level=_text(cpu, "isa_next_level", where),
             missing=_texts(cpu, "isa_level_missing", where),
             features=_texts(cpu, "features", where),
@@ -160,15 +177,26 @@ class SystemFacts(Record):
     platform_tags: tuple[str, ...] = ()
 
     @classmethod
+    def of(cls, info: SystemInfo) -> Self:
+        return cls(
+            os=_known(info.os),
+            kernel=_known(info.kernel),
+            libc_family=_known(info.libc.family),
+            libc_version=_known(info.libc.version),
+            hostname=_known(info.hostname),
+            platform_tags=info.platform_tags,
+        )
+
+    @classmethod
     def from_dict(cls, system: Mapping[str, Any]) -> Self:
         where = "system."
         libc = _section(system, "libc", where)
         return cls(
-            os=_known(system, "os", where),
-            kernel=_known(system, "kernel", where),
-            libc_family=_known(libc, "family", f"{where}libc."),
-            libc_version=_known(libc, "version", f"{where}libc."),
-            hostname=_known(system, "hostname", where),
+            os=_known(_text(system, "os", where)),
+            kernel=_known(_text(system, "kernel", where)),
+            libc_family=_known(_text(libc, "family", f"{where}libc.")),
+            libc_version=_known(_text(libc, "version", f"{where}libc.")),
+            hostname=_known(_text(system, "hostname", where)),
             platform_tags=_texts(system, "platform_tags", where),
         )
 
@@ -181,6 +209,13 @@ class CapacityFacts(Record):
     memory_bytes: float | None = None
     memory_limit_bytes: float | None = None
     """The cgroup's memory limit (None: none)."""
+
+    @classmethod
+    def of(cls, capacity: Capacity) -> Self:
+        memory = capacity.memory
+        return cls(
+            capacity.logical_cpus, capacity.usable_cores, memory.total_bytes, memory.cgroup_limit_bytes
+        )
 
     @classmethod
     def from_dict(cls, capacity: Mapping[str, Any]) -> Self:
@@ -212,6 +247,21 @@ class AcceleratorFacts(Record):
     rocm_version: str | None = None
     rosetta: bool = False
     devices: tuple[Device, ...] = ()
+
+    @classmethod
+    def of(cls, accelerator: Accelerator) -> Self:
+        from .gpu_common import AmdAccelerator, AppleAccelerator, NvidiaAccelerator
+
+        found = cls(accelerator.vendor, accelerator.status, accelerator.reason)
+        if isinstance(accelerator, NvidiaAccelerator):
+            devices = tuple(Device(d.visible, d.compute_capability) for d in accelerator.devices)
+            return found._replace(cuda_driver_version=accelerator.cuda_driver_version, devices=devices)
+        if isinstance(accelerator, AmdAccelerator):
+            devices = tuple(Device(gfx_target=d.gfx_target) for d in accelerator.devices)
+            return found._replace(rocm_version=accelerator.rocm_version, devices=devices)
+        if isinstance(accelerator, AppleAccelerator):
+            return found._replace(rosetta=bool(accelerator.rosetta))
+        return found._replace(devices=tuple(Device() for _ in accelerator.devices))
 
     @classmethod
     def from_dict(cls, accelerator: Mapping[str, Any], index: int) -> Self:
@@ -248,12 +298,25 @@ class PythonFacts(Record):
     real_executable: str | None = None
 
     @classmethod
+    def of(cls, info: InterpreterInfo) -> Self:
+        return cls(
+            version=_known(info.version),
+            implementation=_known(info.implementation),
+            isa_level=_known(info.isa_level),
+            march=info.march,
+            debug=info.debug,
+            pgo=info.pgo,
+            lto=info.lto,
+            real_executable=info.real_executable,
+        )
+
+    @classmethod
     def from_dict(cls, python: Mapping[str, Any]) -> Self:
         where = "python."
         return cls(
-            version=_known(python, "version", where),
-            implementation=_known(python, "implementation", where),
-            isa_level=_known(python, "isa_level", where),
+            version=_known(_text(python, "version", where)),
+            implementation=_known(_text(python, "implementation", where)),
+            isa_level=_known(_text(python, "isa_level", where)),
             march=_text(python, "march", where),
             debug=_flag(python, "debug", where),
             pgo=_flag(python, "pgo", where),
@@ -270,11 +333,31 @@ class HostFacts(Record):
     """What the wings decide by: the CPU, the system, capacity, accelerators, the interpreter."""
 
     scope: Scope = "kernel-host"
-    cpu: CpuFacts = CpuFacts()
+    cpu: ProcessorFacts = ProcessorFacts()
     system: SystemFacts = SystemFacts()
     capacity: CapacityFacts = CapacityFacts()
     accelerators: tuple[AcceleratorFacts, ...] = ()
     python: PythonFacts = PythonFacts()
+
+    @classmethod
+    def of(
+        cls,
+        scope: Scope,
+        cpu: CpuInfo | None,
+        system: SystemInfo | None,
+        capacity: Capacity | None,
+        accelerators: tuple[Accelerator, ...],
+        python: InterpreterInfo | None,
+    ) -> Self:
+        """The facts of the probes' values (None: that probe failed, its facts are unknown)."""
+        return cls(
+            scope=scope,
+            cpu=ProcessorFacts.of(cpu) if cpu else ProcessorFacts(),
+            system=SystemFacts.of(system) if system else SystemFacts(),
+            capacity=CapacityFacts.of(capacity) if capacity else CapacityFacts(),
+            accelerators=tuple(AcceleratorFacts.of(a) for a in accelerators),
+            python=PythonFacts.of(python) if python else PythonFacts(),
+        )
 
     @classmethod
     def from_dict(cls, data: object) -> Self:
@@ -287,7 +370,7 @@ class HostFacts(Record):
             raise HostReportError(f"scope must be 'kernel-host' or 'server-host', not {scope!r}")
         return cls(
             scope=scope,
-            cpu=CpuFacts.from_dict(_section(data, "cpu", "")),
+            cpu=ProcessorFacts.from_dict(_section(data, "cpu", "")),
             system=SystemFacts.from_dict(_section(data, "system", "")),
             capacity=CapacityFacts.from_dict(_section(data, "capacity", "")),
             accelerators=tuple(

@@ -22,7 +22,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-    from .facts import AcceleratorFacts, CpuFacts, HostFacts
+    from .facts import AcceleratorFacts, HostFacts, ProcessorFacts
 
 Supported = dict[str, dict[str, list[str]]]
 """namespace -> feature -> supported values, most preferred first."""
@@ -71,7 +71,7 @@ def _levels_run(family: str, cpu_level: str | None) -> list[str]:
     return [name for name in reversed(level_names(family)) if runs_on(name, cpu_level)]
 
 
-def _x86_64(cpu: CpuFacts) -> dict[str, list[str]]:
+def _x86_64(cpu: ProcessorFacts) -> dict[str, list[str]]:
     table = _table()["x86_64"]
     reached = _levels_run("x86_64", cpu.level)
     if not reached:
@@ -81,7 +81,7 @@ def _x86_64(cpu: CpuFacts) -> dict[str, list[str]]:
     return features
 
 
-def _aarch64(cpu: CpuFacts) -> dict[str, list[str]]:
+def _aarch64(cpu: ProcessorFacts) -> dict[str, list[str]]:
     """The provider caps at the newest version it knows: an armv9.2-a host supports "9.0a" and older."""
     table = _table()["aarch64"]
     spelled: Mapping[str, str] = table["versions"]

@@ -22,6 +22,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, Literal
 
+    from .gpu_common import Accelerator
+
     Scope = Literal["kernel-host", "server-host"]
 
 SCHEMA_VERSION = "1.1"
@@ -29,7 +31,6 @@ SCHEMA_VERSION = "1.1"
 
 # What a section whose probe failed shows.
 _NOTHING: Mapping[str, Any] = MappingProxyType({})
-_NO_ACCELERATORS: tuple[Mapping[str, Any], ...] = ()
 _UNKNOWN_CPU: dict[str, Any] = {
     "arch": "unknown",
     "vendor": "unknown",
@@ -111,46 +112,27 @@ def _collect(scope: Scope, roots: Roots | None, environ: Mapping[str, str] | Non
     env = os.environ if environ is None else environ
     rec = Recorder()
     # Each probe already contains its own failures; this outer net keeps a bug in one probe from
-    # costing the whole report.
-    sections: dict[str, Any] = {
-        "cpu": rec.run("cpu", "cpu", lambda: probe_cpu(roots, rec).to_dict(), _UNKNOWN_CPU),
-        "system": rec.run("system", "system", lambda: probe_system(roots, rec, env).to_dict(), _NOTHING),
-        "capacity": rec.run(
-            "capacity", "capacity", lambda: probe_capacity(roots, rec, env).to_dict(), _NOTHING
-        ),
-        "accelerators": rec.run(
-            "accelerators",
-            "gpu",
-            lambda: tuple(a.to_dict() for a in probe_accelerators(roots, rec, env)),
-            _NO_ACCELERATORS,
-        ),
-        "python": rec.run("python", "interpreter", lambda: probe_interpreter(rec).to_dict(), _NOTHING),
-    }
-    facts = _facts(scope, sections, rec)
+    # costing the whole report (its section then shows nothing, its facts are unknown).
+    cpu = rec.run("cpu", "cpu", lambda: probe_cpu(roots, rec), None)
+    system = rec.run("system", "system", lambda: probe_system(roots, rec, env), None)
+    capacity = rec.run("capacity", "capacity", lambda: probe_capacity(roots, rec, env), None)
+    none: tuple[Accelerator, ...] = ()
+    accelerators = rec.run("accelerators", "gpu", lambda: tuple(probe_accelerators(roots, rec, env)), none)
+    python = rec.run("python", "interpreter", lambda: probe_interpreter(rec), None)
+    facts = HostFacts.of(scope, cpu, system, capacity, accelerators, python)
     advice = rec.run("recommendations", "report", lambda: recommendations(facts, env), _NOTHING)
     return HostReport(
         scope=scope,
-        cpu=sections["cpu"],
-        system=sections["system"],
-        capacity=sections["capacity"],
-        accelerators=sections["accelerators"],
-        python=sections["python"],
+        cpu=cpu.to_dict() if cpu else _UNKNOWN_CPU,
+        system=system.to_dict() if system else _NOTHING,
+        capacity=capacity.to_dict() if capacity else _NOTHING,
+        accelerators=tuple(a.to_dict() for a in accelerators),
+        python=python.to_dict() if python else _NOTHING,
         recommendations=advice,
         diagnostics=tuple(d.to_dict() for d in rec.diagnostics),
         facts=facts,
         elapsed_ms=(time.perf_counter() - start) * 1000,
     )
-
-
-def _facts(scope: Scope, sections: Mapping[str, Any], rec: Recorder) -> HostFacts:
-    """The typed facts, read once from the sections (the probes wrote them as the contract's JSON)."""
-    from .facts import HostReportError
-
-    try:
-        return HostFacts.from_dict({"scope": scope, **sections})
-    except HostReportError as exc:  # a probe broke the contract: its facts are unknown, said so
-        rec.note("facts", "report", str(exc))
-        return HostFacts(scope)
 
 
 _cache: dict[tuple[str, Roots], HostReport] = {}
