@@ -23,6 +23,7 @@ from jupyter_pyvariant.host.properties import absent_reason, supported_propertie
 from jupyter_pyvariant.host.recommend import recommendations
 from jupyter_pyvariant.host.triples import level_flag, runnable_targets
 from jupyter_pyvariant.pythons.listing import host_summary
+from jupyter_pyvariant.server.kernel_report import read_reply
 
 FUZZ = settings(max_examples=1500, deadline=None, suppress_health_check=list(HealthCheck), database=None)
 
@@ -160,6 +161,25 @@ def test_the_advice_is_made_from_the_facts() -> None:
     )
     assert absent_reason("aarch64", facts) == "this host's CPU is x86_64 at level x86-64-v3"
     assert absent_reason("intel", facts) == "the host report lists no intel accelerator"
+
+
+def _kernel_reply(report: Any) -> dict[str, Any]:
+    """An ``execute_reply`` whose user expression holds ``report`` as the kernel's JSON text."""
+    text = repr(json.dumps(report))
+    return {
+        "status": "ok",
+        "user_expressions": {"pyvariant_host_report": {"status": "ok", "data": {"text/plain": text}}},
+    }
+
+
+def test_a_kernels_report_crosses_to_the_server_only_when_it_reads_as_facts() -> None:
+    assert read_reply(_kernel_reply(GPU_NODE)) == GPU_NODE
+    refused = read_reply(_kernel_reply({**GPU_NODE, "cpu": {"isa_level": ["x86-64-v3"]}}))
+    assert refused == {
+        "scope": "kernel-host",
+        "status": "unknown",
+        "reason": "the kernel's answer is not a usable report (cpu.isa_level must be a string, not list)",
+    }
 
 
 @pytest.mark.parametrize(

@@ -89,6 +89,12 @@ def read_reply(content: Mapping[str, Any]) -> dict[str, Any]:
         return unknown(f"the kernel's answer is not a report ({exc.__class__.__name__}: {text[:80]!r})")
     if not isinstance(report, dict):
         return unknown(f"the kernel's answer is not a report: {text[:80]!r}")
+    from ..host.facts import HostFacts, HostReportError
+
+    try:  # what the lab extension and the server decide by must read as a host's facts
+        HostFacts.from_dict(report)
+    except HostReportError as exc:
+        return unknown(f"the kernel's answer is not a usable report ({exc})")
     return report
 
 
