@@ -22,6 +22,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
+from .errors import PyvariantError
+
 if TYPE_CHECKING:
     import httpx
 
@@ -46,7 +48,7 @@ RETRY_LOGGER = "jupyter_pyvariant.http.retry"
 _retry_log = logging.getLogger(RETRY_LOGGER)
 
 
-class TooLarge(Exception):
+class TooLarge(PyvariantError):
     """A response was bigger than its cap (or than the size it was promised to have)."""
 
     def __init__(self, message: str, size: int) -> None:

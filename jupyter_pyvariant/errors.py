@@ -11,6 +11,7 @@ here; this module imports nothing, so that the cold path (``%load_ext``, ``%cpui
     │   └── server.inputs.BadInput    (and ValueError) a REST request that cannot be used: HTTP 400
     ├── HostError                     a host report or profile given from outside cannot stand in for
     │   │                             a machine
+    │   ├── host.facts.HostReportError        (and ValueError)
     │   └── variants.providers.ProfileError   (and ValueError)
     ├── IndexProblem                  a package index, page, file or index setting (index.errors)
     │   ├── IndexUnavailable, IndexGarbage, IndexTooLarge, HashMismatch, SettingsError, SpoolClosed
@@ -23,7 +24,8 @@ here; this module imports nothing, so that the cold path (``%load_ext``, ``%cpui
     │   ├── install.plan.PlanError
     │   ├── install.recipes.RecipeError              (and ValueError)
     │   ├── install.runner.InstallerError            uv or pip, or the target interpreter, failed
-    │   └── install.lock.LockError                   (and ValueError)
+    │   ├── install.lock.LockError                   (and ValueError)
+    │   └── cluster: NoCluster, SyncFailed           a Dask cluster to sync cannot be reached or synced
     ├── PythonsError                  finding, fetching, checking and storing interpreters
     │   ├── pythons.errors: CatalogError (CatalogUnreachable, CatalogTimeout), NoMatchingBuild,
     │   │   DownloadError (ChecksumMismatch), UnsafeArchive, SmokeTestFailed (IllegalInstruction),

@@ -7,6 +7,5 @@ def failures() -> tuple[type[Exception], ...]:
     """Every error an install can end with because of its input or its sources (indexes, metadata,
     recipes, the installer, a lock): callers report these as one line; anything else is a bug."""
     from ..errors import INSTALL_BRANCHES
-    from .lock import LockError
 
-    return (*INSTALL_BRANCHES, LockError)
+    return INSTALL_BRANCHES
