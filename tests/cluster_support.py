@@ -36,12 +36,13 @@ def wait_for(condition: Callable[[], Any], what: str, log: Callable[[], str] = s
     return value
 
 
-def replay_root(folder: Path, recording: str) -> Path:
-    """A ``PYVARIANT_PROCFS`` root holding the recorded machine's ``/proc/cpuinfo``."""
-    root = folder / f"procfs-{recording}"
-    root.mkdir(parents=True, exist_ok=True)
-    (root / "cpuinfo").write_bytes((RECORDINGS / recording).read_bytes())
-    return root
+def replayed(folder: Path, recording: str) -> dict[str, str]:
+    """The variables that make a process see the recorded machine's CPU (and no GPU: an empty sysfs)."""
+    root = folder / f"machine-{recording}"
+    (root / "proc").mkdir(parents=True, exist_ok=True)
+    (root / "sys").mkdir(exist_ok=True)
+    (root / "proc" / "cpuinfo").write_bytes((RECORDINGS / recording).read_bytes())
+    return {"PYVARIANT_PROCFS": str(root / "proc"), "PYVARIANT_SYSFS": str(root / "sys")}
 
 
 def worker_venv(path: Path) -> Path:

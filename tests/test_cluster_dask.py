@@ -2,13 +2,14 @@
 its own interpreter with its own CPU deciding.
 
 A real ``dask scheduler`` and real ``dask worker`` processes, each worker from its own venv and
-replaying a recorded machine through ``PYVARIANT_PROCFS``; the real simdinfo variant wheels served by
-the loopback index.
+replaying a recorded machine through ``PYVARIANT_PROCFS``; one universal lock made for the three
+machines' profiles (``lock --for``); the real simdinfo variant wheels served by the loopback index.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -24,8 +25,8 @@ import cloudpickle
 import cluster_support
 import pytest
 import variant_wheels
-from cluster_support import Cluster, replay_root, wait_for, worker_venv
-from variant_wheels import EMPTY_PROFILE, V3_PROFILE, IndexServer, freeze, write_profile
+from cluster_support import Cluster, replayed, wait_for, worker_venv
+from variant_wheels import EMPTY_PROFILE, IndexServer, freeze, write_profile
 
 from jupyter_pyvariant.cli import main
 
@@ -37,6 +38,14 @@ cloudpickle.register_pickle_by_value(cluster_support)  # the workers cannot impo
 MACHINES = {"haswell": "linux-rhel7-haswell", "zen4": "linux-rocky8.5-zen4", "k10": "linux-scientific7-k10"}
 """Worker name -> the recorded machine it replays."""
 LEVELS = {"haswell": "x86-64-v3", "zen4": "x86-64-v4", "k10": "x86-64-v1"}
+FITS = {"haswell": "x86_64_v3", "zen4": "x86_64_v4", "k10": "x86_64_v1"}
+"""The simdinfo variant each machine fits best."""
+MACROS = {
+    "haswell": ("__AVX2__", "__AVX512F__"),
+    "zen4": ("__AVX512F__", None),
+    "k10": ("__SSE2__", "__SSSE3__"),
+}
+"""(an ISA macro the binary a machine gets was compiled with, one it was compiled without)."""
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +64,7 @@ def dask_cluster(folder: Path, pythons: dict[str, Path]) -> Iterator[Cluster]:
     """The scheduler and two workers (v3, v4); a test starts the third itself, after registering."""
     for running in cluster_support.cluster(folder):
         for name in ("haswell", "zen4"):
-            running.start_worker(name, pythons[name], _replaying(folder, name))
+            running.start_worker(name, pythons[name], replayed(folder, MACHINES[name]))
         yield running
 
 
@@ -66,16 +75,30 @@ def client(dask_cluster: Cluster) -> Iterator[Any]:
         yield connected
 
 
-def _replaying(folder: Path, name: str) -> dict[str, str]:
-    return {"PYVARIANT_PROCFS": str(replay_root(folder, MACHINES[name]))}
+@pytest.fixture(scope="module")
+def universal(simd_index: IndexServer, pythons: dict[str, Path], folder: Path) -> Path:
+    """One lock for the three machines, from the profiles each wrote of itself (``pyvariant profile``)."""
+    nodes = []
+    for name, recording in MACHINES.items():
+        profile = folder / f"{name}.toml"
+        command = [sys.executable, "-m", "jupyter_pyvariant", "profile", "-o", str(profile)]
+        env = {**os.environ, **replayed(folder, recording)}
+        written = subprocess.run(command, env=env, capture_output=True, text=True, check=False, timeout=600)
+        assert written.returncode == 0, written.stderr
+        nodes += ["--for", str(profile)]
+    return _lock(simd_index, pythons["haswell"], folder, "universal", *nodes)
 
 
-def _lock(index: IndexServer, python: Path, folder: Path, profile: str, name: str) -> Path:
+def _lock(index: IndexServer, python: Path, folder: Path, name: str, *nodes: str) -> Path:
     path = folder / f"{name}.pylock.toml"
-    profile_path = write_profile(folder, profile)
     argv = ["lock", "simdinfo", "-o", str(path), "--index-url", index.url, "--python", str(python), "--json"]
-    assert main([*argv, "--profile", profile_path]) == 0
+    assert main([*argv, *nodes]) == 0
     return path
+
+
+def _baseline_lock(index: IndexServer, python: Path, folder: Path) -> Path:
+    """A lock for a machine about which nothing is known: every worker gets the null variant."""
+    return _lock(index, python, folder, "baseline", "--for", write_profile(folder, EMPTY_PROFILE))
 
 
 def _dask_sync(capsys: pytest.CaptureFixture[str], *argv: str) -> dict[str, Any]:
@@ -92,41 +115,42 @@ def _by_name(client: Any) -> dict[str, str]:
     return {str(w["name"]): address for address, w in client.scheduler_info(n_workers=-1)["workers"].items()}
 
 
-def test_a_lock_reaches_every_worker_present_and_future_each_in_its_own_environment(
+def _assert_fits(name: str, seen: dict[str, Any]) -> None:
+    """The worker ``name`` imports the build its CPU fits, compiled for that level."""
+    with_macro, without_macro = MACROS[name]
+    assert seen["build"] == FITS[name], f"{name} imports {seen['build']}"
+    assert with_macro in seen["macros"] and without_macro not in seen["macros"], (name, seen["macros"])
+
+
+def test_one_lock_gives_every_worker_present_and_future_the_variant_its_cpu_fits(
     simd_index: IndexServer,
     dask_cluster: Cluster,
     client: Any,
     pythons: dict[str, Path],
+    universal: Path,
     folder: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    lock = _lock(simd_index, pythons["haswell"], folder, V3_PROFILE, "v3")
-    answer = _dask_sync(capsys, str(lock), "--scheduler", dask_cluster.address, "--index-url", simd_index.url)
+    sync = ["--scheduler", dask_cluster.address, "--index-url", simd_index.url]
+    answer = _dask_sync(capsys, str(universal), *sync)
 
-    names = {address: name for name, address in _by_name(client).items()}
     workers = {w["name"]: w for w in answer["workers"]}
     assert set(workers) == {"haswell", "zen4"}
     for name, synced in workers.items():
         assert synced["cpu_level"] == LEVELS[name], "each worker probes its own (replayed) CPU"
         assert synced["python"] == str(pythons[name])
-        assert synced["variants"] == [{"name": "simdinfo", "version": "1.0.0", "variant_label": "x86_64_v3"}]
+        assert synced["variants"] == [{"name": "simdinfo", "version": "1.0.0", "variant_label": FITS[name]}]
         assert synced["changed"] == ["simdinfo==1.0.0"] and synced["restarting"] is False
         assert synced["address"] == _by_name(client)[name]
 
-    imported = client.run(cluster_support.imported_simdinfo)
-    for address, seen in imported.items():
-        assert (
-            seen["build"] == "x86_64_v3"
-            and "__AVX2__" in seen["macros"]
-            and "__AVX512F__" not in seen["macros"]
-        )
-        assert seen["prefix"] == str(pythons[names[address]].parent.parent), (
-            "installed into the worker's own venv"
-        )
-    assert "simdinfo" not in {line.split('"')[1] for line in freeze(Path(sys.executable))}
+    names = {address: name for name, address in _by_name(client).items()}
+    for address, seen in client.run(cluster_support.imported_simdinfo).items():
+        _assert_fits(names[address], seen)
+        assert seen["prefix"] == str(pythons[names[address]].parent.parent), "the worker's own venv"
+    assert "simdinfo" not in {json.loads(line)[0] for line in freeze(Path(sys.executable))}
 
     # a worker that joins later syncs the same lock when it starts
-    dask_cluster.start_worker("k10", pythons["k10"], _replaying(folder, "k10"))
+    dask_cluster.start_worker("k10", pythons["k10"], replayed(folder, MACHINES["k10"]))
     client.wait_for_workers(3, timeout=cluster_support.DEADLINE_S)
     late = _by_name(client)["k10"]
     outcome = wait_for(
@@ -135,7 +159,7 @@ def test_a_lock_reaches_every_worker_present_and_future_each_in_its_own_environm
         dask_cluster.logs,
     )
     assert (outcome.cpu_level, outcome.changed) == ("x86-64-v1", ("simdinfo==1.0.0",))
-    assert client.run(cluster_support.imported_simdinfo, workers=[late])[late]["build"] == "x86_64_v3"
+    _assert_fits("k10", client.run(cluster_support.imported_simdinfo, workers=[late])[late])
 
     # the same lock again, from IPython with this session's current client: nothing left to change
     from IPython.testing.globalipapp import start_ipython
@@ -144,19 +168,16 @@ def test_a_lock_reaches_every_worker_present_and_future_each_in_its_own_environm
     shell.run_line_magic("load_ext", "jupyter_pyvariant")
     capsys.readouterr()
     with distributed.Client(dask_cluster.address):
-        shell.run_line_magic("pyvariant", f"dask sync {lock} --index-url {simd_index.url}")
+        shell.run_line_magic("pyvariant", f"dask sync {universal} --index-url {simd_index.url}")
     shown = capsys.readouterr().out
-    assert f"{lock} synced on 3 Dask workers" in shown, shown
+    assert f"{universal} synced on 3 Dask workers" in shown, shown
     rows = {
-        line.split()[0]: line
-        for line in shown.splitlines()
-        if line.split()[:1] in (["haswell"], ["zen4"], ["k10"])
+        line.split()[0]: line for line in shown.splitlines() if line.split()[:1] in ([n] for n in MACHINES)
     }
-    assert set(rows) == {"haswell", "zen4", "k10"}, shown
+    assert set(rows) == set(MACHINES), shown
     for name, row in rows.items():
-        assert (
-            LEVELS[name] in row and "simdinfo 1.0.0 (x86_64_v3)" in row and row.rstrip().endswith("nothing")
-        )
+        assert LEVELS[name] in row and f"simdinfo 1.0.0 ({FITS[name]})" in row, row
+        assert row.rstrip().endswith("nothing"), row
 
 
 def test_restart_makes_a_worker_import_what_the_sync_changed(
@@ -164,17 +185,18 @@ def test_restart_makes_a_worker_import_what_the_sync_changed(
     dask_cluster: Cluster,
     client: Any,
     pythons: dict[str, Path],
+    universal: Path,
     folder: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    v3 = _lock(simd_index, pythons["haswell"], folder, V3_PROFILE, "v3")
-    _dask_sync(capsys, str(v3), "--scheduler", dask_cluster.address, "--index-url", simd_index.url)
-    assert {s["build"] for s in client.run(cluster_support.imported_simdinfo).values()} == {"x86_64_v3"}
+    sync = ["--scheduler", dask_cluster.address, "--index-url", simd_index.url]
+    _dask_sync(capsys, str(universal), *sync)
     before = _by_name(client)
+    for address, seen in client.run(cluster_support.imported_simdinfo).items():
+        _assert_fits(next(n for n, a in before.items() if a == address), seen)  # now imported, in memory
 
-    baseline = _lock(simd_index, pythons["haswell"], folder, EMPTY_PROFILE, "baseline")
     answer = _dask_sync(
-        capsys, str(baseline), "--restart", "--scheduler", dask_cluster.address, "--index-url", simd_index.url
+        capsys, str(_baseline_lock(simd_index, pythons["haswell"], folder)), "--restart", *sync
     )
     assert {w["name"]: (w["changed"], w["restarting"]) for w in answer["workers"]} == {
         name: (["simdinfo==1.0.0"], True) for name in before
@@ -183,17 +205,15 @@ def test_restart_makes_a_worker_import_what_the_sync_changed(
 
     def restarted() -> dict[str, str] | None:
         now = _by_name(client)
-        fresh = set(now) == set(before) and all(now[n] != before[n] for n in before)
-        return now if fresh else None
+        return now if set(now) == set(before) and all(now[n] != before[n] for n in before) else None
 
     now = wait_for(restarted, "every worker restarted (new addresses)", dask_cluster.logs)
 
-    def imported_baseline() -> dict[str, Any] | None:
+    def imported_baseline() -> bool:
         seen = client.run(cluster_support.imported_simdinfo, workers=list(now.values()), on_error="return")
-        ok = all(isinstance(s, dict) and s["build"] == "null" for s in seen.values()) and len(seen) == len(
-            now
+        return len(seen) == len(now) and all(
+            isinstance(s, dict) and s["build"] == "null" for s in seen.values()
         )
-        return seen if ok else None
 
     wait_for(imported_baseline, "every restarted worker imports the baseline build", dask_cluster.logs)
     outcomes = client.run(cluster_support.synced, workers=list(now.values()))
@@ -207,20 +227,22 @@ def test_a_sync_that_fails_on_a_worker_says_why_and_changes_nothing(
     dask_cluster: Cluster,
     client: Any,
     pythons: dict[str, Path],
+    universal: Path,
     folder: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    lock = _lock(simd_index, pythons["haswell"], folder, V3_PROFILE, "tampered")
-    text = lock.read_text()
+    sync = ["--scheduler", dask_cluster.address, "--index-url", simd_index.url]
+    _dask_sync(capsys, str(_baseline_lock(simd_index, pythons["haswell"], folder)), *sync)
+    text = universal.read_text()
     (package,) = tomllib.loads(text)["packages"]
-    lock.write_text(text.replace(package["wheels"][0]["hashes"]["sha256"], "f" * 64))
+    tampered = folder / "tampered.pylock.toml"
+    for wheel in package["wheels"]:
+        text = text.replace(wheel["hashes"]["sha256"], "f" * 64)
+    tampered.write_text(text)
     before = {name: freeze(python) for name, python in pythons.items()}
     capsys.readouterr()
-    status = main(
-        ["dask", "sync", str(lock), "--scheduler", dask_cluster.address, "--index-url", simd_index.url]
-    )
+    assert main(["dask", "sync", str(tampered), *sync]) == 1
     error = capsys.readouterr().err
-    assert status == 1
     assert "pyvariant sync failed on" in error and "promised ffff" in error, error
     assert {name: freeze(python) for name, python in pythons.items()} == before
     assert "pyvariant-sync" not in client.run_on_scheduler(
@@ -229,19 +251,15 @@ def test_a_sync_that_fails_on_a_worker_says_why_and_changes_nothing(
 
 
 def test_without_dask_or_a_client_the_error_says_what_to_do(
-    simd_index: IndexServer,
-    pythons: dict[str, Path],
-    folder: Path,
-    capsys: pytest.CaptureFixture[str],
+    universal: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    lock = _lock(simd_index, pythons["haswell"], folder, V3_PROFILE, "plain")
     capsys.readouterr()
-    assert main(["dask", "sync", str(lock)]) == 1
+    assert main(["dask", "sync", str(universal)]) == 1
     assert "no Dask client in this session" in capsys.readouterr().err
 
     # a Python where distributed cannot be imported
     script = "import sys; sys.modules['distributed'] = None; from jupyter_pyvariant.cli import main; "
-    script += f"sys.exit(main(['dask', 'sync', {str(lock)!r}]))"
+    script += f"sys.exit(main(['dask', 'sync', {str(universal)!r}]))"
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False)
     assert done.returncode == 1, done.stderr
     assert "Dask is not installed here: install jupyter-pyvariant[dask]" in done.stderr

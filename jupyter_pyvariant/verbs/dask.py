@@ -6,6 +6,7 @@ import argparse
 from typing import TYPE_CHECKING
 
 from ..display import Output, table_html, table_text
+from ..install import failures
 from . import Verb, reported
 
 if TYPE_CHECKING:
@@ -37,12 +38,6 @@ def _configure(parser: argparse.ArgumentParser) -> None:
         help="the installer on the workers (default: uv where installed)",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
-
-
-def _failures() -> tuple[type[Exception], ...]:
-    from ..cluster import failures
-
-    return failures()
 
 
 def _dask() -> ModuleType:
@@ -106,6 +101,6 @@ VERBS = (
         ("dask", "sync"),
         "sync a pylock.toml on every Dask worker (present and future), each its own best fit",
         _configure,
-        reported(_failures)(_run),
+        reported(failures)(_run),
     ),
 )
