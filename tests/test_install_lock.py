@@ -44,27 +44,29 @@ def test_lock_for_another_machine_round_trips_and_syncs_exactly(
     assert data["lock-version"] == "1.0"
     packages = {p["name"]: p for p in data["packages"]}
     assert set(packages) == {"simdcalc", "simdinfo"}
-    wheels = packages["simdinfo"]["wheels"]  # the profile's choice, then the null variant and the plain wheel
-    assert [w["name"].rsplit("-", 1)[-1] for w in wheels] == ["x86_64_v3.whl", "null.whl", "linux_x86_64.whl"]
-    for wheel in wheels:
-        digest = hashlib.sha256((simd_index.root / wheel["name"]).read_bytes()).hexdigest()
-        assert wheel["hashes"]["sha256"] == digest
+    (wheel,) = packages["simdinfo"]["wheels"]
+    assert wheel["name"].endswith("-x86_64_v3.whl")
+    assert (
+        wheel["hashes"]["sha256"]
+        == hashlib.sha256((simd_index.root / wheel["name"]).read_bytes()).hexdigest()
+    )
     variants = packages["simdinfo"]["variants-json"]
     assert variants["url"].endswith("/files/simdinfo-1.0.0-variants.json")
     expected = hashlib.sha256((simd_index.root / "simdinfo-1.0.0-variants.json").read_bytes()).hexdigest()
     assert variants["hashes"]["sha256"] == expected
-    assert variants["variants"] == {"x86_64_v3": {"x86_64": {"level": ["v3"]}}, "null": {}}
+    assert packages["simdinfo"]["tool"]["jupyter_pyvariant"]["properties"] == ["x86_64 :: level :: v3"]
 
     lock = read_lock(path)
-    assert {(p.name, tuple(f.filename for f in p.files)) for p in lock.packages} == {
-        (name, tuple(w["name"] for w in p["wheels"])) for name, p in packages.items()
+    assert {(p.name, p.variant_label, p.files[0].filename) for p in lock.packages} == {
+        (name, p["tool"]["jupyter_pyvariant"]["variant-label"], p["wheels"][0]["name"])
+        for name, p in packages.items()
     }
 
     before = freeze(venv)
     assert _sync(simd_index, venv, path, "--dry-run") == 0
     assert freeze(venv) == before
     assert _sync(simd_index, venv, path) == 0
-    assert probe(venv, "simdinfo.build()") == "x86_64_v3"  # this host is better, but the lock has v3 only
+    assert probe(venv, "simdinfo.build()") == "x86_64_v3"  # this host is better, but the lock wins
     capsys.readouterr()
     assert _sync(simd_index, venv, path) == 0
     assert json.loads(capsys.readouterr().out)["changes"] == []

@@ -424,3 +424,11 @@ def test_the_lock_reader_raises_only_lock_error_on_the_new_parts(
     except LockError:
         return
     assert isinstance(lock, Lock)
+
+
+def test_a_lock_of_one_machine_and_a_lock_for_nodes_are_not_mixed(
+    cluster: Cluster, capsys: pytest.CaptureFixture[str]
+) -> None:
+    v3 = str(cluster.nodes["v3"].profile)
+    assert main(["lock", "simdinfo", "--profile", v3, "--for", v3, "--index-url", cluster.index.url]) == 2
+    assert "--profile locks exactly one machine's files" in capsys.readouterr().err

@@ -66,10 +66,12 @@ def build_lock(
     targets: Sequence[str | None],
     *,
     all_variants: bool = False,
+    single: bool = False,
     target: runner.PendingTarget | None = None,
     progress: Progress | None = None,
 ) -> BuiltLock:
-    """Plan for each target (a profile file, or None / :data:`THIS_HOST` for this host) and merge."""
+    """Plan for each target (a profile file, or None / :data:`THIS_HOST` for this host) and merge;
+    ``single``: the one target's files exactly (:func:`single_target`)."""
     from . import runner
     from .session import Session
 
@@ -83,9 +85,34 @@ def build_lock(
             session = stack.enter_context(Session(replace(options, profile=profile), target=pending))
             nodes.append(NodePlan(node_name(each), session.plan(progress, fresh=True)))
             sessions.append(session)
+        if single:
+            (node,) = nodes
+            return BuiltLock(single_target(node.plan), (node,))
         if progress:
             progress.update(0, "merging the nodes' files")
         return _Merge(sessions, nodes, all_variants).built()
+
+
+def single_target(plan: Plan) -> Lock:
+    """The lock of exactly one machine's files (``lock --profile``): one file per package, its
+    label in the tool table; ``sync`` installs those files wherever it runs."""
+    packages = []
+    for planned in plan.packages:
+        file = _planned_file(planned)
+        variants = planned.variants_json
+        packages.append(
+            LockedPackage(
+                planned.name,
+                planned.version,
+                planned.index,
+                (file,),
+                file.filename.endswith(".whl"),
+                variants_json=_locked(variants, planned.name) if variants and variants.sha256 else None,
+                variant_label=planned.variant_label,
+                properties=planned.properties,
+            )
+        )
+    return Lock("", tuple(packages), plan.supported_from)
 
 
 def _planned_file(planned: PlannedPackage) -> LockedFile:
@@ -346,6 +373,6 @@ def installed_elsewhere(
     other = {}
     for name, label in installed:
         package = by_name.get(normalize(name))
-        if package is not None and package.has_variants and label not in {f.label for f in package.files}:
+        if package is not None and label not in {f.label for f in package.files}:
             other[package.name] = label
     return other

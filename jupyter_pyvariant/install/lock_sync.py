@@ -274,20 +274,20 @@ def sync(
         prefix=environment_prefix(options.python),
     )
     support = Support(options, settings)
-    chosen_for = pending.result()
-    installed = {d.name: d.version for d in chosen_for.distributions}
-    choices = choose(
-        lock, lambda metadata: support.for_metadata(metadata, lambda: installed), chosen_for.tags
-    )
+    node = pending.result()
+    installed = {d.name: d.version for d in node.distributions}
+    choices = choose(lock, lambda metadata: support.for_metadata(metadata, lambda: installed), node.tags)
     wanted = [c for c in choices if c.installs]
     reinstall = []
     for choice in wanted:
-        present = chosen_for.installed(normalize(choice.package.name))
+        present = node.installed(normalize(choice.package.name))
         same = present is not None and Version(present.version) == Version(choice.package.version)
         if present is not None and same and installed_label(present) != choice.label:
             reinstall.append(choice.package.name)
-    installer = runner.Installer.choose(chosen_for, options.installer)
+    installer = runner.Installer.choose(node, options.installer)
     cache_dir = options.cache_dir or user_cache_dir()
+    if not wanted:  # every locked package is for other variants only
+        return SyncResult(choices, (), ())
     with closing(SimpleClient(settings, cache_dir=cache_dir, timeout=options.timeout)) as client:
         view = IndexView(client, _presented(lock, wanted), state_dir=cache_dir)
         with view:

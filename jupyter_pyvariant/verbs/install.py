@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..display import Output, table_html, table_text
 from ..install import failures as install_failures
-from . import Handler, Verb, reported
+from . import Handler, UsageError, Verb, reported
 
 if TYPE_CHECKING:
     from ..install.plan import Options, Plan
@@ -367,7 +367,8 @@ def _install(args: argparse.Namespace, out: Output) -> int:
 
 
 def _lock(args: argparse.Namespace, out: Output) -> int:
-    """Lock the packages named, or with none, the target environment as it is, for every node."""
+    """Lock the packages named, or with none, the target environment as it is: for every ``--for``
+    node (this host by default), or exactly one ``--profile`` machine's files."""
     from ..install.lock_build import build_lock, installed_elsewhere
     from ..install.lock_write import environment_requirements, write_lock
     from ..install.runner import ask_target
@@ -378,11 +379,15 @@ def _lock(args: argparse.Namespace, out: Output) -> int:
     as_is = not (args.packages or args.requirement)
     if as_is:
         args.packages, unlocked = environment_requirements(target.result())
-    nodes = [*args.nodes, *([args.profile] if args.profile else [])] or [None]
+    if args.profile and (args.nodes or args.all_variants):
+        raise UsageError(
+            "--profile locks exactly one machine's files, which sync then installs anywhere; for a lock "
+            "each node chooses from, name every machine with --for (that one too)"
+        )
+    nodes = [args.profile] if args.profile else args.nodes or [None]
     progress = out.progress("pyvariant lock")
-    built = build_lock(
-        _options(args), nodes, all_variants=args.all_variants, target=target, progress=progress
-    )
+    built = build_lock(_options(args), nodes, all_variants=args.all_variants, single=bool(args.profile),
+                       target=target, progress=progress)  # fmt: skip
     lock = write_lock(built.lock, args.output)
     progress.close(f"{len(lock.packages)} packages locked for {len(built.nodes)} nodes")
     present = target.result().distributions
@@ -416,7 +421,7 @@ def _lock(args: argparse.Namespace, out: Output) -> int:
         [
             p.name,
             p.version,
-            ", ".join(_label(f.label) for f in p.files) if p.has_variants else "-",
+            ", ".join(_label(f.label) for f in p.files) if p.has_variants else p.variant_label or "-",
             _needed_text(p) or "every node",
         ]
         for p in lock.packages
