@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+__all__ = ["write_bytes_atomic", "write_text_atomic"]
+
 import os
 import tempfile
 from pathlib import Path

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+__all__ = ["user_cache_dir"]
+
 import os
 from pathlib import Path
 

@@ -7,6 +7,8 @@ times. Unset, a checkpoint costs one dictionary lookup.
 
 from __future__ import annotations
 
+__all__ = ["FAULT_ENV", "FAULT_EXIT", "checkpoint"]
+
 import os
 
 FAULT_ENV = "PYVARIANT_FAULT_AT"

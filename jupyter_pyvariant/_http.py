@@ -12,6 +12,24 @@ it as it happens without every caller passing a callback down.
 
 from __future__ import annotations
 
+__all__ = [
+    "RETRY_LOGGER",
+    "Document",
+    "OnChunk",
+    "Retries",
+    "TooLarge",
+    "cap",
+    "client",
+    "describe",
+    "describe_status",
+    "download",
+    "error_text",
+    "get_document",
+    "local_url",
+    "redact",
+    "unreachable",
+]
+
 import logging
 import os
 import re

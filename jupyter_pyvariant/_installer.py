@@ -10,6 +10,8 @@ the one this project declares), then a ``uv`` beside this interpreter, then ``uv
 
 from __future__ import annotations
 
+__all__ = ["Installer", "InstallerKind", "NoInstaller", "find_uv", "venv_python"]
+
 import os
 import shutil
 import sys

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+__all__ = ["Finished", "ToolFailed", "run"]
+
 import subprocess
 import threading
 from collections.abc import Callable, Mapping, Sequence

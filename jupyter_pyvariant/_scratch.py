@@ -7,6 +7,8 @@ no longer runs, and never one of a process still running.
 
 from __future__ import annotations
 
+__all__ = ["process_folder", "scratch_folder"]
+
 import os
 import re
 import shutil

@@ -6,6 +6,18 @@ share one implementation: text and progress bars in a terminal, HTML and ipywidg
 
 from __future__ import annotations
 
+__all__ = [
+    "MAGIC_PROG",
+    "JsonLinesOutput",
+    "NotebookOutput",
+    "Output",
+    "Progress",
+    "TerminalOutput",
+    "output_for_shell",
+    "table_html",
+    "table_text",
+]
+
 import html
 import json
 import sys

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+__all__ = ["register"]
+
 import shlex
 
 TYPE_CHECKING = False

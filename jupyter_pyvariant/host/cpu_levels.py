@@ -8,6 +8,19 @@ named tuples: immutable like frozen dataclasses, and several times cheaper to de
 
 from __future__ import annotations
 
+__all__ = [
+    "LevelVerdict",
+    "better_level",
+    "extension_groups",
+    "generation_ladder_names",
+    "judge",
+    "ladders",
+    "level_family",
+    "level_names",
+    "normalize_arch",
+    "runs_on",
+]
+
 from collections.abc import Iterable, Mapping
 from functools import cache
 from types import MappingProxyType

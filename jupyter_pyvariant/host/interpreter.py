@@ -8,6 +8,8 @@ kernel worth provisioning. Everything comes from the interpreter's own build con
 
 from __future__ import annotations
 
+__all__ = ["FLAG_VARS", "MARKER_NAME", "InterpreterInfo", "build_flags", "isa_level", "probe_interpreter"]
+
 import json
 import os
 import re

@@ -9,6 +9,8 @@ page of links to the files in it, as pip lists one. A missing path answers 404.
 
 from __future__ import annotations
 
+__all__ = ["LocalFiles"]
+
 import html
 from collections.abc import Iterator
 from pathlib import Path

@@ -11,6 +11,8 @@ the main index, and their lists are joined, nearest first.
 
 from __future__ import annotations
 
+__all__ = ["PYPI", "IndexSettings", "Setting", "environment_prefix", "pip_config_files"]
+
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields, replace

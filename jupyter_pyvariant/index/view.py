@@ -22,6 +22,8 @@ by its environment, never on a command line.
 
 from __future__ import annotations
 
+__all__ = ["IndexView", "PresentedFile", "PresentedProject", "ViewAddress", "metadata_link"]
+
 import base64
 import hashlib
 import hmac

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+__all__ = ["failures"]
+
 
 def failures() -> tuple[type[Exception], ...]:
     """Every error an install can end with because of its input or its sources (indexes, metadata,

@@ -6,6 +6,8 @@
 
 from __future__ import annotations
 
+__all__ = ["NOT_FOUND", "Options", "Plan", "PlanError", "PlannedPackage"]
+
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path

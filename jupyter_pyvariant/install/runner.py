@@ -7,6 +7,8 @@ run tells the plan exactly what the installer would do; the real run streams its
 
 from __future__ import annotations
 
+__all__ = ["SCRATCH_PREFIX", "Installed", "InstallerError", "ask_target", "inspect_target"]
+
 import json
 import os
 import subprocess

@@ -8,6 +8,8 @@ load elsewhere on the machine hurts both alike, and each benchmark keeps its bes
 
 from __future__ import annotations
 
+__all__ = ["compare_kernels"]
+
 import json
 import math
 from collections.abc import Callable, Iterator, Mapping, Sequence

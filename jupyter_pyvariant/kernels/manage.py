@@ -9,6 +9,16 @@ with other kernels, until ``pyvariant python gc``.
 
 from __future__ import annotations
 
+__all__ = [
+    "KernelInfo",
+    "KernelOptions",
+    "install_kernel",
+    "list_kernels",
+    "plan_kernel",
+    "remove_kernel",
+    "remove_orphan",
+]
+
 import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field

@@ -9,6 +9,20 @@ ever points at something missing. User kernelspecs go where jupyter_client looks
 
 from __future__ import annotations
 
+__all__ = [
+    "METADATA_KEY",
+    "SpecLocation",
+    "build_metadata",
+    "check_name",
+    "default_kernel_name",
+    "display_name",
+    "kernel_env",
+    "kernel_json",
+    "read_kernelspec",
+    "verification",
+    "write_kernelspec",
+]
+
 import json
 import os
 import re

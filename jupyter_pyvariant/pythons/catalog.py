@@ -13,6 +13,8 @@ the list a mirror serves when no catalog is named, so ``PYVARIANT_PYTHON_MIRROR`
 
 from __future__ import annotations
 
+__all__ = ["FORMATS", "Build", "Catalog", "apply_mirror", "load_catalog", "parse_catalog_text"]
+
 import hashlib
 import json
 import os
@@ -563,6 +565,3 @@ class _CachedCatalog:
             write_text_atomic(self.meta_path, json.dumps(meta))
         except OSError:
             pass
-
-
-__all__ = ["FORMATS", "Build", "Catalog", "apply_mirror", "load_catalog", "parse_catalog_text"]

@@ -16,6 +16,8 @@
 
 from __future__ import annotations
 
+__all__ = ["FetchPolicy", "ProgressCallback", "download", "provision"]
+
 import contextlib
 import json
 import os

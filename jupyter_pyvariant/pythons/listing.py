@@ -6,6 +6,8 @@ read the same whichever face asked.
 
 from __future__ import annotations
 
+__all__ = ["best_per_version", "host_summary", "pythons_listing"]
+
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 

@@ -11,6 +11,8 @@ so the flavour is read from the right: the trailing parts made only of known fla
 
 from __future__ import annotations
 
+__all__ = ["ArchiveName", "InvalidArchiveName", "is_archive_name", "parse_archive_name", "pbs_data"]
+
 import re
 from dataclasses import dataclass
 from functools import cache
@@ -197,6 +199,3 @@ def is_archive_name(filename: str) -> bool:
     except InvalidArchiveName:
         return False
     return True
-
-
-__all__ = ["ArchiveName", "InvalidArchiveName", "is_archive_name", "parse_archive_name", "pbs_data"]

@@ -16,6 +16,8 @@ builds and no debug ones: a snapshot of it would hand every x86-64 host the base
 
 from __future__ import annotations
 
+__all__ = ["FILENAME", "SOURCE", "builds", "made_at", "to_ndjson", "trim"]
+
 import calendar
 import json
 import time
@@ -69,6 +71,3 @@ def to_ndjson(snapshot: Sequence[Build]) -> str:
         artifacts = [{"url": b.url, "sha256": b.sha256} for b in snapshot if b.release == release]
         lines.append(json.dumps({"release": release, "artifacts": artifacts}, separators=(",", ":")))
     return "\n".join(lines) + "\n"
-
-
-__all__ = ["FILENAME", "SOURCE", "builds", "made_at", "to_ndjson", "trim"]

@@ -11,6 +11,8 @@ the CPU lacks an instruction of the build's level.
 
 from __future__ import annotations
 
+__all__ = ["BuildFacts", "Verification", "ask"]
+
 import json
 import os
 import signal

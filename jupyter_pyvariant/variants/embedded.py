@@ -8,6 +8,8 @@ it does not claim, so it is refused before the installer sees it.
 
 from __future__ import annotations
 
+__all__ = ["ExpectedVariant"]
+
 from dataclasses import dataclass
 from os import PathLike
 

@@ -14,6 +14,19 @@ Unknown keys are ignored (PEP 817 asks for that), an unknown major schema versio
 
 from __future__ import annotations
 
+__all__ = [
+    "ABI_DEPENDENCY",
+    "PEP817",
+    "PEP825",
+    "PEP850",
+    "MetadataError",
+    "Provider",
+    "VariantMetadata",
+    "merge_metadata",
+    "parse_variants_json",
+    "read_wheel_variant_json",
+]
+
 import json
 import os
 import re

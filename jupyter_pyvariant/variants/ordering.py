@@ -12,6 +12,8 @@ priorities, then the provider's own order.
 
 from __future__ import annotations
 
+__all__ = ["Ranking", "rank"]
+
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType

@@ -9,6 +9,8 @@ name get here.
 
 from __future__ import annotations
 
+__all__ = ["PluginOptions", "ProviderError", "run_provider"]
+
 import hashlib
 import json
 import os
