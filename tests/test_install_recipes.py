@@ -86,7 +86,7 @@ def test_recipes_for_simulated_drivers(case: str) -> None:
 
 
 def test_plan_records_the_recipe_and_routes_the_index(tmp_path: Path) -> None:
-    options = Options(requirements=("torch>=2", "cupy"), report=_report(_nvidia("12.8")), cache_dir=tmp_path)
+    options = Options(requirements=("torch>=2", "cupy"), host=_report(_nvidia("12.8")), cache_dir=tmp_path)
     session = Session(options)
     rewrites = session.rewrites()
     assert [(r.rule, r.requirement) for r in rewrites] == [
@@ -97,7 +97,7 @@ def test_plan_records_the_recipe_and_routes_the_index(tmp_path: Path) -> None:
     cu128 = ("https://download.pytorch.org/whl/cu128",)
     assert session.routes == {"torch": cu128, "torchvision": cu128, "torchaudio": cu128}
     assert Session(
-        Options(requirements=("cupy",), report=_report(_nvidia("12.8")), recipes=False)
+        Options(requirements=("cupy",), host=_report(_nvidia("12.8")), recipes=False)
     ).rewrites() == [recipes.Rewrite("cupy", "cupy")]
 
 
@@ -123,10 +123,10 @@ def test_a_session_works_out_what_the_host_supports_only_when_needed(
         raise AssertionError("what the host supports was worked out")
 
     monkeypatch.setattr(providers, "host_profile", never)
-    session = Session(Options(requirements=("numpy>=2",), report=_report(), cache_dir=tmp_path))
+    session = Session(Options(requirements=("numpy>=2",), host=_report(), cache_dir=tmp_path))
     assert session.rewrites() == [recipes.Rewrite("numpy>=2", "numpy>=2")]
     with pytest.raises(AssertionError, match="worked out"):
-        Session(Options(requirements=("cupy",), report=_report(), cache_dir=tmp_path)).rewrites()
+        Session(Options(requirements=("cupy",), host=_report(), cache_dir=tmp_path)).rewrites()
 
 
 VARIANT_INDEX = "https://download.pytorch.org/whl/variant"
@@ -176,7 +176,7 @@ def test_opting_in_through_the_verbs_routes_the_pytorch_family(
             Options(
                 requirements=("torch",),
                 index_url=variant_index.url,
-                report=_report(),
+                host=_report(),
                 cache_dir=tmp_path / "cache",
                 opt_in=options.opt_in,
             )
@@ -190,7 +190,7 @@ def test_opting_in_through_the_verbs_routes_the_pytorch_family(
 def test_a_profile_for_another_machine_picks_that_machines_recipe(tmp_path: Path) -> None:
     profile = tmp_path / "gpu-node.toml"
     profile.write_text('[nvidia]\ncuda_version_lower_bound = ["13.0", "12.9"]\nsm_arch = ["100"]\n')
-    options = Options(requirements=("cupy",), report=_report(), profile=str(profile), cache_dir=tmp_path)
+    options = Options(requirements=("cupy",), host=_report(), profile=str(profile), cache_dir=tmp_path)
     assert Session(options).rewrites()[0].requirement == "cupy-cuda13x"
 
 
@@ -210,7 +210,7 @@ def test_a_malformed_recipes_file_is_refused() -> None:
 def test_a_cuda_only_package_is_refused_before_anything_runs(tmp_path: Path) -> None:
     from dataclasses import replace
 
-    options = Options(requirements=("cupy",), report=_report(NO_DRIVER), cache_dir=tmp_path)
+    options = Options(requirements=("cupy",), host=_report(NO_DRIVER), cache_dir=tmp_path)
     with pytest.raises(PlanError) as error:
         Session(options).rewrites()
     text = str(error.value)
@@ -222,21 +222,19 @@ def test_a_cuda_only_package_is_refused_before_anything_runs(tmp_path: Path) -> 
     assert text.endswith("nothing was installed (--no-gpu-check installs it anyway)")
     assert Session(replace(options, gpu_check=False)).rewrites() == [recipes.Rewrite("cupy", "cupy")]
     # the renamed CUDA build on a CUDA host is not refused; a ROCm-only package needs ROCm
-    assert Session(replace(options, report=_report(_nvidia("12.8")))).rewrites()[0].requirement == (
+    assert Session(replace(options, host=_report(_nvidia("12.8")))).rewrites()[0].requirement == (
         "cupy-cuda12x"
     )
-    rocm_only = replace(options, requirements=("cupy-rocm-5-0",), report=_report(_nvidia("12.8")))
+    rocm_only = replace(options, requirements=("cupy-rocm-5-0",), host=_report(_nvidia("12.8")))
     with pytest.raises(PlanError, match="cupy-rocm-5-0 needs an AMD GPU with a ROCm stack, and this host"):
         Session(rocm_only).rewrites()
-    assert Session(replace(rocm_only, report=_report(AMD))).rewrites()[0].rule is None
+    assert Session(replace(rocm_only, host=_report(AMD))).rewrites()[0].rule is None
     with pytest.raises(PlanError, match="the host report lists no nvidia accelerator"):
-        Session(replace(options, requirements=("cudf-cu12",), report=_report())).rewrites()
+        Session(replace(options, requirements=("cudf-cu12",), host=_report())).rewrites()
 
 
 def test_with_a_profile_a_gpu_only_package_is_noted_not_refused(tmp_path: Path) -> None:
-    options = Options(
-        requirements=("cupy",), report=_report(), profile="x86-64-v3-laptop", cache_dir=tmp_path
-    )
+    options = Options(requirements=("cupy",), host=_report(), profile="x86-64-v3-laptop", cache_dir=tmp_path)
     (rewrite,) = Session(options).rewrites()
     assert (rewrite.requirement, rewrite.rule) == ("cupy", None)
     assert rewrite.note is not None
@@ -305,7 +303,7 @@ def test_the_pytorch_variant_index_falls_back_when_it_does_not_answer(
     options = Options(
         requirements=("torch",),
         index_url=dead,
-        report=_report(),
+        host=_report(),
         cache_dir=tmp_path,
         opt_in=("torch-variant-index",),
     )

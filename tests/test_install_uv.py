@@ -136,7 +136,7 @@ def _builds(python: Path, names: list[str]) -> list[str]:
 
 def _our_labels(index: IndexServer, names: list[str], report: HostFacts, cache: Path) -> list[str]:
     """Our choice per package for the same host (the view's selection; no installer needed)."""
-    options = Options(requirements=tuple(names), index_url=index.url, report=report, cache_dir=cache)
+    options = Options(requirements=tuple(names), index_url=index.url, host=report, cache_dir=cache)
     with Session(options) as session:
         session.chooser.prefetch(names)
         chosen = []

@@ -184,7 +184,7 @@ class Options:
     """Refuse packages that need a GPU stack this host lacks (``refusals.toml``)."""
     timeout: float = 30.0
     cache_dir: Path | None = None
-    report: HostFacts | None = None
+    host: HostFacts | None = None
     """The facts of a host standing in for this one (a remote kernel's report, read with
     ``HostFacts.from_dict``; tests); None: probe this host."""
 

@@ -163,8 +163,8 @@ def _describe(options: Options) -> str:
 
 def _host_facts(options: Options) -> HostFacts:
     """The facts of the host the options name (another process's report), else of this one."""
-    if options.report is not None:
-        return options.report
+    if options.host is not None:
+        return options.host
     from ..host import report
 
     return report().facts
