@@ -454,13 +454,18 @@ async def test_a_provision_from_a_mirror_serving_other_bytes_fails_clearly(
     best = synthetic.archives[0]
     synthetic.mirror.serve_instead(best.path, b"these are not the archive's bytes" * 100)
 
-    body = {"version": "3.12", "mirror": synthetic.mirror.url, "trusted_providers": ["some-plugin"]}
+    body = {
+        "version": "3.12",
+        "mirror": synthetic.mirror.url,
+        "packages": ["numpy"],
+        "trusted_providers": ["some-plugin"],
+    }
     accepted = await call(jp_fetch, "POST", "kernels", body=body)
     job = await wait_for_job(jp_fetch, accepted.data["job"]["id"])
 
     assert accepted.code == 202
     assert job["request"]["mirror"] == synthetic.mirror.url
-    assert job["log"][0].startswith("trusted_providers (some-plugin) not used")
+    assert job["log"][0].startswith("trusted_providers (some-plugin): their plugins run")
     assert accepted.headers["Location"].endswith(f"/pyvariant/api/jobs/{job['id']}")
     assert job["state"] == "failed"
     assert best.sha256 in job["error"] and "different file" in job["error"]

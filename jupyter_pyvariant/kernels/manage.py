@@ -62,6 +62,8 @@ class KernelOptions:
     name: str | None = None
     display_name: str | None = None
     packages: tuple[str, ...] = ()
+    trusted_plugins: tuple[str, ...] = ()
+    """Provider plugins the packages' variant selection may run (``--trust-provider``)."""
     mirror: str | None = None
     catalog: str | None = None
     location: SpecLocation | None = None
@@ -221,6 +223,7 @@ def _install_one(
         python.executable,
         venv,
         packages=options.packages,
+        trusted_plugins=options.trusted_plugins,
         kernel_name=name,
         on_step=step,
         installer_choice=options.installer,
@@ -303,6 +306,7 @@ def _install_per_node(
                     python.executable,
                     venv,
                     packages=options.packages,
+                    trusted_plugins=options.trusted_plugins,
                     kernel_name=name,
                     installer_choice=options.installer,
                 )

@@ -136,14 +136,22 @@ def install_packages(python: Path, requirements: Sequence[str], installer: Insta
         _run(installer.install_argv(python, requirements=requirements), what)
 
 
-def install_requested(python: Path, packages: Sequence[str], installer: Installer) -> None:
+def install_requested(
+    python: Path, packages: Sequence[str], installer: Installer, trusted_plugins: Sequence[str] = ()
+) -> None:
     """``--with`` packages, through the variant-aware install (with the same installer): each gets
-    the build made for this host's CPU and GPUs, from the indexes the user configured."""
+    the build made for this host's CPU and GPUs, from the indexes the user configured, asking the
+    provider plugins the user trusts (``--trust-provider``) as ``install`` does."""
     from ..install import failures
     from ..install.plan import Options
     from ..install.session import Session
 
-    options = Options(requirements=tuple(packages), python=str(python), installer=installer.kind)
+    options = Options(
+        requirements=tuple(packages),
+        python=str(python),
+        installer=installer.kind,
+        trusted_plugins=tuple(trusted_plugins),
+    )
     try:
         with Session(options) as session:
             session.install()
@@ -167,6 +175,7 @@ def create_kernel_env(
     path: Path,
     *,
     packages: Sequence[str] = (),
+    trusted_plugins: Sequence[str] = (),
     kernel_name: str = "",
     on_step: StepCallback | None = None,
     installer_choice: str | None = None,
@@ -192,7 +201,7 @@ def create_kernel_env(
         install_packages(python, base, installer)
         if packages:
             step(f"installing {' '.join(packages)}")
-            install_requested(python, packages, installer)
+            install_requested(python, packages, installer, trusted_plugins)
         env = KernelEnv(path, python, real, str(info["version"]), site_packages, installer.kind)
         _write_marker(path, {"kernel": kernel_name, "interpreter": str(real), "version": env.version})
         checkpoint("venv-marked")

@@ -204,6 +204,7 @@ class KernelRequest:
         args += [f"--display-name={self.display_name}"] if self.display_name else []
         args += [f"--mirror={self.mirror}"] if self.mirror else []
         args += [f"--with={package}" for package in self.packages]
+        args += [f"--trust-provider={name}" for name in self.trusted_providers]
         return [*args, "--json"]
 
     def installer_env(self) -> dict[str, str]:
@@ -217,10 +218,10 @@ class KernelRequest:
         return env
 
     def notes(self) -> list[str]:
-        """What the job should say about settings it cannot honour."""
-        if not self.trusted_providers:
+        """What the job should tell the user before it runs: which provider plugins' code will run."""
+        if not self.trusted_providers or not self.packages:
             return []
         return [
-            f"trusted_providers ({', '.join(self.trusted_providers)}) not used: kernel install chooses "
-            "its packages' variants with the built-in providers only"
+            f"trusted_providers ({', '.join(self.trusted_providers)}): their plugins run, each in its own "
+            "environment, to choose the variants of the kernel's packages"
         ]

@@ -19,7 +19,18 @@ from typing import NamedTuple
 from ..display import Output
 from ..errors import UsageError
 
-__all__ = ["Handler", "UsageError", "Verb", "find", "in_face", "parser_for", "reported", "run", "usage"]
+__all__ = [
+    "Handler",
+    "UsageError",
+    "Verb",
+    "add_trust_option",
+    "find",
+    "in_face",
+    "parser_for",
+    "reported",
+    "run",
+    "usage",
+]
 
 Handler = Callable[[argparse.Namespace, Output], int]
 
@@ -61,6 +72,19 @@ def reported(failures: ErrorTypes, usage: ErrorTypes = tuple) -> Callable[[Handl
         return handler
 
     return wrap
+
+
+def add_trust_option(parser: argparse.ArgumentParser) -> None:
+    """``--trust-provider NAME`` (repeatable): the provider plugins a variant-aware install may run."""
+    parser.add_argument(
+        "--trust-provider",
+        "--trust-plugin",
+        dest="trust_provider",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="allow this provider plugin (package, namespace or plugin API) to run, isolated (repeatable)",
+    )
 
 
 def in_face(message: str, out: Output) -> str:

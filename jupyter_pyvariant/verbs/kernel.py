@@ -6,7 +6,7 @@ import argparse
 from typing import TYPE_CHECKING
 
 from ..display import Output, table_html, table_text
-from . import UsageError, Verb, reported
+from . import UsageError, Verb, add_trust_option, reported
 from .python import PhaseProgress, bad_request
 
 if TYPE_CHECKING:
@@ -50,6 +50,7 @@ def _configure_install(parser: argparse.ArgumentParser) -> None:
         choices=("uv", "pip"),
         help="the installer of the kernel's packages (default: $PYVARIANT_INSTALLER, else uv when installed)",
     )
+    add_trust_option(parser)
     parser.add_argument(
         "--mirror", help="replaces the python-build-standalone download prefix (also file://)"
     )
@@ -94,6 +95,7 @@ def _options(args: argparse.Namespace) -> KernelOptions:
         name=args.name,
         display_name=args.display_name,
         packages=tuple(args.packages),
+        trusted_plugins=tuple(args.trust_provider),
         mirror=args.mirror,
         catalog=args.catalog,
         location=location,
