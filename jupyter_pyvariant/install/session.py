@@ -121,7 +121,7 @@ class Session:
             raise PlanError("nothing to install: name packages or pass -r requirements.txt")
         check_requirements(requested)
         rewrites = [
-            recipes.apply(r, self.support.facts, opted_in=self.options.opt_in)
+            recipes.apply(r, self.support.supported, opted_in=self.options.opt_in)
             if self.options.recipes
             else recipes.Rewrite(r, r)
             for r in requested
@@ -156,7 +156,7 @@ class Session:
                 raise PlanError(f"{exc}; {rewrite.blame()}; --strict-recipes: no fallback") from None
             skip = {rewrite.rule or ""}
             instead = recipes.apply(
-                rewrite.original, self.support.facts, opted_in=self.options.opt_in, skip=skip
+                rewrite.original, self.support.supported, opted_in=self.options.opt_in, skip=skip
             )
             self.warnings.append(
                 f"{exc}: recipe {rewrite.rule} fell back to "

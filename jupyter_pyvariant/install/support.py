@@ -83,7 +83,7 @@ class Support:
                     self._host = HostSupport(facts, builtin, self.overrides.apply(builtin))
             return self._host
 
-    def facts(self) -> recipes.Supported:
+    def supported(self) -> recipes.Supported:
         """What the recipes test: the supported properties, overrides applied."""
         return self.host().supported.table
 
@@ -92,7 +92,7 @@ class Support:
         a profile (the profiled machine may have more than its profile says)."""
         from dataclasses import replace
 
-        refusal = recipes.refusal(rewrite.requirement, self.facts)
+        refusal = recipes.refusal(rewrite.requirement, self.supported)
         if refusal is None:
             return rewrite
         if self.options.profile:
