@@ -134,11 +134,11 @@ class Cluster:
         self.address = wait_for(address, "the scheduler's address", self.logs)
         return self.address
 
-    def start_worker(self, name: str, python: Path, env: Mapping[str, str]) -> Process:
+    def start_worker(self, name: str, python: Path, env: Mapping[str, str], *options: str) -> Process:
         """``dask worker`` (with its nanny) of ``python``'s environment, named ``name``."""
         argv = [str(python), "-m", "distributed.cli.dask_worker", self.address, "--name", name]
         argv += ["--host", "127.0.0.1", "--nworkers", "1", "--nthreads", "1", "--no-dashboard"]
-        argv += ["--memory-limit", "0", "--local-directory", str(self.folder / f"space-{name}")]
+        argv += ["--memory-limit", "0", "--local-directory", str(self.folder / f"space-{name}"), *options]
         process = start(f"worker-{name}", argv, {**os.environ, **env}, self.folder / "logs")
         self.workers[name] = process
         return process

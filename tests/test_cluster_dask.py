@@ -250,6 +250,36 @@ def test_a_sync_that_fails_on_a_worker_says_why_and_changes_nothing(
     ), "a lock that fails is not left registered for the workers that join later"
 
 
+def test_a_worker_without_the_package_is_named_and_the_lock_is_not_left_registered(
+    simd_index: IndexServer,
+    dask_cluster: Cluster,
+    client: Any,
+    pythons: dict[str, Path],
+    universal: Path,
+    folder: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    hide = folder / "without_pyvariant.py"  # a worker environment where the package is not installed
+    hide.write_text("import sys\nsys.modules['jupyter_pyvariant'] = None\n")
+    bare = dask_cluster.start_worker("bare", pythons["k10"], {}, "--preload", str(hide))
+    try:
+        client.wait_for_workers(len(_by_name(client)) + 1, timeout=cluster_support.DEADLINE_S)
+        wait_for(lambda: "bare" in _by_name(client), "the bare worker joined", dask_cluster.logs)
+        capsys.readouterr()
+        sync = ["--scheduler", dask_cluster.address, "--index-url", simd_index.url]
+        assert main(["dask", "sync", str(universal), *sync]) == 1
+        error = capsys.readouterr().err
+        assert "a worker could not run the sync" in error and "jupyter_pyvariant" in error, error
+        assert "needs jupyter-pyvariant installed in its own environment" in error
+        assert "pyvariant-sync" not in client.run_on_scheduler(
+            lambda dask_scheduler: list(dask_scheduler.worker_plugins)
+        )
+    finally:
+        bare.stop()
+        del dask_cluster.workers["bare"]
+    wait_for(lambda: "bare" not in _by_name(client), "the bare worker left", dask_cluster.logs)
+
+
 def test_without_dask_or_a_client_the_error_says_what_to_do(
     universal: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

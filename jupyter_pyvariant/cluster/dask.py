@@ -244,13 +244,30 @@ def connect(scheduler: str | None) -> tuple[Client, bool]:
 def sync_workers(client: Client, plugin: PyvariantSync) -> tuple[WorkerSync, ...]:
     """Register ``plugin`` for present and future workers; what each present worker got, by name.
 
-    A lock that fails on a worker is unregistered again: workers that join later would only fail too.
+    A lock that fails on a worker, or that a worker cannot even load, is unregistered again: workers
+    that join later would only fail too.
     """
     client.set_metadata([PLUGIN_NAME], {})  # type: ignore[no-untyped-call]  # earlier locks' records go
     try:
         client.register_plugin(plugin)
     except SyncFailed:
-        client.unregister_worker_plugin(PLUGIN_NAME)  # type: ignore[no-untyped-call]
+        _unregister(client)
         raise
+    except OSError:  # the scheduler itself did not answer
+        raise
+    except Exception as exc:  # what else a worker raised comes back as a plain Exception with its text
+        _unregister(client)
+        raise SyncFailed(
+            f"a worker could not run the sync ({exc}); each worker needs jupyter-pyvariant "
+            "installed in its own environment"
+        ) from None
     records = client.get_metadata([PLUGIN_NAME, plugin.token], {})  # type: ignore[no-untyped-call]
     return tuple(WorkerSync.from_dict(record) for _, record in sorted(records.items()))
+
+
+def _unregister(client: Client) -> None:
+    """Drop the plugin from the scheduler, so that workers joining later do not run it."""
+    import contextlib
+
+    with contextlib.suppress(KeyError):  # a worker that could not load it has none to remove
+        client.unregister_worker_plugin(PLUGIN_NAME)  # type: ignore[no-untyped-call]
