@@ -15,8 +15,7 @@ if TYPE_CHECKING:
 
 def _failures() -> tuple[type[Exception], ...]:
     """The errors a kernel verb reports as one line (exit status 1) instead of a traceback."""
-    from ..kernels import KernelError
-    from ..pythons.errors import PythonsError
+    from ..errors import KernelError, PythonsError
 
     return (KernelError, PythonsError)
 

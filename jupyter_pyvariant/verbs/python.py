@@ -39,7 +39,7 @@ class PhaseProgress:
 
 
 def _python_failures() -> tuple[type[Exception], ...]:
-    from ..pythons.errors import PythonsError
+    from ..errors import PythonsError
 
     return (PythonsError,)
 
