@@ -253,7 +253,7 @@ def test_dry_run_shows_what_a_node_would_get_and_why(cluster: Cluster, tmp_path:
     lines = {line.split()[0]: line for line in done.stdout.splitlines() if line.split()[:1]}
     assert lines["simdinfo"].split()[:3] == ["simdinfo", "1.0.0", "x86_64_v3"]
     assert (
-        "best of 3 locked variants this node fits (x86_64 :: level :: v3); 1 locked variants do not fit"
+        "best of the 3 locked wheels this node fits (x86_64 :: level :: v3); 1 locked variant does not fit"
         in lines["simdinfo"]
     )
     assert "null variant: no other locked variant fits this node" in lines["gpukit"]

@@ -140,9 +140,10 @@ def _choose_variant(
         reason = "null variant: no other locked variant fits this node"
     else:
         best = ", ".join(map(str, ranking.candidate(label).best))
-        reason = f"best of {len(usable)} locked variants this node fits ({best})"
+        reason = f"best of the {len(usable)} locked wheels this node fits ({best})"
     if ranking.rejected:
-        reason += f"; {len(ranking.rejected)} locked variants do not fit"
+        count = len(ranking.rejected)
+        reason += f"; {count} locked variant{' does' if count == 1 else 's do'} not fit"
     if left_out:
         reason += f"; left out: {', '.join(left_out)}"
     return NodeChoice(package, runnable[label], label, reason)

@@ -486,7 +486,12 @@ def _sync(args: argparse.Namespace, out: Output) -> int:
         out.json(data)
         return 0
     rows = [
-        [c.package.name, c.package.version, _label(c.label) if c.installs else "-", c.reason]
+        [
+            c.package.name,
+            c.package.version,
+            _label(c.label) if c.installs and c.package.has_variants else c.label or "-",
+            c.reason,
+        ]
         for c in result.choices
     ]
     headers = ("package", "version", "variant", "why")
