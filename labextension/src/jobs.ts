@@ -3,6 +3,9 @@
  * polling that turns the job into progress updates.
  */
 import { requestAPI } from './api';
+import { IJobSnapshot, isFinalState, JobState } from './jobState';
+
+export type { JobState } from './jobState';
 
 /** Body of `POST kernels`; `mirror`, `index_url` and `trusted_providers` come from the settings. */
 export interface IProvisionRequest {
@@ -17,13 +20,11 @@ export interface IProvisionRequest {
   trusted_providers?: string[];
 }
 
-export type JobState = 'pending' | 'running' | 'succeeded' | 'failed' | 'cancelled';
-
-export interface IJob {
+export interface IJob extends IJobSnapshot {
   id: string;
   kind: string;
   state: JobState;
-  progress: { done: number; total: number | null; message: string };
+  request: Partial<IProvisionRequest>;
   log: string[];
   result: { kernel_name: string; display_name?: string; [key: string]: unknown } | null;
   error: string | null;
@@ -42,6 +43,19 @@ export interface IPythonBuild {
   installed: boolean;
 }
 
+/** A provisioned kernel as `GET kernels` lists it: the build facts checked when it was made. */
+export interface IKernelEntry {
+  name: string;
+  display_name: string;
+  python: string;
+  usable: boolean;
+  level: string | null;
+  flavour: string | null;
+  version: string | null;
+  freethreaded: boolean;
+  warnings: string[];
+}
+
 export interface IPythons {
   host: { isa_level: string; arch: string; libc: string };
   builds: IPythonBuild[];
@@ -49,13 +63,12 @@ export interface IPythons {
   explain: string[];
 }
 
-const FINAL_STATES: ReadonlySet<JobState> = new Set(['succeeded', 'failed', 'cancelled']);
 const POLL_MS = 500;
 /** Consecutive failed polls tolerated (a server restart, a dropped connection) before giving up. */
 const POLL_FAILURES_TOLERATED = 5;
 
 export function isFinal(job: IJob): boolean {
-  return FINAL_STATES.has(job.state);
+  return isFinalState(job.state);
 }
 
 export async function startProvisioning(request: IProvisionRequest): Promise<IJob> {
@@ -72,6 +85,21 @@ export function cancelJob(id: string): Promise<unknown> {
 
 export function fetchPythons(): Promise<IPythons> {
   return requestAPI<IPythons>('pythons?all=1');
+}
+
+export async function fetchKernels(): Promise<IKernelEntry[]> {
+  return (await requestAPI<{ kernels: IKernelEntry[] }>('kernels')).kernels;
+}
+
+/** Remove a provisioned kernel: its kernelspec and its environment (running kernels keep running). */
+export function removeKernel(name: string): Promise<unknown> {
+  return requestAPI<unknown>(`kernels/${encodeURIComponent(name)}`, { method: 'DELETE' });
+}
+
+/** The provisioning jobs still pending or running on the server (started here or in another tab). */
+export async function activeJobs(): Promise<IJob[]> {
+  const { jobs } = await requestAPI<{ jobs: IJob[] }>('jobs');
+  return jobs.filter(job => !isFinal(job));
 }
 
 /**

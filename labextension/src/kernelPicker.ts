@@ -103,7 +103,11 @@ class KernelSelector extends Widget {
       groups.splice(1, 0, {
         label: 'Optimized Python',
         options: [
-          { text: PROVISION_LABEL, value: PROVISION_VALUE, title: 'Provision a kernel built for this CPU' }
+          {
+            text: PROVISION_LABEL,
+            value: PROVISION_VALUE,
+            title: 'Set up a kernel whose Python is built for this CPU'
+          }
         ]
       });
     }
@@ -119,8 +123,13 @@ class KernelSelector extends Widget {
       }
       this._select.append(optgroup);
     }
+    // Arrow keys move the highlight through the choices (each move is a "change"): only a pointer's
+    // choice opens the provisioning dialog at once; from the keyboard, Enter does (it selects).
+    let byKeyboard = false;
+    this._select.addEventListener('keydown', () => (byKeyboard = true));
+    this._select.addEventListener('pointerdown', () => (byKeyboard = false));
     this._select.addEventListener('change', () => {
-      if (this._select.value === PROVISION_VALUE) {
+      if (!byKeyboard && this._select.value === PROVISION_VALUE) {
         this.onProvisionChosen();
       }
     });

@@ -116,7 +116,7 @@ async function answer(
     return;
   }
   if (!(await lookup(name))) {
-    reply('error', `there is no kernel named "${name}" here: the kernel list names every kernel you can use`);
+    reply('error', `there is no kernel named "${name}" (Change Kernel… lists the kernels you can use)`);
     return;
   }
   reply('ok', `switching "${sessionContext.name}" to kernel "${name}" once this cell has run`);
