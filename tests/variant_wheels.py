@@ -556,7 +556,7 @@ def probe(python: Path, expression: str) -> Any:
 
 
 # --------------------------------------------------------------------------------------------------
-# Fixtures (import them into a test module by name)
+# Fixtures (every test module has them: tests/conftest.py registers this module as a plugin)
 
 
 @pytest.fixture(scope="session")
