@@ -21,7 +21,13 @@ from .cpu_levels import normalize_arch
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, Self
+    import sys
+    from typing import Any
+
+    if sys.version_info >= (3, 11):
+        from typing import Self
+    else:  # mypy --python-version 3.10: the backport mypy brings
+        from typing_extensions import Self
 
     from .capacity import Capacity
     from .cpu import CpuInfo

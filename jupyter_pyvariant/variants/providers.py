@@ -421,7 +421,7 @@ class ProfileError(HostError, ValueError):
 
 def example_profiles() -> dict[str, Path]:
     """The profiles shipped for common machines (``--profile nvidia-cuda12``), by name."""
-    folder = Path(str(resources.files(__package__).joinpath("data", "profiles")))
+    folder = Path(str(resources.files(__package__) / "data" / "profiles"))
     return {path.stem: path for path in sorted(folder.glob("*.toml"))}
 
 
