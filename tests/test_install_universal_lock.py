@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -432,3 +433,106 @@ def test_a_lock_of_one_machine_and_a_lock_for_nodes_are_not_mixed(
     v3 = str(cluster.nodes["v3"].profile)
     assert main(["lock", "simdinfo", "--profile", v3, "--for", v3, "--index-url", cluster.index.url]) == 2
     assert "--profile locks exactly one machine's files" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------------------------------
+# Choosing on a node, from lock values alone (no index, no installer)
+
+
+def _choice_lock(tmp_path: Path, text: str) -> Lock:
+    path = tmp_path / "pylock.toml"
+    path.write_text('lock-version = "1.0"\n' + text)
+    return read_lock(path)
+
+
+_GPU_LOCK = """
+[[packages]]
+name = "gpukit"
+version = "1.0"
+[[packages.wheels]]
+url = "http://x/gpukit-1.0-py3-none-any-cu12.whl"
+hashes = { sha256 = "aa" }
+[[packages.wheels]]
+url = "http://x/gpukit-1.0-py3-none-any.whl"
+hashes = { sha256 = "bb" }
+[packages.variants-json]
+"$schema" = "https://variants-schema.wheelnext.dev/peps/825/v0.1.1.json"
+default-priorities = { namespace = ["nvidia"] }
+variants = { cu12 = { nvidia = { cuda_version_lower_bound = ["12.0"] } } }
+
+[[packages]]
+name = "cudart-cu12"
+version = "12.8.0"
+[[packages.wheels]]
+url = "http://x/cudart_cu12-12.8.0-py3-none-any.whl"
+hashes = { sha256 = "cc" }
+[packages.tool.jupyter_pyvariant]
+needed-by = [{ name = "gpukit", variants = ["cu12"] }]
+
+[[packages]]
+name = "cuda-helpers"
+version = "1.0"
+[[packages.wheels]]
+url = "http://x/cuda_helpers-1.0-py3-none-any.whl"
+hashes = { sha256 = "dd" }
+[packages.tool.jupyter_pyvariant]
+needed-by = [{ name = "cudart-cu12" }]
+
+[[packages]]
+name = "cpu-fallback"
+version = "1.0"
+[[packages.wheels]]
+url = "http://x/cpu_fallback-1.0-py3-none-any.whl"
+hashes = { sha256 = "ee" }
+[packages.tool.jupyter_pyvariant]
+needed-by = [{ name = "gpukit", variants = [""] }]
+"""
+
+
+def _supported(table: dict[str, dict[str, list[str]]]) -> Any:
+    from jupyter_pyvariant.variants.providers import SupportedProperties
+
+    return lambda metadata: SupportedProperties.from_mapping(table)
+
+
+def test_a_package_needed_by_a_needed_package_is_needed_and_the_plain_wheel_can_need_one(
+    tmp_path: Path,
+) -> None:
+    from jupyter_pyvariant.install.lock_sync import choose
+
+    lock = _choice_lock(tmp_path, _GPU_LOCK)
+    gpu = {
+        c.package.name: c
+        for c in choose(lock, _supported({"nvidia": {"cuda_version_lower_bound": ["12.0"]}}), None)
+    }
+    assert (gpu["gpukit"].label, gpu["cudart-cu12"].installs, gpu["cuda-helpers"].installs) == (
+        "cu12",
+        True,
+        True,
+    )
+    assert not gpu["cpu-fallback"].installs
+    assert gpu["cpu-fallback"].reason == "skipped: only needed by gpukit as the plain wheel"
+    cpu = {c.package.name: c for c in choose(lock, _supported({}), None)}
+    assert (
+        cpu["gpukit"].label is None
+        and cpu["gpukit"].reason
+        == "plain wheel: no locked variant fits this node; 1 locked variant does not fit"
+    )
+    assert [name for name, c in cpu.items() if c.installs] == ["gpukit", "cpu-fallback"]
+
+
+def test_a_node_whose_only_fitting_variants_lack_their_dependencies_is_refused(tmp_path: Path) -> None:
+    from jupyter_pyvariant.install.lock_sync import choose
+
+    text = _GPU_LOCK.split('[[packages]]\nname = "cudart-cu12"')[0].replace(
+        '[[packages.wheels]]\nurl = "http://x/gpukit-1.0-py3-none-any.whl"\nhashes = { sha256 = "bb" }\n', ""
+    )
+    unlocked = '{ "gpukit-1.0-py3-none-any-cu12.whl" = ["cudart-cu12"] }'
+    text += f"[packages.tool.jupyter_pyvariant]\nunlocked-dependencies = {unlocked}\n"
+    lock = _choice_lock(tmp_path, text)
+    with pytest.raises(
+        LockError,
+        match=r"gpukit 1\.0: every locked variant this node fits is left out: "
+        r"cu12 \(needs cudart-cu12, which the lock lacks\)",
+    ):
+        choose(lock, _supported({"nvidia": {"cuda_version_lower_bound": ["12.0"]}}), None)
