@@ -141,6 +141,7 @@ def test_one_lock_gives_every_worker_present_and_future_the_variant_its_cpu_fits
         assert synced["python"] == str(pythons[name])
         assert synced["variants"] == [{"name": "simdinfo", "version": "1.0.0", "variant_label": FITS[name]}]
         assert synced["changed"] == ["simdinfo==1.0.0"] and synced["restarting"] is False
+        assert synced["stale"] == [], "nothing was imported before"
         assert synced["address"] == _by_name(client)[name]
 
     names = {address: name for name, address in _by_name(client).items()}
@@ -220,6 +221,15 @@ def test_restart_makes_a_worker_import_what_the_sync_changed(
     assert all(o is not None and o.changed == () and not o.restarting for o in outcomes.values()), (
         "a restarted worker finds its environment in sync and does not restart again"
     )
+
+    # without --restart, a worker that had imported a changed package is told it still runs the old one
+    capsys.readouterr()
+    assert main(["dask", "sync", str(universal), *sync]) == 0
+    shown = capsys.readouterr().out
+    assert "simdinfo had already been imported on some workers" in shown and "dask sync --restart" in shown
+    assert {s["build"] for s in client.run(cluster_support.imported_simdinfo).values()} == {"null"}
+    outcomes = client.run(cluster_support.synced)
+    assert all(o.stale == ("simdinfo",) and not o.restarting for o in outcomes.values()), outcomes
 
 
 def test_a_sync_that_fails_on_a_worker_says_why_and_changes_nothing(

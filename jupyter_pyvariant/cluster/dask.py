@@ -55,6 +55,9 @@ class WorkerSync:
     changed: tuple[str, ...]
     variants: tuple[InstalledVariant, ...]
     restarting: bool
+    stale: tuple[str, ...]
+    """Modules of changed packages this worker had already imported: they run the old code until it
+    restarts."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -67,6 +70,7 @@ class WorkerSync:
                 {"name": v.name, "version": v.version, "variant_label": v.label} for v in self.variants
             ],
             "restarting": self.restarting,
+            "stale": list(self.stale),
         }
 
     @classmethod
@@ -83,6 +87,7 @@ class WorkerSync:
             tuple(data["changed"]),
             variants,
             bool(data["restarting"]),
+            tuple(data["stale"]),
         )
 
 
@@ -135,27 +140,43 @@ class PyvariantSync(WorkerPlugin):
         )
         async with semaphore:
             result = await asyncio.to_thread(self._sync)
-            variants = await asyncio.to_thread(_installed_variants)
         import importlib
 
         importlib.invalidate_caches()  # imports on this worker find the new files
-        changed = tuple(f"{c['name']}=={c['version']}" for c in result.get("changes", ()))
-        restarting = bool(self.restart and changed and worker.nanny)
-        cpu_level = await asyncio.to_thread(_cpu_level)
-        self.outcome = WorkerSync(
-            str(worker.name), worker.address, sys.executable, cpu_level, changed, variants, restarting
-        )
-        record = [PLUGIN_NAME, self.token, self.outcome.name]
+        outcome = self.outcome = await asyncio.to_thread(self._outcome, worker, result)
+        record = [PLUGIN_NAME, self.token, outcome.name]
         if (
             await worker.scheduler.get_metadata(keys=record, default=None) is None
         ):  # a restart keeps the first
-            await worker.scheduler.set_metadata(keys=record, value=self.outcome.to_dict())
-        shown = ", ".join(f"{v.name} {v.version} ({v.label})" for v in variants) or "no variant packages"
-        done = f"installed {', '.join(changed)}" if changed else "already in sync"
+            await worker.scheduler.set_metadata(keys=record, value=outcome.to_dict())
+        shown = ", ".join(f"{v.name} {v.version} ({v.label})" for v in outcome.variants) or "none"
+        done = f"installed {', '.join(outcome.changed)}" if outcome.changed else "already in sync"
         logger.info("pyvariant: %s; installed variants: %s", done, shown)
-        if restarting:
+        if outcome.stale:
+            logger.warning(
+                "pyvariant: %s already imported here: restart to use them", ", ".join(outcome.stale)
+            )
+        if outcome.restarting:
             logger.info("pyvariant: restarting this worker so that its imports see the new packages")
             worker.loop.add_callback(worker.close_gracefully, restart=True, reason="pyvariant-sync")
+
+    def _outcome(self, worker: Worker, result: Mapping[str, Any]) -> WorkerSync:
+        """What this worker got, from the sync's answer and the environment as it is now."""
+        from ..host import report
+        from ..install.runner import imported_modules
+
+        names = [str(change["name"]) for change in result.get("changes", ())]
+        restarting = bool(self.restart and names and worker.nanny)
+        return WorkerSync(
+            name=str(worker.name),
+            address=worker.address,
+            python=sys.executable,
+            cpu_level=str(report().cpu.get("isa_level", "unknown")),
+            changed=tuple(f"{c['name']}=={c['version']}" for c in result.get("changes", ())),
+            variants=_installed_variants(),
+            restarting=restarting,
+            stale=() if restarting else tuple(imported_modules(names)),
+        )
 
     def _sync(self) -> dict[str, Any]:
         """Run the sync on the lock written to a scratch folder; its ``--json`` answer."""
@@ -199,12 +220,6 @@ def _installed_variants() -> tuple[InstalledVariant, ...]:
         for d in listing["distributions"]
         if d.get("variant_label")
     )
-
-
-def _cpu_level() -> str:
-    from ..host import report
-
-    return str(report().cpu.get("isa_level", "unknown"))
 
 
 def worker_sync(dask_worker: Worker) -> WorkerSync | None:

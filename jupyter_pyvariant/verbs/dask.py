@@ -93,6 +93,12 @@ def _show(lock: str, workers: tuple[WorkerSync, ...], out: Output) -> None:
     heading = (
         f"{lock} synced on {len(workers)} Dask workers; workers that join later sync it when they start."
     )
+    stale = sorted({module for w in workers for module in w.stale})
+    if stale:
+        heading += (
+            f" {', '.join(stale)} had already been imported on some workers, which keep the old code "
+            f"until they restart ({out.command('dask sync --restart')})."
+        )
     out.rich(f"{heading}\n\n{table_text(headers, rows)}", f"<p>{heading}</p>{table_html(headers, rows)}")
 
 
