@@ -15,9 +15,10 @@ import pytest
 pytest_plugins = [
     "pytest_jupyter.jupyter_server",
     "browser_support",
-    "pbs_fixture",
-    "pbs_mirror",
+    # helpers before the helpers that import them, so that pytest rewrites their asserts
     "variant_wheels",
+    "pbs_mirror",
+    "pbs_fixture",
 ]
 
 X86_64_LINUX = sys.platform.startswith("linux") and platform.machine() == "x86_64"
