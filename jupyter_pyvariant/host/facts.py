@@ -12,6 +12,17 @@ sections (older versions, other tools): what is missing is unknown, never guesse
 
 from __future__ import annotations
 
+__all__ = [
+    "AcceleratorFacts",
+    "CapacityFacts",
+    "Device",
+    "HostFacts",
+    "HostReportError",
+    "ProcessorFacts",
+    "PythonFacts",
+    "SystemFacts",
+]
+
 from collections.abc import Mapping
 
 from ..errors import HostError

@@ -11,6 +11,15 @@ order come from the level ladders.
 
 from __future__ import annotations
 
+__all__ = [
+    "BuiltinProvider",
+    "Supported",
+    "absent_reason",
+    "builtin_provider",
+    "property_lines",
+    "supported_properties",
+]
+
 import re
 from collections.abc import Iterable, Mapping
 

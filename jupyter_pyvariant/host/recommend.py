@@ -6,6 +6,17 @@ from another process or machine (read with ``HostFacts.from_dict``).
 
 from __future__ import annotations
 
+__all__ = [
+    "KERNEL_CLAIM_ENV",
+    "THREAD_VARS",
+    "better_kernel",
+    "build_disagreements",
+    "headroom",
+    "kernel_levels",
+    "optimization_label",
+    "recommendations",
+]
+
 import json
 from collections.abc import Mapping
 

@@ -6,6 +6,8 @@ architecture, libc and ISA level.
 
 from __future__ import annotations
 
+__all__ = ["Target", "level_flag", "platform_targets", "runnable_targets", "target_for_triple", "uv_key"]
+
 from functools import cache
 
 from ._values import Record, data_table
