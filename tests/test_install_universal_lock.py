@@ -29,6 +29,7 @@ else:  # pragma: no cover
 
 import pytest
 import test_host_gpu
+import test_install_profiles
 import variant_wheels
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -43,6 +44,7 @@ from jupyter_pyvariant.install.lock_write import lock_text
 DATA = Path(__file__).parent / "data"
 serving = contextmanager(variant_wheels.serve)
 nvml_stub_dir = test_host_gpu.nvml_stub_dir
+indexes, routed = test_install_profiles.indexes, test_install_profiles.routed
 CU12 = {"nvidia": {"cuda_version_lower_bound": ["12.0"]}}
 CU13 = {"nvidia": {"cuda_version_lower_bound": ["13.0"]}}
 
@@ -536,3 +538,17 @@ def test_a_node_whose_only_fitting_variants_lack_their_dependencies_is_refused(t
         r"cu12 \(needs cudart-cu12, which the lock lacks\)",
     ):
         choose(lock, _supported({"nvidia": {"cuda_version_lower_bound": ["12.0"]}}), None)
+
+
+def test_nodes_whose_recipes_route_to_per_build_indexes_are_told_how_to_lock_them_together(
+    indexes: dict[str, IndexServer], routed: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """torch for a CPU laptop and a CUDA 12 node: 2.9.0+cpu and 2.9.0+cu128, from two indexes."""
+    fors = ["--for", "x86-64-v3-laptop", "--for", "nvidia-cuda12"]
+    argv = ["lock", "torch", *fors, "-o", str(tmp_path / "pylock.toml"), "--index-url", indexes["pypi"].url]
+    assert main([*argv, "--python", str(fresh_venv(tmp_path / "venv"))]) == 1
+    error = capsys.readouterr().err
+    assert "torch: the nodes need different versions (profile x86-64-v3-laptop resolves 2.9.0+cpu; " in error
+    assert "profile nvidia-cuda12 resolves 2.9.0+cu128)" in error
+    assert "lock with --no-recipes, or with --torch-variant-index" in error
+    assert not (tmp_path / "pylock.toml").exists()

@@ -6,7 +6,8 @@ wheel when the index has them, and, inline in ``[packages.variants-json]``, the 
 metadata cut down to exactly the locked labels, so that each node ranks them without an index. A
 package only some variants need (a CUDA runtime under a CUDA variant) names them in
 ``[packages.tool.jupyter_pyvariant] needed-by``: PEP 751 markers cannot speak of variants. A lock
-made before (one file per package, the label in the tool table) reads into the same values.
+of one machine's files (``lock --profile``, and every lock made before: one file per package, its
+label in the tool table) reads into the same values, and ``sync`` installs those files as they are.
 
 Writing is :mod:`.lock_write`, making one from the nodes' plans :mod:`.lock_build`, choosing and
 installing on a node :mod:`.lock_sync`.

@@ -164,9 +164,14 @@ class _Merge:
         versions = {Version(p.version) for _, p in entries}
         if len(versions) > 1:
             each = "; ".join(f"{self.nodes[i].node} resolves {p.version}" for i, p in entries)
+            if len({v.public for v in versions}) == 1:  # torch 2.9.0+cu128 and +cpu: per-build indexes
+                fix = "the nodes' recipes route it to per-build indexes: lock with --no-recipes, or "
+                fix += "with --torch-variant-index for PyTorch's variant wheels"
+            else:
+                fix = f"require the one every node can use (e.g. {name}=={min(versions)})"
             raise LockError(
                 f"{name}: the nodes need different versions ({each}); one lock holds one version for "
-                f"every node: require the one every node can use (e.g. {name}=={min(versions)})"
+                f"every node: {fix}"
             )
         first, planned = entries[0]
         chosen = {file.filename: file for file in (_planned_file(p) for _, p in entries)}
