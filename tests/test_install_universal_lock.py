@@ -552,3 +552,11 @@ def test_nodes_whose_recipes_route_to_per_build_indexes_are_told_how_to_lock_the
     assert "profile nvidia-cuda12 resolves 2.9.0+cu128)" in error
     assert "lock with --no-recipes, or with --torch-variant-index" in error
     assert not (tmp_path / "pylock.toml").exists()
+
+
+def test_pip_syncs_the_same_choice_as_uv(cluster: Cluster, tmp_path: Path) -> None:
+    venv = fresh_venv(tmp_path / "venv")
+    done = _sync(cluster, cluster.nodes["gpu"], venv, "--installer", "pip", cache=tmp_path / "cache")
+    assert done.returncode == 0, done.stderr
+    assert (probe(venv, "simdinfo.build()"), _gpukit(venv)) == ("x86_64_v3", "cu12")
+    assert "cudart-cu12" in _installed(venv)
