@@ -4,6 +4,7 @@ the one declared error."""
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 from pathlib import Path
@@ -24,6 +25,8 @@ from jupyter_pyvariant.host.recommend import recommendations
 from jupyter_pyvariant.host.triples import level_flag, runnable_targets
 from jupyter_pyvariant.pythons.listing import host_summary
 from jupyter_pyvariant.server.kernel_report import read_reply
+from jupyter_pyvariant.variants.properties import VariantFormatError
+from jupyter_pyvariant.variants.providers import host_profile
 
 FUZZ = settings(max_examples=1500, deadline=None, suppress_health_check=list(HealthCheck), database=None)
 
@@ -132,6 +135,7 @@ def test_what_a_report_leaves_out_is_unknown_never_guessed() -> None:
         ({"accelerators": [{"vendor": "nvidia", "devices": [{"visible": "no"}]}]}, "must be true or false"),
         ({"capacity": {"usable_cores": "4"}}, "capacity.usable_cores must be a number, not str"),
         ({"capacity": {"usable_cores": float("inf")}}, "must be a finite number"),
+        ({"capacity": {"memory": {"cgroup_limit_bytes": 10**400}}}, "limit_bytes must be a finite number"),
         ({"capacity": {"logical_cpus": True}}, "must be a number, not bool"),
         ({"scope": "laptop"}, "scope must be"),
     ],
@@ -191,7 +195,8 @@ def test_a_level_flag_drops_only_what_every_level_of_its_ladder_shares(level: st
 
 # -- fuzz: a report edited by hand ---------------------------------------------------------------------
 
-scalars = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=12)
+huge = st.sampled_from([10**400, -(10**400), -1])
+scalars = st.none() | st.booleans() | st.integers() | huge | st.floats() | st.text(max_size=12)
 json_values = st.recursive(
     scalars,
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4),
@@ -269,7 +274,7 @@ plausible = st.fixed_dictionaries(
                             {},
                             optional={
                                 "compute_capability": st.sampled_from(["9.0", "8.6", "4.0", "x"]),
-                                "gfx_target": st.sampled_from(["gfx90a", ""]),
+                                "gfx_target": st.sampled_from(["gfx90a", "", "gfx 9!"]),
                                 "visible": st.booleans(),
                             },
                         ),
@@ -297,3 +302,5 @@ def test_a_report_from_outside_is_usable_everywhere_or_refused_with_the_declared
     host_summary(facts)
     for namespace in ("x86_64", "aarch64", "nvidia", "amd"):
         absent_reason(namespace, facts)
+    with contextlib.suppress(VariantFormatError):  # a device name outside the variant alphabet
+        host_profile(facts)

@@ -163,6 +163,11 @@ def test_profile_from_report_writes_the_nodes_profile_gpus_included(
         ("{not json", "cannot read report"),
         ("[1, 2]", "is not a 'pyvariant cpuinfo --json' report"),
         ('{"cpu": {"arch": "x86_64"}, "accelerators": [3]}', "not a usable host report"),
+        (
+            '{"cpu": {}, "accelerators": [{"vendor": "amd", "status": "ok", '
+            '"devices": [{"gfx_target": "gfx 9!"}]}]}',
+            "not a usable host report",
+        ),
     ],
 )
 def test_a_bad_report_is_named(

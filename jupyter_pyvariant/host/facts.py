@@ -105,8 +105,12 @@ def _number(data: Mapping[str, Any], key: str, where: str) -> float | None:
         return None
     if not isinstance(value, (int, float)) or isinstance(value, bool):
         raise HostReportError(f"{where}{key} must be a number, not {type(value).__name__}")
-    if value != value or value in (float("inf"), float("-inf")):  # JSON's NaN and Infinity
-        raise HostReportError(f"{where}{key} must be a finite number, not {value}")
+    try:
+        as_float = float(value)
+    except OverflowError:  # an integer past what a float holds
+        as_float = float("inf")
+    if as_float != as_float or as_float in (float("inf"), float("-inf")):  # also JSON's NaN, Infinity
+        raise HostReportError(f"{where}{key} must be a finite number, not {str(value)[:20]}")
     return value
 
 

@@ -50,10 +50,14 @@ def _facts(path: str | None) -> HostFacts:
 
 
 def _run(args: argparse.Namespace, out: Output) -> int:
+    from ..variants.properties import VariantFormatError
     from ..variants.providers import host_profile, profile_text, write_profile
 
     facts = _facts(args.from_report)
-    supported = host_profile(facts)
+    try:
+        supported = host_profile(facts)
+    except VariantFormatError as exc:  # a device name in the report outside the variant alphabet
+        raise UsageError(f"{args.from_report or 'this host'}: not a usable host report ({exc})") from None
     comment = (
         f"pyvariant profile of {facts.system.hostname or 'unknown host'} "
         f"({facts.cpu.level or 'unknown'}).\n"
