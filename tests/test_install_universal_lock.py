@@ -392,36 +392,63 @@ _WHEEL = (
     'url = "http://x/a.whl"\n'
     f'hashes = {{ sha256 = "{"a" * 64}" }}\n'
 )
-_PARTS = [
-    '[[packages]]\nname = "simdinfo"\nversion = "1.0.0"\n',
-    _WHEEL,
-    _WHEEL.replace("-x86_64_v3", "-null"),
-    _WHEEL.replace("-x86_64_v3", "-bad-label"),
-    "[packages.variants-json]\n",
+_NOISE = st.sampled_from(["", "x = 1\n", "[[packages]]\n", "= =\n", '"\\ud800" = 1\n']) | st.text(max_size=12)
+_WHEELS = [
+    *(
+        _WHEEL.replace("-x86_64_v3", label)
+        for label in ("-x86_64_v3", "-null", "-bad-label", "", "-x86_64_v9")
+    ),
+    "wheels = 3\n",
+]
+_VARIANTS = [
     'url = "http://x/v.json"\nhashes = { sha256 = "b" }\n',
     '"$schema" = "https://variants-schema.wheelnext.dev/peps/825/v0.1.1.json"\n',
+    '"$schema" = 7\n',
     'default-priorities = { namespace = ["x86_64"] }\n',
-    'variants = { x86_64_v3 = { x86_64 = { level = ["v3"] } } }\n',
+    "default-priorities = { namespace = [1] }\n",
+    'variants = { x86_64_v3 = { x86_64 = { level = ["v3"] } }, null = {} }\n',
     "variants = { x86_64_v3 = 3 }\n",
+    "variants = { x86_64_v3 = { x86_64 = { level = [1979-05-27] } } }\n",
     "variants = []\n",
-    "[packages.tool.jupyter_pyvariant]\n",
-    'needed-by = [{ name = "gpukit", variants = ["cu12"] }]\n',
+]
+_TOOL = [
+    'needed-by = [{ name = "gpukit", variants = ["cu12", ""] }]\n',
     'needed-by = [{ variants = "cu12" }]\n',
+    'needed-by = [{ name = "gpukit", variants = [2] }]\n',
     "needed-by = [1]\n",
+    "needed-by = 1\n",
     'unlocked-dependencies = { "a.whl" = ["dep"] }\n',
     "unlocked-dependencies = { a = 1 }\n",
-    "[tool.jupyter_pyvariant]\nnodes = [1]\n",
-    'nodes = ["this host"]\n',
+    "unlocked-dependencies = []\n",
+    'variant-label = "x86_64_v3"\nproperties = ["x86_64 :: level :: v3"]\n',
+    "properties = [1]\n",
 ]
+_TOP = ['nodes = ["this host"]\n', "nodes = [1]\n", 'supported-from = "this host"\n', "supported-from = 1\n"]
+
+
+def _section(header: str, lines: list[str], valid: str) -> st.SearchStrategy[str]:
+    """Absent, valid, or a mix of valid, wrong and junk lines (valid ones often, to get past them)."""
+    body = st.lists(st.sampled_from(lines) | _NOISE, max_size=4).map("".join)
+    return st.one_of(st.just(""), st.just(valid), body).map(lambda text: f"{header}\n{text}" if text else "")
+
+
+_LOCKS = st.tuples(
+    st.sampled_from(['[[packages]]\nname = "simdinfo"\nversion = "1.0.0"\n', "[[packages]]\nname = 1\n"]),
+    st.lists(st.sampled_from(_WHEELS[:2]), min_size=1, max_size=2).map("".join)
+    | st.lists(st.sampled_from(_WHEELS), max_size=3).map("".join),
+    _section("[packages.variants-json]", _VARIANTS, _VARIANTS[0] + _VARIANTS[3] + _VARIANTS[5]),
+    _section("[packages.tool.jupyter_pyvariant]", _TOOL, _TOOL[0] + _TOOL[5]),
+    _section("[tool.jupyter_pyvariant]", _TOP, _TOP[0]),
+).map("".join)
 
 
 @settings(max_examples=800, deadline=None, suppress_health_check=list(HealthCheck), database=None)
-@given(parts=st.lists(st.sampled_from(_PARTS) | st.text(max_size=20), max_size=12))
+@given(text=_LOCKS)
 def test_the_lock_reader_raises_only_lock_error_on_the_new_parts(
-    tmp_path_factory: pytest.TempPathFactory, parts: list[str]
+    tmp_path_factory: pytest.TempPathFactory, text: str
 ) -> None:
     path = tmp_path_factory.getbasetemp() / "fuzz-pylock.toml"
-    path.write_text('lock-version = "1.0"\n' + "".join(parts), "utf-8", errors="surrogatepass")
+    path.write_text('lock-version = "1.0"\n' + text, "utf-8", errors="surrogatepass")
     try:
         lock = read_lock(path)
     except LockError:
