@@ -109,6 +109,10 @@ def test_unusable_locks_are_refused(tmp_path: Path) -> None:
     path.write_text('lock-version = "1.0"\n[[packages]]\nname = "x"\nversion = "1"\n')
     with pytest.raises(LockError, match="package x: has neither a wheel nor an sdist"):
         read_lock(path)
+    wheel = '[[packages.wheels]]\nurl = "http://x/x-1.whl"\nhashes = { sha256 = "aa" }\n'
+    path.write_text('lock-version = "1.0"\n[[packages]]\nname = "x"\nversion = "1"\n' + wheel)
+    with pytest.raises(LockError, match=r"package x wheel: invalid wheel filename 'x-1\.whl'"):
+        read_lock(path)
 
 
 def test_lock_without_packages_locks_the_environment_as_it_is(

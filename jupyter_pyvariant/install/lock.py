@@ -144,6 +144,17 @@ def _file(raw: Any, where: str) -> LockedFile:
     return LockedFile(filename, url, sha256.lower())
 
 
+def _wheel(raw: Any, where: str) -> LockedFile:
+    from ..variants.properties import VariantFormatError, WheelName
+
+    file = _file(raw, where)
+    try:
+        WheelName.parse(file.filename)
+    except VariantFormatError as exc:
+        raise LockError(f"{where}: {exc}") from None
+    return file
+
+
 def _tool(raw: Mapping[str, Any], where: str) -> Mapping[str, Any]:
     """This project's ``[tool.jupyter_pyvariant]`` table of ``raw`` (empty when absent)."""
     return _mapping(_mapping(raw.get("tool", {}), f"{where} tool").get(TOOL, {}), f"{where} tool.{TOOL}")
@@ -192,7 +203,7 @@ def _package(raw: Any, where: str) -> LockedPackage:
         raise LockError(f"{where}: needs name and version")
     wheels = _list(table.get("wheels") or [], f"{where} wheels")
     if wheels:
-        files, is_wheel = tuple(_file(w, f"{where} wheel") for w in wheels), True
+        files, is_wheel = tuple(_wheel(w, f"{where} wheel") for w in wheels), True
     elif "sdist" in table:
         files, is_wheel = (_file(table["sdist"], f"{where} sdist"),), False
     else:

@@ -179,7 +179,8 @@ def choose(lock: Lock, supported_for: SupportedFor, tags: Sequence[str] | None) 
             break
         needed |= {normalize(p.name) for p in grown}
         pending = [p for p in pending if p not in grown]
-    unfit = [made[name].message for name in needed if isinstance(made[name], _Unfit)]  # type: ignore[union-attr]
+    needed_made = [made[normalize(p.name)] for p in lock.packages if normalize(p.name) in needed]
+    unfit = [choice.message for choice in needed_made if isinstance(choice, _Unfit)]
     if unfit:
         raise LockError(f"{lock.path}: " + "; ".join(unfit))
     choices = []
