@@ -35,6 +35,15 @@ _FILE_KEYS = ("url", "path", "hashes", "name")
 """Keys of ``[packages.variants-json]`` that locate the index's file; the rest is its document."""
 
 
+THIS_HOST = "this"
+"""What ``lock --for`` names this host by."""
+
+
+def node_name(target: str | None) -> str:
+    """A node as locks and ``sync`` name it: ``this host`` or ``profile FILE``."""
+    return "this host" if target in (None, THIS_HOST) else f"profile {target}"
+
+
 class LockError(InstallError, ValueError):
     """A lock file that cannot be used, naming the file and the package."""
 

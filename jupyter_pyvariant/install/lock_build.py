@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 
 from packaging.utils import canonicalize_name as normalize
 
-from .lock import PLAIN, Lock, LockedFile, LockedPackage, LockError, Requirer
+from .lock import PLAIN, THIS_HOST, Lock, LockedFile, LockedPackage, LockError, Requirer, node_name
 from .lock_sync import tag_order, tag_position
 
 if TYPE_CHECKING:
@@ -38,9 +38,6 @@ if TYPE_CHECKING:
     from . import runner
     from .plan import Options, Plan, PlannedPackage
     from .session import Session
-
-THIS_HOST = "this"
-"""What ``--for`` names this host by."""
 
 
 @dataclass(frozen=True)
@@ -55,10 +52,6 @@ class BuiltLock:
     lock: Lock
     nodes: tuple[NodePlan, ...]
     warnings: tuple[str, ...] = ()
-
-
-def node_name(target: str | None) -> str:
-    return "this host" if target in (None, THIS_HOST) else f"profile {target}"
 
 
 def build_lock(

@@ -12,6 +12,7 @@ from ..install import failures as install_failures
 from . import Handler, UsageError, Verb, reported
 
 if TYPE_CHECKING:
+    from ..install.lock import LockedPackage
     from ..install.plan import Options, Plan
     from ..install.runner import Installed
     from ..install.session import Session
@@ -374,22 +375,23 @@ def _lock(args: argparse.Namespace, out: Output) -> int:
     from ..install.runner import ask_target
     from ..install.session import installed_label
 
-    target = ask_target(args.python)
-    unlocked: list[str] = []
-    as_is = not (args.packages or args.requirement)
-    if as_is:
-        args.packages, unlocked = environment_requirements(target.result())
     if args.profile and (args.nodes or args.all_variants):
         raise UsageError(
             "--profile locks exactly one machine's files, which sync then installs anywhere; for a lock "
             "each node chooses from, name every machine with --for (that one too)"
         )
+    target = ask_target(args.python)
+    unlocked: list[str] = []
+    as_is = not (args.packages or args.requirement)
+    if as_is:
+        args.packages, unlocked = environment_requirements(target.result())
     nodes = [args.profile] if args.profile else args.nodes or [None]
     progress = out.progress("pyvariant lock")
     built = build_lock(_options(args), nodes, all_variants=args.all_variants, single=bool(args.profile),
                        target=target, progress=progress)  # fmt: skip
     lock = write_lock(built.lock, args.output)
-    progress.close(f"{len(lock.packages)} packages locked for {len(built.nodes)} nodes")
+    count = len(built.nodes)
+    progress.close(f"{len(lock.packages)} packages locked for {count} node{'s' if count > 1 else ''}")
     present = target.result().distributions
     other = installed_elsewhere(built, ((d.name, installed_label(d)) for d in present)) if as_is else {}
     packages = [
@@ -443,7 +445,7 @@ def _label(label: str | None) -> str:
     return "plain" if label is None else label
 
 
-def _needed_text(package: Any) -> str:
+def _needed_text(package: LockedPackage) -> str:
     return "; ".join(
         f"{r.name} as {' or '.join(x or 'plain' for x in r.labels)}" if r.labels else r.name
         for r in package.needed_by
@@ -453,7 +455,7 @@ def _needed_text(package: Any) -> str:
 def _sync(args: argparse.Namespace, out: Output) -> int:
     from dataclasses import replace
 
-    from ..install.lock import read_lock
+    from ..install.lock import node_name, read_lock
     from ..install.lock_sync import sync
     from ..install.runner import ask_target
 
@@ -463,7 +465,7 @@ def _sync(args: argparse.Namespace, out: Output) -> int:
     result = sync(lock, replace(_options(args), profile=args.profile), target=target, dry_run=args.dry_run,
                   progress=progress)  # fmt: skip
     progress.close("dry run: nothing changed" if args.dry_run else f"{len(result.changes)} installed")
-    node = f"profile {args.profile}" if args.profile else "this host"
+    node = node_name(args.profile)
     data = {
         "lock": lock.path,
         "node": node,
