@@ -84,7 +84,7 @@ class ProvisionDialog extends Dialog<unknown> {
 
   /** The kernel to use (null if the dialog was closed before there was one). */
   get provisioned(): IProvisioned | null {
-    return this._closed ? null : this._provisioned;
+    return this._provisioned;
   }
 
   /** "Kernels set up here…" was pressed. */

@@ -13,42 +13,12 @@ import { element } from './dom';
 import { IHostReport } from './hostReport';
 import { IJob, IKernelEntry, IProvisionRequest, IPythonBuild, IPythons } from './jobs';
 import { IJobView, JobState, reduceJob } from './jobState';
+import { defaultName, levelFlag, minorOf, nameProblem } from './kernelNames';
 
 /** What to do with a kernel: a new notebook on it, or the target notebook switched to it. */
 export type ReadyAction = 'open' | 'switch';
 
 const VERSION = /^\d+\.\d+(\.\d+)?$/;
-/** The server's rule for kernel names (kernels/spec.py check_name), on the lower-cased name. */
-const NAME = /^[a-z0-9][a-z0-9._-]*$/;
-const NAME_MAX = 255;
-
-/** Why `name` cannot name a kernel, or null when it can. */
-export function nameProblem(name: string): string | null {
-  const lowered = name.trim().toLowerCase();
-  if (!lowered) {
-    return 'Type a name for the kernel.';
-  }
-  if (!NAME.test(lowered)) {
-    return "Use letters, digits, '.', '_' and '-' only, starting with a letter or a digit.";
-  }
-  return lowered.length > NAME_MAX ? `Use at most ${NAME_MAX} characters.` : null;
-}
-
-/** `x86-64-v3` → `v3`, as kernel names and the level choices spell it. */
-function levelFlag(level: string | null | undefined): string {
-  return level?.startsWith('x86-64-') ? level.slice('x86-64-'.length) : (level ?? '');
-}
-
-export function minorOf(version: string): string {
-  return version.split('.').slice(0, 2).join('.');
-}
-
-/** The name the server gives a kernel of this build unless told another (kernels/spec.py). */
-export function defaultName(minor: string, freethreaded: boolean, level: string): string {
-  return ['pyvariant', `${minor}${freethreaded ? 't' : ''}`, level.startsWith('v') ? level : '']
-    .filter(Boolean)
-    .join('-');
-}
 
 export interface IFormOptions {
   host: Promise<IHostReport>;

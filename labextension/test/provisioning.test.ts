@@ -1,0 +1,43 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import { reduceJob } from '../src/jobState';
+import { defaultName, levelFlag, nameProblem } from '../src/kernelNames';
+
+test('kernel names follow the server rule, checked on the lower-cased name', () => {
+  assert.equal(nameProblem('pyvariant-3.13-v4'), null);
+  assert.equal(nameProblem('My.Kernel_2'), null, 'the server lower-cases names');
+  assert.match(nameProblem('Bad Name!') ?? '', /letters, digits/);
+  assert.match(nameProblem('-flag') ?? '', /starting with a letter or a digit/);
+  assert.match(nameProblem('  ') ?? '', /Type a name/);
+  assert.match(nameProblem('a'.repeat(256)) ?? '', /at most 255/);
+});
+
+test('the default name is the one the server gives: version, t for free-threaded, x86-64 level', () => {
+  assert.equal(defaultName('3.13', false, levelFlag('x86-64-v3')), 'pyvariant-3.13-v3');
+  assert.equal(defaultName('3.14', true, 'v4'), 'pyvariant-3.14t-v4');
+  assert.equal(defaultName('3.12', false, levelFlag('armv8.2-a')), 'pyvariant-3.12');
+  assert.equal(defaultName('3.12', false, levelFlag(null)), 'pyvariant-3.12');
+});
+
+test('a retry and a wait are said as they happen, the bar kept where it was', () => {
+  const downloading = reduceJob(null, {
+    state: 'running',
+    progress: { done: 40, total: 100, message: 'download' },
+    error: null
+  });
+  const retrying = reduceJob(downloading, {
+    state: 'running',
+    progress: { done: 40, total: 100, message: 'retrying the download (2 of 5) after a dropped connection…' },
+    error: null
+  });
+  assert.equal(retrying.words, 'Retrying the download (2 of 5) after a dropped connection… (40%)');
+  assert.equal(retrying.fraction, 0.4);
+  const waiting = reduceJob(null, {
+    state: 'pending',
+    progress: { done: 0, total: null, message: 'waiting for the kernel being set up before it' },
+    error: null
+  });
+  assert.equal(waiting.words, 'Waiting for the kernel being set up before this one');
+  assert.ok(waiting.busy && waiting.fraction === null);
+});
