@@ -75,6 +75,11 @@ class Requirer:
     name: str
     labels: tuple[str, ...] = ()
 
+    def __str__(self) -> str:
+        """``gpukit as cu12 or the plain wheel``; ``gpukit`` when however it is installed."""
+        shown = ["the plain wheel" if label == PLAIN else label for label in self.labels]
+        return f"{self.name} as {' or '.join(shown)}" if shown else self.name
+
 
 @dataclass(frozen=True)
 class LockedPackage:

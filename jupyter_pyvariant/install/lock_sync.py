@@ -187,19 +187,12 @@ def choose(lock: Lock, supported_for: SupportedFor, tags: Sequence[str] | None) 
     for package in lock.packages:
         choice = made[normalize(package.name)]
         if normalize(package.name) not in needed:
-            why = ", ".join(
-                f"{r.name} as {' or '.join(_label_text(x) for x in r.labels) or 'any'}"
-                for r in package.needed_by
-            )
+            why = "; ".join(map(str, package.needed_by))
             choices.append(NodeChoice(package, None, None, f"skipped: only needed by {why}"))
         else:
             assert isinstance(choice, NodeChoice)
             choices.append(choice)
     return tuple(choices)
-
-
-def _label_text(label: str) -> str:
-    return "the plain wheel" if label == PLAIN else label
 
 
 def _satisfied(

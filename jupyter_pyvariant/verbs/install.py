@@ -446,10 +446,7 @@ def _label(label: str | None) -> str:
 
 
 def _needed_text(package: LockedPackage) -> str:
-    return "; ".join(
-        f"{r.name} as {' or '.join(x or 'plain' for x in r.labels)}" if r.labels else r.name
-        for r in package.needed_by
-    )
+    return "; ".join(map(str, package.needed_by))
 
 
 def _sync(args: argparse.Namespace, out: Output) -> int:
