@@ -8,6 +8,8 @@ view asks it from its request threads while the installer resolves.
 
 from __future__ import annotations
 
+__all__ = ["ProjectChoice", "SupportedFor", "VariantChooser", "VersionChoice"]
+
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field

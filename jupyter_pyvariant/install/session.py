@@ -10,6 +10,8 @@ plan is complete.
 
 from __future__ import annotations
 
+__all__ = ["Session", "in_background", "installed_label"]
+
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress

@@ -11,6 +11,8 @@ never needed it.
 
 from __future__ import annotations
 
+__all__ = ["HostSupport", "Support"]
+
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass

@@ -12,6 +12,8 @@ local provisioner.
 
 from __future__ import annotations
 
+__all__ = ["PyvariantProvisioner", "choose_python", "replace_interpreter", "variant_env"]
+
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any

@@ -20,6 +20,20 @@ a note saying why, which the ordering quotes when it rejects a variant.
 
 from __future__ import annotations
 
+__all__ = [
+    "Overrides",
+    "Preferences",
+    "ProfileError",
+    "SupportedProperties",
+    "Table",
+    "example_profiles",
+    "host_profile",
+    "host_supported",
+    "load_profile",
+    "profile_text",
+    "write_profile",
+]
+
 import json
 import os
 import re
