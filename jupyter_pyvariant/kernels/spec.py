@@ -125,8 +125,11 @@ def display_name(facts: BuildFacts, level: str | None = None) -> str:
 
 def default_kernel_name(facts: BuildFacts) -> str:
     """``pyvariant-3.13-v4``, ``pyvariant-3.14t-v3-debug``: distinct per version, level and flavour."""
+    from ..host.cpu_levels import level_family
+    from ..host.triples import level_flag
+
     isa = facts.isa_level or ""
-    level = isa.removeprefix("x86-64-") if isa.startswith("x86-64-") else ""
+    level = level_flag(isa) if level_family(isa) == "x86_64" else ""
     parts = ["pyvariant", facts.short_version, level, "debug" if facts.debug else ""]
     return check_name("-".join(part for part in parts if part))
 

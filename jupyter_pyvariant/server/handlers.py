@@ -128,9 +128,10 @@ class PythonsHandler(PyvariantHandler):
 
 def _pythons(version: str | None, freethreaded: bool, every: bool) -> dict[str, Any]:
     """Provisioning runs on the server's machine, so the server's host decides what fits."""
+    from ..host import report
     from .listings import pythons_listing
 
-    return pythons_listing(_server_host_report(), version, freethreaded=freethreaded, every=every)
+    return pythons_listing(report(scope="server-host").facts, version, freethreaded=freethreaded, every=every)
 
 
 class KernelsHandler(PyvariantHandler):

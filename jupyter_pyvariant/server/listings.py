@@ -30,16 +30,14 @@ def kernels_listing() -> dict[str, Any]:
 
 
 def pythons_listing(
-    host: HostFacts | Mapping[str, Any], version: str | None, *, freethreaded: bool, every: bool
+    host: HostFacts, version: str | None, *, freethreaded: bool, every: bool
 ) -> dict[str, Any]:
     """``GET pythons``: ``python list --json``'s shape, for the requested version (default: the
-    newest) on the server's host (its facts, or the report the host endpoint answers)."""
-    from ..host.facts import HostFacts
+    newest) on the server's host."""
     from ..pythons.catalog import load_catalog
     from ..pythons.listing import pythons_listing as listing
     from ..pythons.select import Request
     from ..pythons.store import default_store
 
     request = Request.parse(version, freethreaded=freethreaded)
-    facts = host if isinstance(host, HostFacts) else HostFacts.from_dict(host)
-    return listing(load_catalog(), facts, default_store(), request, every=every)
+    return listing(load_catalog(), host, default_store(), request, every=every)
