@@ -15,6 +15,20 @@ installing on a node :mod:`.lock_sync`.
 
 from __future__ import annotations
 
+__all__ = [
+    "LOCK_VERSION",
+    "PLAIN",
+    "THIS_HOST",
+    "TOOL",
+    "Lock",
+    "LockError",
+    "LockedFile",
+    "LockedPackage",
+    "Requirer",
+    "node_name",
+    "read_lock",
+]
+
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass

@@ -19,6 +19,8 @@ chooses it.
 
 from __future__ import annotations
 
+__all__ = ["BuiltLock", "NodePlan", "build_lock", "installed_elsewhere", "single_target"]
+
 import re
 from collections.abc import Iterable, Sequence
 from contextlib import ExitStack

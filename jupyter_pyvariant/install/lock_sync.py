@@ -10,6 +10,8 @@ agrees with the lock about its label; the installer installs them pinned, withou
 
 from __future__ import annotations
 
+__all__ = ["NodeChoice", "SupportedFor", "SyncResult", "choose", "sync", "tag_order", "tag_position"]
+
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING

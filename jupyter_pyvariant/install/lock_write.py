@@ -6,6 +6,8 @@ URLs never carry credentials: ``sync`` finds them again in the index URLs or net
 
 from __future__ import annotations
 
+__all__ = ["environment_requirements", "lock_text", "write_lock"]
+
 import json
 import os
 from collections.abc import Mapping, Sequence
