@@ -19,8 +19,6 @@ from variant_wheels import V3_PROFILE, IndexServer, freeze, probe, write_profile
 from jupyter_pyvariant.cli import main
 from jupyter_pyvariant.install.lock import LockError, read_lock
 
-simd_wheels, simd_index, venv = variant_wheels.simd_wheels, variant_wheels.simd_index, variant_wheels.venv
-
 
 def _lock(index: IndexServer, venv: Path, tmp_path: Path, *extra: str) -> Path:
     path = tmp_path / "pylock.toml"

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import variant_wheels
 from test_install_recipes import loopback_recipes
 from variant_wheels import IndexServer, build_plain, serve
 
@@ -17,8 +16,6 @@ from jupyter_pyvariant.cli import main
 from jupyter_pyvariant.host.facts import HostFacts
 from jupyter_pyvariant.host.properties import supported_properties
 from jupyter_pyvariant.variants.providers import example_profiles, load_profile
-
-venv = variant_wheels.venv
 
 TORCH_ROUTES = ("cpu", "cu128", "cu130", "rocm6.4")
 GPU_PROJECTS = {

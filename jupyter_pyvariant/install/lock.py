@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .._data import loads_toml
 from ..errors import InstallError
 
 if TYPE_CHECKING:
@@ -278,19 +279,12 @@ def read_lock(path: str | os.PathLike[str]) -> Lock:
 
     Any other content raises :class:`LockError` naming the file and the part that is wrong.
     """
-    import sys
-
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover - Python 3.10
-        import tomli as tomllib
-
     name = os.fspath(path)
     try:
-        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        data = loads_toml(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:  # ValueError: UnicodeDecodeError, TOMLDecodeError
         raise LockError(f"cannot read lock {name}: {exc}") from None
-    except RecursionError:  # tomllib reads nested arrays and tables recursively
+    except RecursionError:  # nested arrays and tables are read recursively
         raise LockError(f"cannot read lock {name}: nested too deeply") from None
     version = str(data.get("lock-version", ""))
     if version.split(".")[0] != "1":

@@ -37,7 +37,6 @@ __all__ = [
 import json
 import os
 import re
-import sys
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from importlib import resources
@@ -45,6 +44,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
+from .._data import loads_toml
 from ..errors import HostError
 from .metadata import ABI_DEPENDENCY, Provider, VariantMetadata
 from .properties import VariantFeature, VariantFormatError, VariantProperty, check_name, check_value
@@ -444,18 +444,13 @@ def load_profile(path: str | os.PathLike[str]) -> SupportedProperties:
 
     A name that is not a file but names a shipped example (:func:`example_profiles`) loads that.
     """
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover - Python 3.10
-        import tomli as tomllib
-
     if not Path(path).exists() and (shipped := example_profiles().get(os.fspath(path))) is not None:
         path = shipped
     try:
-        data = tomllib.loads(Path(path).read_text("utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        data = loads_toml(Path(path).read_text("utf-8"))
+    except (OSError, ValueError) as exc:  # ValueError: UnicodeDecodeError, TOMLDecodeError
         raise ProfileError(f"cannot read profile {os.fspath(path)}: {exc}") from None
-    except RecursionError:  # tomllib reads nested arrays and tables recursively
+    except RecursionError:  # nested arrays and tables are read recursively
         raise ProfileError(f"cannot read profile {os.fspath(path)}: nested too deeply") from None
     where = os.fspath(path)
     notes: dict[str, str] = {}

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..display import Output, table_html, table_text
 from ..install import failures as install_failures
-from . import Handler, UsageError, Verb, reported
+from . import Handler, UsageError, Verb, add_trust_option, reported
 
 if TYPE_CHECKING:
     from ..install.lock import LockedPackage
@@ -83,15 +83,7 @@ def _plan_options(
         action="store_true",
         help="install CUDA- or ROCm-only packages even where this host lacks the GPU stack they need",
     )
-    parser.add_argument(
-        "--trust-provider",
-        "--trust-plugin",
-        dest="trust_provider",
-        action="append",
-        default=[],
-        metavar="NAME",
-        help="allow this provider plugin (package, namespace or plugin API) to run, isolated (repeatable)",
-    )
+    add_trust_option(parser)
     parser.add_argument(
         "--force",
         action="append",
