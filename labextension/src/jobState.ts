@@ -32,13 +32,21 @@ export function isFinalState(state: JobState): boolean {
   return FINAL.has(state);
 }
 
-/** The server's step names and messages, in words; anything else is shown as the server wrote it. */
+/**
+ * The server's step names and messages, in words (the exact message stays in the tooltip and the
+ * details); anything else is shown as the server wrote it.
+ */
 const WORDS: ReadonlyArray<[RegExp, string]> = [
   [/^waiting for/, 'Waiting for the kernel being set up before this one'],
   [/^starting$/, 'Starting'],
+  [/^interpreter: /, 'Getting Python ready'],
   [/^download$/, 'Downloading Python'],
   [/^extract$/, 'Unpacking Python'],
   [/^smoke-test$/, 'Checking that the new Python runs'],
+  [/^removed .* interrupted install$/, 'Clearing what an interrupted setup left behind'],
+  [/^venv for /, "Making the kernel's environment"],
+  [/^installing ipykernel/, 'Installing what a kernel needs'],
+  [/^writing kernelspec /, 'Adding the kernel to the kernel list'],
   [/^done$/, 'Ready']
 ];
 

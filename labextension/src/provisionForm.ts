@@ -197,6 +197,7 @@ export class ProvisionForm extends Widget {
       this._progress.value = view.fraction ?? 0;
     }
     this._message.textContent = view.busy ? view.words : '';
+    this._message.title = view.busy ? job.progress.message : '';
     if (job.log) {
       this._log.textContent = job.log.join('\n');
     }

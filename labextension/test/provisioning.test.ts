@@ -41,3 +41,15 @@ test('a retry and a wait are said as they happen, the bar kept where it was', ()
   assert.equal(waiting.words, 'Waiting for the kernel being set up before this one');
   assert.ok(waiting.busy && waiting.fraction === null);
 });
+
+test("the kernel's own steps are said in words, not as file and folder names", () => {
+  const words = (message: string): string =>
+    reduceJob(null, { state: 'running', progress: { done: 0, total: null, message }, error: null }).words;
+  assert.equal(
+    words('interpreter: cpython-3.13.5+20250612-x86_64_v3-unknown-linux-gnu-install_only_stripped.tar.gz'),
+    'Getting Python ready'
+  );
+  assert.equal(words('venv for CPython 3.13.5 (x86-64-v3)'), "Making the kernel's environment");
+  assert.equal(words('installing ipykernel with uv'), 'Installing what a kernel needs');
+  assert.equal(words('writing kernelspec pyvariant-3.13-v3'), 'Adding the kernel to the kernel list');
+});
