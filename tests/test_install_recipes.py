@@ -13,7 +13,7 @@ import pytest
 from variant_wheels import IndexServer, build_plain
 
 from jupyter_pyvariant.host.facts import HostFacts
-from jupyter_pyvariant.host.properties import supported_properties
+from jupyter_pyvariant.host.properties import Supported, supported_properties
 from jupyter_pyvariant.install import recipes
 from jupyter_pyvariant.install.plan import Options, PlanError
 from jupyter_pyvariant.install.session import Session
@@ -104,7 +104,7 @@ def test_plan_records_the_recipe_and_routes_the_index(tmp_path: Path) -> None:
 def test_what_the_host_supports_is_asked_only_when_a_rule_names_the_project() -> None:
     asked: list[str] = []
 
-    def supported() -> recipes.Supported:
+    def supported() -> Supported:
         asked.append("asked")
         return supported_properties(_report(_nvidia("12.8")))
 

@@ -21,7 +21,7 @@ __all__ = [
 ]
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 from ._values import Record, data_table
 from .cpu_levels import level_names, runs_on
@@ -33,8 +33,8 @@ if TYPE_CHECKING:
 
     from .facts import AcceleratorFacts, HostFacts, ProcessorFacts
 
-Supported = dict[str, dict[str, list[str]]]
-"""namespace -> feature -> supported values, most preferred first."""
+Supported = Mapping[str, Mapping[str, Sequence[str]]]
+"""namespace -> feature -> supported values, most preferred first (read, never changed)."""
 
 
 class BuiltinProvider(Record):
@@ -157,7 +157,7 @@ def _amd(accelerator: AcceleratorFacts) -> dict[str, list[str]]:
 
 def supported_properties(facts: HostFacts) -> Supported:
     """Namespaces, features and values this host supports, by its built-in providers."""
-    supported: Supported = {}
+    supported: dict[str, dict[str, list[str]]] = {}
     if facts.cpu.family == "x86_64":
         supported["x86_64"] = _x86_64(facts.cpu)
     elif facts.cpu.family == "aarch64":

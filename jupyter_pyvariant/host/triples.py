@@ -6,7 +6,7 @@ architecture, libc and ISA level.
 
 from __future__ import annotations
 
-__all__ = ["Target", "level_flag", "platform_targets", "runnable_targets", "target_for_triple", "uv_key"]
+__all__ = ["BuildTarget", "level_flag", "platform_targets", "runnable_targets", "target_for_triple", "uv_key"]
 
 from functools import cache
 
@@ -25,7 +25,7 @@ def _table() -> dict[str, Any]:
     return table
 
 
-class Target(Record):
+class BuildTarget(Record):
     """One triple this host can run, with the ISA level it needs (None: no level split)."""
 
     triple: str
@@ -46,7 +46,7 @@ def level_flag(level: str) -> str:
     return "-".join(level.split("-")[shared:])
 
 
-def platform_targets(facts: HostFacts) -> list[Target]:
+def platform_targets(facts: HostFacts) -> list[BuildTarget]:
     """Every triple built for the host's OS, architecture and libc, best level first.
 
     Unlike :func:`runnable_targets` this ignores the CPU's level: filling a store for other machines
@@ -65,13 +65,13 @@ def platform_targets(facts: HostFacts) -> list[Target]:
     libc_name = None if key == "any" else key
     levels: dict[str, str] = entry.get("levels", {})
     if not levels:
-        return [Target(pattern, None, libc_name)]
+        return [BuildTarget(pattern, None, libc_name)]
     family = level_family(next(iter(levels)))
     best_first = reversed(level_names(family)) if family else ()
-    return [Target(pattern.format(arch=levels[n]), n, libc_name) for n in best_first if n in levels]
+    return [BuildTarget(pattern.format(arch=levels[n]), n, libc_name) for n in best_first if n in levels]
 
 
-def runnable_targets(facts: HostFacts) -> list[Target]:
+def runnable_targets(facts: HostFacts) -> list[BuildTarget]:
     """Triples this host runs, best first (highest level the CPU supports first; only the lowest level
     when the CPU's level is unknown)."""
     cpu_level = facts.cpu.level or "unknown"
@@ -79,16 +79,16 @@ def runnable_targets(facts: HostFacts) -> list[Target]:
     return [t for t in targets if t.level is None or runs_on(t.level, cpu_level) or _baseline(t, cpu_level)]
 
 
-def _baseline(target: Target, cpu_level: str) -> bool:
+def _baseline(target: BuildTarget, cpu_level: str) -> bool:
     """The lowest level of the target's ladder, for a CPU whose level that ladder does not know."""
     family = level_family(target.level or "")
     return family is not None and level_family(cpu_level) != family and target.level == level_names(family)[0]
 
 
 @cache
-def _targets_by_triple() -> dict[str, Target]:
+def _targets_by_triple() -> dict[str, BuildTarget]:
     """Every triple of the table, mapped back to its level and libc (the table read backwards)."""
-    known: dict[str, Target] = {}
+    known: dict[str, BuildTarget] = {}
     for os_name, arches in _table().items():
         if os_name.startswith("_") or os_name.startswith("uv_"):
             continue
@@ -100,18 +100,18 @@ def _targets_by_triple() -> dict[str, Target]:
                 libc = None if key == "any" else key
                 if levels:
                     for level, arch in levels.items():
-                        known[pattern.format(arch=arch)] = Target(pattern.format(arch=arch), level, libc)
+                        known[pattern.format(arch=arch)] = BuildTarget(pattern.format(arch=arch), level, libc)
                 else:
-                    known[pattern] = Target(pattern, None, libc)
+                    known[pattern] = BuildTarget(pattern, None, libc)
     return known
 
 
-def target_for_triple(triple: str) -> Target | None:
+def target_for_triple(triple: str) -> BuildTarget | None:
     """The level and libc a published triple stands for; None for a triple the table does not know."""
     return _targets_by_triple().get(triple)
 
 
-def uv_key(facts: HostFacts, version: str, target: Target) -> str:
+def uv_key(facts: HostFacts, version: str, target: BuildTarget) -> str:
     """The download key a uv user would type, e.g. ``cpython-3.13-linux-x86_64_v4-gnu``."""
     table = _table()
     os_name = table["uv_os"].get((facts.system.os or "").lower(), "unknown")

@@ -11,13 +11,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._data import loads_toml, table
 from ..errors import InstallError
 
-Supported = Mapping[str, Mapping[str, Sequence[str]]]
-"""namespace -> feature -> supported values (the host's or a profile's)."""
+if TYPE_CHECKING:
+    from ..host.properties import Supported
 
 
 class RecipeError(InstallError, ValueError):

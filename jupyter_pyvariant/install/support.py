@@ -24,6 +24,7 @@ from .plan import PlanError
 
 if TYPE_CHECKING:
     from ..host.facts import HostFacts
+    from ..host.properties import Supported
     from ..index.settings import IndexSettings
     from ..variants.metadata import VariantMetadata
     from ..variants.plugins import PluginOptions
@@ -85,7 +86,7 @@ class Support:
                     self._host = HostSupport(facts, builtin, self.overrides.apply(builtin))
             return self._host
 
-    def supported(self) -> recipes.Supported:
+    def supported(self) -> Supported:
         """What the recipes test: the supported properties, overrides applied."""
         return self.host().supported.table
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ..host.cpu_levels import level_family, level_names, runs_on
-from ..host.triples import Target, level_flag, platform_targets, runnable_targets
+from ..host.triples import BuildTarget, level_flag, platform_targets, runnable_targets
 from .catalog import Build, Catalog
 from .errors import NoMatchingBuild, PythonsError
 from .names import pbs_data
@@ -257,7 +257,7 @@ def _best_version(versions: Sequence[str], request: Request) -> str:
     return str((stable or parsed)[0] if not request.wants_prerelease else parsed[0])
 
 
-def _targets(facts: HostFacts, level: str, notes: list[str]) -> list[Target]:
+def _targets(facts: HostFacts, level: str, notes: list[str]) -> list[BuildTarget]:
     """The triples to consider, best first: the runnable ones, or one forced level."""
     if level == "auto":
         return runnable_targets(facts)
@@ -291,7 +291,7 @@ def _version_line(request: Request, version: str, best: Build) -> str:
     return f"version: {asked} → {version}, newest with a build here (release {best.release})"
 
 
-def _level_line(best: Build, targets: Sequence[Target], facts: HostFacts, level: str) -> str:
+def _level_line(best: Build, targets: Sequence[BuildTarget], facts: HostFacts, level: str) -> str:
     if best.level is None:
         return f"platform: {best.triple} (no x86-64 level split on this platform)"
     if level != "auto":
@@ -312,7 +312,7 @@ def _flavour_note(flavour: str) -> str:
 
 
 def _nothing_fits(
-    request: Request, targets: Sequence[Target], usable: Sequence[Build], flavours: list[str]
+    request: Request, targets: Sequence[BuildTarget], usable: Sequence[Build], flavours: list[str]
 ) -> str:
     """Say what was asked, for which platform, and what does exist there."""
     if not targets:
