@@ -243,8 +243,8 @@ def test_prefetched_pages_are_not_asked_again() -> None:
 # --------------------------------------------------------------------------------------------------
 # The installer's command and environment
 
-UV = runner.Installer(_installer.Installer("uv", ("/bin/uv",)), "/env/bin/python")
-PIP = runner.Installer(_installer.Installer("pip", ("/env/bin/python", "-m", "pip")), "/env/bin/python")
+UV = runner.TargetInstaller(_installer.Installer("uv", ("/bin/uv",)), "/env/bin/python")
+PIP = runner.TargetInstaller(_installer.Installer("pip", ("/env/bin/python", "-m", "pip")), "/env/bin/python")
 VIEW = "http://pyvariant:s3cret-token@127.0.0.1:8123/simple/"
 
 
@@ -273,7 +273,7 @@ def test_pip_command_per_option(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("installer", [UV, PIP], ids=["uv", "pip"])
-def test_the_views_secret_is_never_on_the_command_line(installer: runner.Installer) -> None:
+def test_the_views_secret_is_never_on_the_command_line(installer: runner.TargetInstaller) -> None:
     command = installer.command(["simd"], dry_run=True, reinstall=["simd"])
     environment = runner.installer_environment(installer.kind, VIEW, environ={})
     assert not any("s3cret" in word for word in command)

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from variant_wheels import fresh_venv
 
-from jupyter_pyvariant.install.runner import Installed, InstallerError, ask_target, inspect_target
+from jupyter_pyvariant.install.runner import InstallerError
+from jupyter_pyvariant.install.target import Installed, ask_target, inspect_target
 
 _METADATA = (
     "Metadata-Version: 2.4\r\n"

@@ -37,9 +37,9 @@ if TYPE_CHECKING:
     from ..index.client import SimpleClient
     from ..index.models import FileLink
     from ..variants.metadata import VariantMetadata
-    from . import runner
     from .plan import Options, Plan, PlannedPackage
     from .session import Session
+    from .target import PendingTarget
 
 
 @dataclass(frozen=True)
@@ -62,15 +62,15 @@ def build_lock(
     *,
     all_variants: bool = False,
     single: bool = False,
-    target: runner.PendingTarget | None = None,
+    target: PendingTarget | None = None,
     progress: Progress | None = None,
 ) -> BuiltLock:
     """Plan for each target (a profile file, or None / :data:`THIS_HOST` for this host) and merge;
     ``single``: the one target's files exactly (:func:`single_target`)."""
-    from . import runner
     from .session import Session
+    from .target import ask_target
 
-    pending = target or runner.ask_target(options.python)
+    pending = target or ask_target(options.python)
     with ExitStack() as stack:
         sessions, nodes = [], []
         for each in targets:

@@ -26,8 +26,8 @@ if TYPE_CHECKING:
     from ..variants.metadata import VariantMetadata
     from ..variants.ordering import Ranking
     from ..variants.providers import SupportedProperties
-    from . import runner
     from .plan import Options
+    from .target import PendingTarget
 
 SupportedFor = Callable[["VariantMetadata"], "SupportedProperties"]
 
@@ -245,7 +245,7 @@ def sync(
     lock: Lock,
     options: Options,
     *,
-    target: runner.PendingTarget | None = None,
+    target: PendingTarget | None = None,
     dry_run: bool = False,
     progress: Progress | None = None,
 ) -> SyncResult:
@@ -260,10 +260,10 @@ def sync(
     from ..index.settings import IndexSettings, environment_prefix
     from ..index.view import IndexView
     from . import runner
-    from .session import installed_label
     from .support import Support
+    from .target import ask_target
 
-    pending = target or runner.ask_target(options.python)
+    pending = target or ask_target(options.python)
     settings = IndexSettings.from_options(
         options.index_url,
         options.extra_index_urls,
@@ -279,9 +279,9 @@ def sync(
     for choice in wanted:
         present = node.installed(normalize(choice.package.name))
         same = present is not None and Version(present.version) == Version(choice.package.version)
-        if present is not None and same and installed_label(present) != choice.label:
+        if present is not None and same and present.label != choice.label:
             reinstall.append(choice.package.name)
-    installer = runner.Installer.choose(node, options.installer)
+    installer = runner.TargetInstaller.choose(node, options.installer)
     cache_dir = options.cache_dir or user_cache_dir()
     if not wanted:  # every locked package is for other variants only
         return SyncResult(choices, (), ())

@@ -19,7 +19,7 @@ from ..index.names import strip_credentials
 from .lock import LOCK_VERSION, TOOL, Lock, LockedFile, LockedPackage
 
 if TYPE_CHECKING:
-    from . import runner
+    from .target import Target
 
 
 def _toml_value(value: Any) -> str:
@@ -118,14 +118,14 @@ def write_lock(lock: Lock, path: str | os.PathLike[str], requires_python: str | 
 # The environment as it is
 
 
-def _unlisted(target: runner.Target) -> frozenset[str]:
+def _unlisted(target: Target) -> frozenset[str]:
     """What ``pip freeze`` leaves out (pip 26.3): pip, and the build backends before Python 3.12."""
     backends = ("setuptools", "distribute", "wheel")
     older = tuple(int(x) for x in target.version.split(".")[:2]) < (3, 12)
     return frozenset(("pip", *(backends if older else ())))
 
 
-def environment_requirements(target: runner.Target) -> tuple[list[str], list[str]]:
+def environment_requirements(target: Target) -> tuple[list[str], list[str]]:
     """Pins of what ``pip freeze`` lists in ``target`` that an index can serve, and the names of
     those it cannot (installed from a folder or URL: an index has no file to lock for them)."""
     unlisted = _unlisted(target)

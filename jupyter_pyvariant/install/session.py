@@ -10,11 +10,10 @@ plan is complete.
 
 from __future__ import annotations
 
-__all__ = ["Session", "in_background", "installed_label"]
+__all__ = ["Session", "in_background"]
 
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager, suppress
+from collections.abc import Callable, Iterable, Sequence
 from functools import cached_property
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -31,6 +30,7 @@ from .choose import VariantChooser
 from .plan import Options, Plan, PlanError, PlannedPackage
 from .requirements import check_requirements, read_requirement_files
 from .support import Support
+from .target import PendingTarget, Target, ask_target, set_aside
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
@@ -46,11 +46,11 @@ T = TypeVar("T")
 class Session:
     """One planning and installing session: target, supported properties, index clients, the view."""
 
-    def __init__(self, options: Options, *, target: runner.PendingTarget | None = None) -> None:
+    def __init__(self, options: Options, *, target: PendingTarget | None = None) -> None:
         # The target answers from a subprocess, started before anything else (or by the caller, as
         # soon as it knows the interpreter): it answers while the index pages are read; what needs it
         # waits (``target``).
-        self._target = runner.ask_target(options.python) if target is None else target
+        self._target = ask_target(options.python) if target is None else target
         self.options = options
         self.settings = IndexSettings.from_options(
             options.index_url,
@@ -71,13 +71,13 @@ class Session:
         )
 
     @property
-    def target(self) -> runner.Target:
+    def target(self) -> Target:
         """The target interpreter's answer (asked in the background since the session began)."""
         return self._target.result()
 
     @cached_property
-    def installer(self) -> runner.Installer:
-        return runner.Installer.choose(self.target, self.options.installer)
+    def installer(self) -> runner.TargetInstaller:
+        return runner.TargetInstaller.choose(self.target, self.options.installer)
 
     # -- plumbing ----------------------------------------------------------------------------------
 
@@ -212,12 +212,7 @@ class Session:
                 continue
             choice = self.chooser.choose(name)
             version = choice.version(installed.version) if choice else None
-            if (
-                version
-                and version.has_variants
-                and version.wheels
-                and installed_label(installed) != version.label
-            ):
+            if version and version.has_variants and version.wheels and installed.label != version.label:
                 stale.append(name)
         return stale
 
@@ -324,7 +319,7 @@ class Session:
         if progress:
             progress.update(0, f"installing with {self.installer.kind}")
         try:
-            with _set_aside(broken):
+            with set_aside(broken):
                 installed = runner.install(
                     self.installer,
                     self.view.installer_url,
@@ -372,31 +367,6 @@ class Session:
         return PlannedPackage.chosen(key, version, self.chooser.choose(name), rewrite)
 
 
-@contextmanager
-def _set_aside(broken: Sequence[runner.Installed]) -> Iterator[None]:
-    """Move the ``.dist-info`` folders of incomplete distributions out of the installer's sight (it
-    cannot uninstall what has no RECORD), so that it installs them whole; put them back if the
-    install fails, drop them once it succeeded."""
-    import os
-    import shutil
-
-    moved = []
-    try:
-        for dist in broken:
-            assert dist.folder is not None
-            aside = f"{dist.folder}.pyvariant-incomplete"
-            os.replace(dist.folder, aside)
-            moved.append((dist.folder, aside))
-        yield
-    except BaseException:
-        for folder, aside in reversed(moved):
-            with suppress(OSError):
-                os.replace(aside, folder)
-        raise
-    for _, aside in moved:
-        shutil.rmtree(aside, ignore_errors=True)
-
-
 def in_background(function: Callable[..., T], *args: Any) -> Future[T]:
     """Run ``function(*args)`` on a daemon thread; its future holds the result or the exception."""
     from concurrent.futures import Future
@@ -411,16 +381,3 @@ def in_background(function: Callable[..., T], *args: Any) -> Future[T]:
 
     threading.Thread(target=work, name=f"pyvariant-{function.__name__}", daemon=True).start()
     return future
-
-
-def installed_label(installed: runner.Installed) -> str | None:
-    """The label recorded in an installed distribution's ``variant.json`` (None: a plain wheel)."""
-    if installed.variant_json is None:
-        return None
-    from ..variants.metadata import MetadataError, parse_variants_json
-
-    try:
-        metadata = parse_variants_json(installed.variant_json, f"{installed.name}.dist-info/variant.json")
-    except MetadataError:
-        return None
-    return str(next(iter(metadata.variants), "")) or None

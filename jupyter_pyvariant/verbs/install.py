@@ -14,8 +14,8 @@ from . import Handler, UsageError, Verb, add_trust_option, reported
 if TYPE_CHECKING:
     from ..install.lock import LockedPackage
     from ..install.plan import Options, Plan
-    from ..install.runner import Installed
     from ..install.session import Session
+    from ..install.target import Installed
 
 TORCH_VARIANT_INDEX_ENV = "PYVARIANT_TORCH_VARIANT_INDEX"
 
@@ -170,7 +170,7 @@ def _configure_list(parser: argparse.ArgumentParser) -> None:
 def _session(args: argparse.Namespace) -> Session:
     """The session of these arguments; the target interpreter is asked first, so that it answers
     while the planning modules are imported."""
-    from ..install.runner import ask_target
+    from ..install.target import ask_target
 
     target = ask_target(args.python)
     from ..install.session import Session
@@ -364,8 +364,7 @@ def _lock(args: argparse.Namespace, out: Output) -> int:
     node (this host by default), or exactly one ``--profile`` machine's files."""
     from ..install.lock_build import build_lock, installed_elsewhere
     from ..install.lock_write import environment_requirements, write_lock
-    from ..install.runner import ask_target
-    from ..install.session import installed_label
+    from ..install.target import ask_target
 
     if args.profile and (args.nodes or args.all_variants):
         raise UsageError(
@@ -385,7 +384,7 @@ def _lock(args: argparse.Namespace, out: Output) -> int:
     count = len(built.nodes)
     progress.close(f"{len(lock.packages)} packages locked for {count} node{'s' if count > 1 else ''}")
     present = target.result().distributions
-    other = installed_elsewhere(built, ((d.name, installed_label(d)) for d in present)) if as_is else {}
+    other = installed_elsewhere(built, ((d.name, d.label) for d in present)) if as_is else {}
     packages = [
         {
             "name": p.name,
@@ -446,7 +445,7 @@ def _sync(args: argparse.Namespace, out: Output) -> int:
 
     from ..install.lock import node_name, read_lock
     from ..install.lock_sync import sync
-    from ..install.runner import ask_target
+    from ..install.target import ask_target
 
     target = ask_target(args.python)
     lock = read_lock(args.lock)
@@ -494,7 +493,7 @@ def _sync(args: argparse.Namespace, out: Output) -> int:
 
 
 def _list(args: argparse.Namespace, out: Output) -> int:
-    from ..install.runner import inspect_target
+    from ..install.target import inspect_target
 
     target = inspect_target(args.python)
     entries: list[dict[str, Any]] = []
