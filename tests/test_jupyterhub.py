@@ -37,7 +37,8 @@ from pbs_mirror import Archive
 if TYPE_CHECKING:
     from playwright.sync_api import Browser
 
-pytestmark = pytest.mark.slow
+# The first test also waits for the module's deployment: the interpreter, the shared store, the hub.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(int(STARTUP_S) * 2)]
 
 USERS = ("alice", "bob")
 BROWSER_USER = "carol"
@@ -262,7 +263,6 @@ def test_a_per_node_kernelspec_installed_for_all_users_works_for_both(
 
 
 @pytest.mark.browser
-@pytest.mark.timeout(int(STARTUP_S) * 2)
 def test_log_in_open_lab_provision_and_run_a_cell_through_the_proxy(browser: Browser, hub: Hub) -> None:
     page, console = open_page(browser, Server(hub.url, ""), "hub/login")
     page.locator("#username_input").fill(BROWSER_USER)
