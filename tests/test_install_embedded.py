@@ -7,6 +7,7 @@ exactly as it was.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from variant_wheels import (
     V3_PROFILE,
     build_labelled,
     freeze,
+    fresh_venv,
     level_properties,
     serve,
     variant_metadata,
@@ -42,10 +44,10 @@ def _release(root: Path, wheel_says: dict[str, Any] | None) -> Path:
     )
 
 
-def _install(url: str, venv: Path, tmp_path: Path) -> int:
+def _install(url: str, venv: Path, tmp_path: Path, *extra: str) -> int:
     profile = write_profile(tmp_path, V3_PROFILE)
     argv = ["install", "mislabel", "--index-url", url, "--python", str(venv), "--profile", profile]
-    return main([*argv, "--timeout", "5"])
+    return main([*argv, "--timeout", "5", *extra])
 
 
 @pytest.mark.parametrize(
@@ -102,3 +104,36 @@ def test_the_check_reads_the_wheel_under_its_upstream_name(tmp_path: Path) -> No
     v4 = ExpectedVariant("x86_64_v3", frozenset({VariantProperty("x86_64", "level", "v4")}), "there")
     with pytest.raises(MetadataError, match=r"mislabel: mislabel-1\.0-py3-none-any-x86_64_v3\.whl from"):
         v4.check(local, package="mislabel", **where)
+
+
+@pytest.mark.parametrize("installer", ["uv", "pip"])
+def test_a_changed_claim_is_checked_again_despite_a_warm_installer_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], installer: str
+) -> None:
+    """The same wheel bytes under the same view address: first the index's claim matches the
+    wheel's own variant.json (it installs, and the installer keeps the file); then the index claims
+    other properties for the same label. The view's file URL names the claim too, so the installer
+    cannot take its cached copy, and the variant.json check refuses the file."""
+    monkeypatch.setenv("PYVARIANT_CACHE_DIR", str(tmp_path / "pyvariant-cache"))  # the view's port
+    monkeypatch.setenv("UV_CACHE_DIR", str(tmp_path / "uv-cache"))
+    monkeypatch.setenv("PIP_CACHE_DIR", str(tmp_path / "pip-cache"))
+    monkeypatch.setenv("PIP_TRUSTED_HOST", "127.0.0.1")  # pip caches http:// files from these only
+    root = tmp_path / "index"
+    wheel = _release(root, variant_metadata({"x86_64_v3": level_properties("x86_64_v3")}))
+    claim = root / "mislabel-1.0-variants.json"
+    true_claim = claim.read_text()
+    first, second = fresh_venv(tmp_path / "first"), fresh_venv(tmp_path / "second")
+    for index in serve(root):
+        assert _install(index.url, first, tmp_path, "--installer", installer) == 0
+    assert any(f"/{wheel.name}" in path for _, path, _ in index.requests), "the view fetched the wheel"
+    capsys.readouterr()
+
+    v2 = level_properties("x86_64_v2")  # which the v3 profile supports, so the label is still chosen
+    claim.write_text(json.dumps({**json.loads(true_claim), "variants": {"x86_64_v3": v2, "null": {}}}))
+    before = freeze(second)
+    for index in serve(root):
+        assert _install(index.url, second, tmp_path, "--installer", installer) == 1
+    assert freeze(second) == before
+    error = capsys.readouterr().err
+    assert "its variant.json gives label 'x86_64_v3' the properties {x86_64 :: level :: v3}" in error, error
+    assert "the index" in error and "gives 'x86_64_v3' {x86_64 :: level :: v2}" in error, error

@@ -14,9 +14,10 @@ offers it), and the dependencies it names are selected and fetched in turn, conc
 time the installer asks for a file, it is usually on disk.
 
 The view's address is the same from run to run (see :class:`ViewAddress`), and a file's URL names
-its hash, not its place in one run: installers key their caches by index URL, so a second install
-of the same files downloads nothing. A per-run secret, sent as HTTP basic-auth credentials (which
-installers leave out of their cache keys), keeps other local users out; it travels to the installer
+its hash (and the variant claimed for it, see :func:`file_key`), not its place in one run:
+installers key their caches by index URL, so a second install of the same files downloads nothing.
+A per-run secret, sent as HTTP basic-auth credentials (which installers leave out of their cache
+keys), keeps other local users out; it travels to the installer
 by its environment, never on a command line.
 """
 
@@ -198,10 +199,19 @@ class PlainProjects:
             write_text_atomic(self.path, json.dumps(self._until, sort_keys=True))
 
 
-def file_key(link: FileLink) -> str:
-    """The part of a served file's URL that names it: its sha256 (the URL's hash where the page
-    gave none), so the same bytes have the same URL in every run."""
-    return link.sha256 or hashlib.sha256(link.url.encode()).hexdigest()
+def file_key(presented: PresentedFile) -> str:
+    """The part of a served file's URL that names it, the same in every run for the same file and
+    the same claim: a plain file's sha256 (the URL's hash where the page gave none), so plain files
+    share the installer's cache; for a variant wheel, a hash over that and the label and properties
+    the index claims for it, so a changed claim is a new URL, which the installer fetches afresh
+    and the wheel's own ``variant.json`` is checked against (a cached copy would skip the check)."""
+    link = presented.link
+    digest = link.sha256 or hashlib.sha256(link.url.encode()).hexdigest()
+    expected = presented.expected
+    if expected is None:
+        return digest
+    claim = [digest, expected.label, *sorted(str(p) for p in expected.properties)]
+    return hashlib.sha256("\n".join(claim).encode()).hexdigest()
 
 
 def _server(
@@ -404,13 +414,13 @@ class IndexView:
             if new:
                 self.presented[key] = selected
                 for presented in selected.files:
-                    self._files.setdefault(file_key(presented.link), (key, presented))
+                    self._files.setdefault(file_key(presented), (key, presented))
             found = self.presented[key]
         if new and self.read_ahead:
             for presented in selected.likely:
                 link = presented.link
                 if not self.is_direct(presented):
-                    if file_key(link) not in self._handed_before:
+                    if file_key(presented) not in self._handed_before:
                         self._spool.fetch(link, key, presented.expected).add_done_callback(self._follow)
                 elif link.is_wheel and link.metadata_hashes is not None:
                     self._select_later(self._published_dependencies, link, key)
@@ -465,7 +475,7 @@ class IndexView:
     def handed(self, presented: PresentedFile) -> None:
         """The installer received this file whole."""
         with self._lock:
-            self._handed.add(file_key(presented.link))
+            self._handed.add(file_key(presented))
 
     def report(self, problem: str) -> None:
         with self._lock:
@@ -518,7 +528,7 @@ def _href(view: IndexView, presented: PresentedFile) -> str:
     return (
         presented.link.url
         if view.is_direct(presented)
-        else f"../../files/{file_key(presented.link)}/{quote(presented.filename)}"
+        else f"../../files/{file_key(presented)}/{quote(presented.filename)}"
     )
 
 
@@ -528,8 +538,8 @@ def _listed(view: IndexView, project: PresentedProject) -> Iterator[Listed]:
 
 
 _IMMUTABLE = "max-age=31536000, immutable"
-"""A file URL names the file's hash: its bytes never change, so the installer keeps them from one
-run (a dry run, an earlier install) to the next."""
+"""A file URL names the file's hash (and its claimed variant): its bytes never change, so the
+installer keeps them from one run (a dry run, an earlier install) to the next."""
 _FILE = re.compile(r"/files/([0-9a-f]{64})/([^/]+?)(\.metadata)?")
 _PAGE = re.compile(r"/simple/([^/]+)/?")
 
