@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 from variant_wheels import IndexServer, freeze, fresh_venv, serve, write_wheel
 
-from jupyter_pyvariant.index.view import IndexView, ViewAddress
+from jupyter_pyvariant.index.address import ViewAddress
+from jupyter_pyvariant.index.view import IndexView
 from jupyter_pyvariant.install.plan import Options, PlannedPackage
 from jupyter_pyvariant.install.session import Session
 

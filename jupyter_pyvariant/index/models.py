@@ -11,7 +11,7 @@ from packaging.utils import canonicalize_name
 from .._http import redact
 from .errors import HashMismatch
 
-__all__ = ["HASH_PREFERENCE", "FileLink", "ProjectPage", "hash_bytes", "verify"]
+__all__ = ["HASH_PREFERENCE", "FileLink", "ProjectPage", "hash_bytes", "metadata_link", "verify"]
 
 HASH_PREFERENCE = ("sha256", "sha384", "sha512")
 
@@ -87,3 +87,10 @@ def verify(link: FileLink, project: str, digest: str | None) -> None:
             f"{project}: {link.filename} from {redact(link.url)} has {strongest[0]} {digest}, "
             f"but {link.index} promised {strongest[1]}"
         )
+
+
+def metadata_link(link: FileLink) -> FileLink:
+    """The PEP 658 metadata file of ``link``, with the hashes its page gave for it."""
+    return FileLink(
+        f"{link.filename}.metadata", f"{link.url}.metadata", link.index, link.metadata_hashes or ()
+    )

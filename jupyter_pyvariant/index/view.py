@@ -17,44 +17,41 @@ The view's address is the same from run to run (see :class:`ViewAddress`), and a
 its hash (and the variant claimed for it, see :func:`file_key`), not its place in one run:
 installers key their caches by index URL, so a second install of the same files downloads nothing.
 A per-run secret, sent as HTTP basic-auth credentials (which installers leave out of their cache
-keys), keeps other local users out; it travels to the installer
-by its environment, never on a command line.
+keys), keeps other local users out; it travels to the installer by its environment, never on a
+command line.
 """
 
 from __future__ import annotations
 
-__all__ = ["IndexView", "PresentedFile", "PresentedProject", "ViewAddress", "metadata_link"]
+__all__ = ["IndexView", "PresentedFile", "PresentedProject", "Selector", "file_key"]
 
 import base64
 import hashlib
 import hmac
-import json
-import os
-import random
 import re
 import secrets
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import Future
 from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, unquote
 
 from packaging.utils import canonicalize_name
 
+from .address import ViewAddress
 from .client import SimpleClient
-from .errors import HashMismatch
-from .models import FileLink
-from .pages import JSON_TYPE, Listed, html_page, json_page
+from .dependencies import metadata_dependencies, wheel_dependencies
+from .models import FileLink, metadata_link
+from .plain import PlainProjects
 from .spool import Spool
 
 if TYPE_CHECKING:
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from http.server import ThreadingHTTPServer
 
     from ..variants.embedded import ExpectedVariant
 
@@ -91,114 +88,6 @@ PROJECT_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?")
 """A valid project name (PEP 508): anything else is answered 404 without asking upstream."""
 
 
-@dataclass(frozen=True)
-class ViewAddress:
-    """Where the view listens: the same loopback port from run to run, kept in the cache folder.
-
-    The port is drawn once per user (below the kernel's ephemeral range, so outgoing connections
-    seldom hold it) and written to ``state_dir/view-port``. When it is taken (another install of
-    this user is running, or another program holds it), the next few ports are tried in turn, so
-    a second concurrent install also keeps a stable address; only when all are taken does the view
-    take any free port for this run.
-    """
-
-    state_dir: Path | None
-    tries: int = 8
-
-    def preferred(self) -> int | None:
-        if self.state_dir is None:
-            return None
-        path = self.state_dir / "view-port"
-        try:
-            port = int(path.read_text(encoding="ascii").strip())
-            if 1024 <= port < 65536:
-                return port
-        except (OSError, ValueError):
-            pass
-        port = random.SystemRandom().randrange(20000, 32000)
-        try:
-            from .._atomic import write_text_atomic
-
-            write_text_atomic(path, f"{port}\n")
-        except OSError:
-            pass  # an unwritable cache only costs the installer's cache hits
-        return port
-
-    def listen(self) -> socket.socket:
-        """A listening loopback socket on the stable port, else on a free one."""
-        first = self.preferred()
-        ports = [first + step for step in range(self.tries) if first + step < 65536] if first else []
-        for port in [*ports, 0]:
-            try:
-                return _listen(port)
-            except OSError:
-                if port == 0:
-                    raise
-        raise AssertionError("unreachable: port 0 either binds or raises")
-
-
-def _listen(port: int) -> socket.socket:
-    """A loopback socket on ``port``, listening: an installer may connect at once, and its
-    connections wait in the backlog until the server takes them. The backlog is long for installers
-    that open many connections at once (a short one drops the rest, and each waits a 1 s SYN retry)."""
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    try:
-        # the last run's closed connections may linger in TIME_WAIT on the stable port
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind(("127.0.0.1", port))
-        listener.listen(128)
-    except OSError:
-        listener.close()
-        raise
-    return listener
-
-
-@dataclass
-class PlainProjects:
-    """Projects lately seen without variants on these indexes (no recipe routing them either): an
-    installer that reads the indexes after the view may be left to read them itself.
-
-    Kept per set of upstream indexes in the state folder, each verdict for ``lifetime`` seconds
-    (the time PyPI lets installers keep a project page), so a project that gains variants is
-    chosen for again soon after.
-    """
-
-    path: Path | None
-    lifetime: float = 600.0
-    _until: dict[str, float] = field(default_factory=dict)
-    _changed: bool = False
-
-    @classmethod
-    def for_indexes(cls, state_dir: Path | None, urls: tuple[str, ...]) -> PlainProjects:
-        digest = hashlib.sha256("\n".join(urls).encode()).hexdigest()[:16]
-        return cls(state_dir / f"view-plain-{digest}.json" if state_dir is not None else None)
-
-    def load(self) -> None:
-        if self.path is None:
-            return
-        with suppress(OSError, ValueError, TypeError):
-            data = json.loads(self.path.read_text(encoding="utf-8"))
-            now = time.time()
-            self._until = {str(k): float(v) for k, v in data.items() if float(v) > now}
-
-    def known(self, project: str) -> bool:
-        return self._until.get(project, 0.0) > time.time()
-
-    def record(self, project: str) -> None:
-        if not self.known(project):
-            self._until[project] = time.time() + self.lifetime
-            self._changed = True
-
-    def save(self) -> None:
-        """The verdicts still fresh when the run began, and this run's."""
-        if self.path is None or not self._changed:
-            return
-        with suppress(OSError):
-            from .._atomic import write_text_atomic
-
-            write_text_atomic(self.path, json.dumps(self._until, sort_keys=True))
-
-
 def file_key(presented: PresentedFile) -> str:
     """The part of a served file's URL that names it, the same in every run for the same file and
     the same claim: a plain file's sha256 (the URL's hash where the page gave none), so plain files
@@ -212,32 +101,6 @@ def file_key(presented: PresentedFile) -> str:
         return digest
     claim = [digest, expected.label, *sorted(str(p) for p in expected.properties)]
     return hashlib.sha256("\n".join(claim).encode()).hexdigest()
-
-
-def _server(
-    listener: socket.socket, handler: type[BaseHTTPRequestHandler], report: Callable[[str], None]
-) -> ThreadingHTTPServer:
-    """An HTTP server with a thread per request (daemon threads) on an already listening socket.
-
-    It prints nothing: a client that hangs up (the installer stopped, a probe closed early) is no
-    fault, and anything else that escapes a request goes to ``report``, not to the user's output.
-    ``http.server`` is imported here, on the serving thread: the installer starts meanwhile.
-    """
-    import sys
-    from http.server import ThreadingHTTPServer
-
-    class Server(ThreadingHTTPServer):
-        daemon_threads = True
-
-        def handle_error(self, request: Any, client_address: Any) -> None:
-            failure = sys.exc_info()[1]
-            if not isinstance(failure, (ConnectionError, TimeoutError)):
-                report(f"the index view failed to answer a request: {type(failure).__name__}: {failure}")
-
-    server = Server(listener.getsockname(), handler, bind_and_activate=False)
-    server.socket.close()  # the unbound socket the constructor made; serve the listening one
-    server.socket = listener
-    return server
 
 
 @dataclass(eq=False)
@@ -278,7 +141,7 @@ class IndexView:
     _files: dict[str, tuple[str, PresentedFile]] = field(default_factory=dict, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
     _server: Future[ThreadingHTTPServer] | None = field(default=None, init=False, repr=False)
-    """Made on the serving thread (see :func:`_server`)."""
+    """Made on the serving thread (see :func:`.serve.make_server`)."""
     _port: int = field(default=0, init=False, repr=False)
     _secret: str = field(default_factory=lambda: secrets.token_urlsafe(18), init=False, repr=False)
     """The password every request must carry (basic auth)."""
@@ -331,7 +194,9 @@ class IndexView:
 
     def _serve(self, listener: socket.socket, server: Future[ThreadingHTTPServer]) -> None:
         try:
-            made = _server(listener, _handler(self), self.report)
+            from .serve import handler_for, make_server
+
+            made = make_server(listener, handler_for(self), self.report)
         except Exception as exc:  # the installer's connections are refused; the caller learns why
             listener.close()
             self.report(f"the index view could not start: {exc}")
@@ -481,179 +346,3 @@ class IndexView:
         with self._lock:
             if problem not in self.problems:
                 self.problems.append(problem)
-
-
-def metadata_link(link: FileLink) -> FileLink:
-    """The PEP 658 metadata file of ``link``, with the hashes its page gave for it."""
-    return FileLink(
-        f"{link.filename}.metadata", f"{link.url}.metadata", link.index, link.metadata_hashes or ()
-    )
-
-
-def wheel_dependencies(wheel: Path) -> list[str]:
-    """:func:`metadata_dependencies` of the wheel's own METADATA (none when it cannot be read)."""
-    import zipfile
-
-    try:
-        with zipfile.ZipFile(wheel) as archive:
-            member = next(
-                m for m in archive.namelist() if m.count("/") == 1 and m.endswith(".dist-info/METADATA")
-            )
-            return metadata_dependencies(archive.read(member))
-    except (OSError, zipfile.BadZipFile, StopIteration):
-        return []
-
-
-def metadata_dependencies(metadata: bytes) -> list[str]:
-    """Projects a core metadata's ``Requires-Dist`` names unconditionally or for its environment
-    (not extras)."""
-    from email.parser import BytesHeaderParser
-
-    from packaging.requirements import InvalidRequirement, Requirement
-
-    headers = BytesHeaderParser().parsebytes(metadata)
-    names: list[str] = []
-    for text in headers.get_all("Requires-Dist") or []:
-        try:
-            requirement = Requirement(text)
-        except InvalidRequirement:
-            continue
-        if requirement.marker is None or "extra" not in str(requirement.marker):
-            names.append(canonicalize_name(requirement.name))
-    return names
-
-
-def _href(view: IndexView, presented: PresentedFile) -> str:
-    """Upstream for a file the installer may fetch itself, else this view's own (relative) URL."""
-    return (
-        presented.link.url
-        if view.is_direct(presented)
-        else f"../../files/{file_key(presented)}/{quote(presented.filename)}"
-    )
-
-
-def _listed(view: IndexView, project: PresentedProject) -> Iterator[Listed]:
-    """The project's files as its page lists them: presented names, the view's URLs or upstream's."""
-    return ((presented.filename, _href(view, presented), presented.link) for presented in project.files)
-
-
-_IMMUTABLE = "max-age=31536000, immutable"
-"""A file URL names the file's hash (and its claimed variant): its bytes never change, so the
-installer keeps them from one run (a dry run, an earlier install) to the next."""
-_FILE = re.compile(r"/files/([0-9a-f]{64})/([^/]+?)(\.metadata)?")
-_PAGE = re.compile(r"/simple/([^/]+)/?")
-
-
-def _handler(view: IndexView) -> type[BaseHTTPRequestHandler]:
-    from http.server import BaseHTTPRequestHandler
-
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def setup(self) -> None:
-            super().setup()
-            # Headers and body go out in separate writes on a kept-alive connection: without this,
-            # Nagle's algorithm meets the client's delayed ACK and every response waits ~40 ms.
-            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            """The installer reports failures; the view's own log would only add noise."""
-
-        def _reply(
-            self,
-            status: int,
-            body: bytes,
-            content_type: str = "text/plain; charset=utf-8",
-            cache_control: str = "no-store",
-        ) -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(body)))
-            self.send_header("Cache-Control", cache_control)
-            self.end_headers()
-            if self.command != "HEAD":
-                self.wfile.write(body)
-
-        def _refused(self) -> bool:
-            """Answer 401 to a request without the view's credentials (another local user)."""
-            if view.authorized(self.headers.get("Authorization")):
-                return False
-            self.send_response(401)
-            self.send_header("WWW-Authenticate", 'Basic realm="pyvariant"')
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-            return True
-
-        def do_GET(self) -> None:
-            if self._refused():
-                return
-            path = unquote(self.path.split("?", 1)[0])
-            try:
-                if match := _PAGE.fullmatch(path):
-                    self._page(match.group(1))
-                elif match := _FILE.fullmatch(path):
-                    self._file(match.group(1), bool(match.group(3)))
-                else:
-                    self._reply(404, b"not found")
-            except ConnectionError:
-                return  # the installer hung up (a broken pipe, a reset, an abort)
-            except Exception as exc:  # a selector or upstream failure: tell the installer and the caller
-                problem = str(exc)
-                if isinstance(exc, HashMismatch):
-                    problem += "; the file was not handed to the installer"
-                view.report(problem)
-                self._reply(502, problem.encode())
-
-        def _page(self, name: str) -> None:
-            project = view.project(name)
-            if project is None:
-                self._reply(404, f"{name}: no index lists this project".encode())
-                return
-            keep = view.keep_for(project)
-            cache_control = f"max-age={keep}" if keep else "no-store"
-            if JSON_TYPE in self.headers.get("Accept", ""):
-                self._reply(200, json_page(project.name, _listed(view, project)), JSON_TYPE, cache_control)
-            else:
-                page = html_page(project.name, _listed(view, project))
-                self._reply(200, page, "text/html; charset=utf-8", cache_control)
-
-        def _file(self, key: str, metadata: bool) -> None:
-            found = view.file(key)
-            if found is None:
-                self._reply(404, b"unknown file")
-                return
-            project, presented = found
-            link = presented.link
-            if metadata:
-                self._reply(200, view.client.read(metadata_link(link), project), "application/octet-stream")
-                return
-            self._send_file(project, presented)
-
-        def do_HEAD(self) -> None:
-            """Installers probe files before fetching (range support); answer without a body."""
-            path = unquote(self.path.split("?", 1)[0])
-            match = _FILE.fullmatch(path)
-            if (
-                match is None
-                or view.file(match.group(1)) is None
-                or not view.authorized(self.headers.get("Authorization"))
-            ):
-                self.do_GET()
-                return
-            self.send_response(200)
-            self.send_header("Content-Type", "application/octet-stream")
-            self.send_header("Cache-Control", _IMMUTABLE)
-            self.end_headers()
-
-        def _send_file(self, project: str, presented: PresentedFile) -> None:
-            path = view.local_copy(project, presented)
-            with path.open("rb") as stream:
-                self.send_response(200)
-                self.send_header("Content-Type", "application/octet-stream")
-                self.send_header("Content-Length", str(os.fstat(stream.fileno()).st_size))
-                self.send_header("Cache-Control", _IMMUTABLE)
-                self.end_headers()
-                self.connection.sendfile(stream)
-            view.handed(presented)
-
-    return Handler

@@ -314,8 +314,7 @@ class _Merge:
         import zipfile
         from pathlib import Path
 
-        from ..index.models import FileLink
-        from ..index.view import metadata_link
+        from ..index.models import FileLink, metadata_link
 
         link = self._links.get(file.filename) or FileLink(
             file.filename, file.url, "", (("sha256", file.sha256),)
