@@ -11,7 +11,10 @@ folders (a node that has never run a kernel):
   before the rounds and made read-only (no download, no extraction);
 - start: from a kernelspec to a kernel that answers ``kernel_info`` (``jupyter_client``'s
   ``start_new_kernel`` in a new process), for the plain kernel and for a ``--per-node`` kernel in a
-  shared prefix, whose provisioner reads the host report and picks the level at each start.
+  shared prefix, whose provisioner reads the host report and picks the level at each start; and the
+  per-node kernel once more as a user meets it on a read-only volume that holds no bytecode: the
+  kernel reads no ``__pycache__`` and writes none (``PYTHONPYCACHEPREFIX`` at an empty folder,
+  ``PYTHONDONTWRITEBYTECODE``), so every module it imports is compiled again.
 
 Wall time of the commands, median of ``--runs`` rounds.
 
@@ -21,6 +24,7 @@ Usage: python benchmarks/bench_shared_store.py [--runs N]
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import sys
@@ -37,8 +41,9 @@ from jupyter_pyvariant.kernels import kernel_facts
 from jupyter_pyvariant.kernels.venv import extension_requirements
 
 _START = (
-    "import sys; from jupyter_client.manager import start_new_kernel; "
-    "km, kc = start_new_kernel(kernel_name=sys.argv[1], startup_timeout=600); "
+    "import json, os, sys; from jupyter_client.manager import start_new_kernel; "
+    "env = {**os.environ, **json.loads(sys.argv[2])}; "
+    "km, kc = start_new_kernel(kernel_name=sys.argv[1], startup_timeout=600, env=env); "
     "kc.stop_channels(); km.shutdown_kernel(now=True)"
 )
 
@@ -102,15 +107,28 @@ def main() -> None:
             before = _downloads(mirror)
             shared_s = _timed([install], warm)
             shared_downloads += _downloads(mirror) - before
+            no_bytecode = {
+                "PYTHONDONTWRITEBYTECODE": "1",
+                "PYTHONPYCACHEPREFIX": str(scratch / f"none-{index}"),
+            }
             samples.append(
-                (cold_s, shared_s, _timed([[*start, "k"]], warm), _timed([[*start, "per-node"]], warm))
+                (
+                    cold_s,
+                    shared_s,
+                    _timed([[*start, "k", "{}"]], warm),
+                    _timed([[*start, "per-node", "{}"]], warm),
+                    _timed([[*start, "per-node", json.dumps(no_bytecode)]], warm),
+                )
             )
-    cold_s, shared_s, plain_start, per_node_start = (statistics.median(c) for c in zip(*samples, strict=True))
+    cold_s, shared_s, plain_start, per_node_start, uncompiled_start = (
+        statistics.median(c) for c in zip(*samples, strict=True)
+    )
     print(f"median of {runs} rounds, wall time, {archive.name} ({archive.stat().st_size / 1e6:.1f} MB)")
     print(f"  kernel install, empty store (download)    {cold_s:6.2f} s")
     print(f"  kernel install, shared read-only store    {shared_s:6.2f} s")
     print(f"  kernel start to kernel_info, plain spec   {plain_start:6.2f} s")
     print(f"  kernel start to kernel_info, per-node     {per_node_start:6.2f} s")
+    print(f"  the same, no bytecode readable or written {uncompiled_start:6.2f} s")
     print(f"  interpreter downloads by the shared-store installs: {shared_downloads}")
 
 
