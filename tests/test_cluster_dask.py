@@ -90,19 +90,19 @@ def universal(simd_index: IndexServer, pythons: dict[str, Path], folder: Path) -
         written = subprocess.run(command, env=env, capture_output=True, text=True, check=False, timeout=600)
         assert written.returncode == 0, written.stderr
         nodes += ["--for", str(profile)]
-    return _lock(simd_index, pythons["haswell"], folder, "universal", *nodes)
+    return _lock(simd_index.url, pythons["haswell"], folder, "universal", *nodes)
 
 
-def _lock(index: IndexServer, python: Path, folder: Path, name: str, *nodes: str) -> Path:
+def _lock(index_url: str, python: Path, folder: Path, name: str, *nodes: str) -> Path:
     path = folder / f"{name}.pylock.toml"
-    argv = ["lock", "simdinfo", "-o", str(path), "--index-url", index.url, "--python", str(python), "--json"]
+    argv = ["lock", "simdinfo", "-o", str(path), "--index-url", index_url, "--python", str(python), "--json"]
     assert main([*argv, *nodes]) == 0
     return path
 
 
 def _baseline_lock(index: IndexServer, python: Path, folder: Path) -> Path:
     """A lock for a machine about which nothing is known: every worker gets the null variant."""
-    return _lock(index, python, folder, "baseline", "--for", write_profile(folder, EMPTY_PROFILE))
+    return _lock(index.url, python, folder, "baseline", "--for", write_profile(folder, EMPTY_PROFILE))
 
 
 def _dask_sync(capsys: pytest.CaptureFixture[str], *argv: str) -> dict[str, Any]:
@@ -276,6 +276,39 @@ def test_a_sync_that_fails_on_a_worker_says_why_and_changes_nothing(
     ), "a lock that fails is not left registered for the workers that join later"
 
 
+def test_an_index_password_reaches_the_workers_but_no_command_line(
+    simd_wheels: Path,
+    simd_index: IndexServer,
+    dask_cluster: Cluster,
+    client: Any,
+    pythons: dict[str, Path],
+    universal: Path,
+    folder: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    _dask_sync(
+        capsys,
+        str(_baseline_lock(simd_index, pythons["haswell"], folder)),
+        "--scheduler",
+        dask_cluster.address,
+    )
+    nodes = [part for name in MACHINES for part in ("--for", str(folder / f"{name}.toml"))]
+    for private in variant_wheels.serve(simd_wheels, credentials=("ann", "s3cret")):
+        url = private.url.replace("http://", "http://ann:s3cret@")
+        lock = _lock(url, pythons["haswell"], folder, "private", *nodes)
+        assert "s3cret" not in lock.read_text()
+        answer = _dask_sync(capsys, str(lock), "--scheduler", dask_cluster.address, "--index-url", url)
+        assert {w["name"]: w["variants"][0]["variant_label"] for w in answer["workers"]} == {
+            name: FITS[name] for name in _by_name(client)
+        }
+        assert any(path.startswith("/files/") and status == 200 for _, path, status in private.requests)
+    from jupyter_pyvariant.cluster.dask import PyvariantSync
+
+    plugin = PyvariantSync(lock.read_text(), index_url=url)
+    assert not any("s3cret" in part for part in plugin.sync_argv("pylock.toml"))
+    assert plugin.sync_environment()["UV_DEFAULT_INDEX"] == url
+
+
 def test_a_worker_without_the_package_is_named_and_the_lock_is_not_left_registered(
     simd_index: IndexServer,
     dask_cluster: Cluster,
@@ -285,6 +318,9 @@ def test_a_worker_without_the_package_is_named_and_the_lock_is_not_left_register
     folder: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
+    registered = client.run_on_scheduler(lambda dask_scheduler: list(dask_scheduler.worker_plugins))
+    if "pyvariant-sync" in registered:  # a worker that cannot load a registered plugin does not start
+        client.unregister_worker_plugin("pyvariant-sync")
     hide = folder / "without_pyvariant.py"  # a worker environment where the package is not installed
     hide.write_text("import sys\nsys.modules['jupyter_pyvariant'] = None\n")
     bare = dask_cluster.start_worker("bare", pythons["k10"], {}, "--preload", str(hide))

@@ -122,11 +122,14 @@ class PyvariantSync(WorkerPlugin):
     def sync_argv(self, lock_path: str) -> list[str]:
         """The command each worker runs: the sync verb in the worker's own interpreter."""
         argv = [sys.executable, "-m", "jupyter_pyvariant", "sync", lock_path, "--json"]
-        if self.index_url:
-            argv += ["--index-url", self.index_url]
-        if self.installer:
-            argv += ["--installer", self.installer]
-        return argv
+        return argv + (["--installer", self.installer] if self.installer else [])
+
+    def sync_environment(self) -> dict[str, str]:
+        """The worker's environment, with the index as uv users set it: an index URL may carry
+        credentials, which a command line would show to every user of the machine."""
+        import os
+
+        return {**os.environ, **({"UV_DEFAULT_INDEX": self.index_url} if self.index_url else {})}
 
     async def setup(self, worker: Worker) -> None:
         from distributed.semaphore import Semaphore
@@ -187,7 +190,9 @@ class PyvariantSync(WorkerPlugin):
             path = folder / "pylock.toml"
             path.write_text(self.lock_text, encoding="utf-8")
             try:
-                finished = run(self.sync_argv(str(path)), "pyvariant sync", merge=False)
+                finished = run(
+                    self.sync_argv(str(path)), "pyvariant sync", env=self.sync_environment(), merge=False
+                )
             except ToolFailed as exc:
                 error = _json_error(exc.finished.lines if exc.finished else ())
                 message = (
