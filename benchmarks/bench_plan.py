@@ -89,8 +89,8 @@ def one_run(index: InMemoryIndex, tags: list[str]) -> float:
 
 def variants_wing_only(index: InMemoryIndex) -> float:
     """CPU ms of just parsing each variants.json and ranking its labels (the floor for one_run)."""
-    from jupyter_pyvariant.variants.metadata import parse_variants_json
     from jupyter_pyvariant.variants.ordering import rank
+    from jupyter_pyvariant.variants.reader import parse_variants_json
 
     start = time.process_time()
     supported = None

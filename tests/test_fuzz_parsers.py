@@ -25,9 +25,11 @@ from jupyter_pyvariant.pythons.catalog import parse_catalog_text
 from jupyter_pyvariant.pythons.errors import CatalogError
 from jupyter_pyvariant.pythons.names import InvalidArchiveName, parse_archive_name
 from jupyter_pyvariant.server.inputs import BadInput, KernelRequest
-from jupyter_pyvariant.variants.metadata import MetadataError, parse_variants_json, read_wheel_variant_json
+from jupyter_pyvariant.variants.embedded import read_wheel_variant_json
+from jupyter_pyvariant.variants.metadata import MetadataError
 from jupyter_pyvariant.variants.properties import VariantFormatError, VariantLabel, VariantProperty, WheelName
 from jupyter_pyvariant.variants.providers import ProfileError, load_profile
+from jupyter_pyvariant.variants.reader import parse_variants_json
 
 CASES = 1000
 FUZZ = settings(max_examples=CASES, deadline=None, suppress_health_check=list(HealthCheck), database=None)

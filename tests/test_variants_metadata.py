@@ -10,16 +10,16 @@ from typing import Any
 
 import pytest
 
+from jupyter_pyvariant.variants.embedded import read_wheel_variant_json
 from jupyter_pyvariant.variants.metadata import (
     PEP817,
     PEP825,
     PEP850,
     MetadataError,
     merge_metadata,
-    parse_variants_json,
-    read_wheel_variant_json,
 )
 from jupyter_pyvariant.variants.properties import VariantProperty
+from jupyter_pyvariant.variants.reader import parse_variants_json
 
 DATA = Path(__file__).parent / "data" / "variants"
 TORCH = DATA / "torch-2.9.0-variants.json"

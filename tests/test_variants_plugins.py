@@ -14,10 +14,11 @@ from typing import Any
 
 import pytest
 
-from jupyter_pyvariant.variants.metadata import VariantMetadata, parse_variants_json
+from jupyter_pyvariant.variants.metadata import VariantMetadata
 from jupyter_pyvariant.variants.ordering import rank
 from jupyter_pyvariant.variants.plugins import PluginOptions, ProviderError
 from jupyter_pyvariant.variants.providers import host_supported
+from jupyter_pyvariant.variants.reader import parse_variants_json
 
 PACKAGE = "pyvariant-test-plugins"
 

@@ -12,7 +12,6 @@ import pytest
 from jupyter_pyvariant.cli import main
 from jupyter_pyvariant.host.facts import HostFacts
 from jupyter_pyvariant.host.properties import supported_properties
-from jupyter_pyvariant.variants.metadata import parse_variants_json
 from jupyter_pyvariant.variants.properties import VariantFormatError, VariantProperty
 from jupyter_pyvariant.variants.providers import (
     Overrides,
@@ -23,6 +22,7 @@ from jupyter_pyvariant.variants.providers import (
     load_profile,
     write_profile,
 )
+from jupyter_pyvariant.variants.reader import parse_variants_json
 
 DATA = Path(__file__).parent / "data" / "variants"
 SIMD = parse_variants_json(

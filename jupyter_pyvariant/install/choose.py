@@ -292,7 +292,7 @@ class VariantChooser:
 
     def _metadata(self, page: ProjectPage, client: SimpleClient, link: FileLink) -> VariantMetadata:
         """The release's variants.json, read once per distinct document of a project (releases share them)."""
-        from ..variants.metadata import parse_variants_json
+        from ..variants.reader import parse_variants_json
 
         data = client.read(link, page.name)
         key = (page.name, data)

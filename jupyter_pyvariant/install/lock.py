@@ -191,7 +191,8 @@ def _tool(raw: Mapping[str, Any], where: str) -> Mapping[str, Any]:
 
 def _variants(raw: Any, name: str, where: str) -> tuple[LockedFile | None, VariantMetadata | None]:
     """``[packages.variants-json]``: the index file it names, and the inline document if any."""
-    from ..variants.metadata import MetadataError, parse_variants_json
+    from ..variants.metadata import MetadataError
+    from ..variants.reader import parse_variants_json
 
     table = _mapping(raw, f"{where} variants-json")
     located = "url" in table or "hashes" in table

@@ -189,7 +189,7 @@ class _Merge:
         return replace(base, files=tuple(files), variants_json=_locked(link, name), metadata=locked)
 
     def _metadata(self, link: FileLink, project: str) -> VariantMetadata:
-        from ..variants.metadata import parse_variants_json
+        from ..variants.reader import parse_variants_json
 
         return parse_variants_json(
             self.client.read(link, project), link.url, package=project, file=link.filename

@@ -137,7 +137,8 @@ class Installed:
         """The label its ``variant.json`` records (None: a plain wheel, or no readable label)."""
         if self.variant_json is None:
             return None
-        from ..variants.metadata import MetadataError, parse_variants_json
+        from ..variants.metadata import MetadataError
+        from ..variants.reader import parse_variants_json
 
         try:
             metadata = parse_variants_json(self.variant_json, f"{self.name}.dist-info/variant.json")

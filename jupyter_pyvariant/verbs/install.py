@@ -520,7 +520,8 @@ def _list(args: argparse.Namespace, out: Output) -> int:
 def _installed_variant(dist: Installed) -> tuple[str | None, list[str], str | None]:
     """(label, properties, why its variant.json cannot be read) of an installed distribution: an
     installed file is the user's, whatever it holds, so a broken one is named, never fatal."""
-    from ..variants.metadata import MetadataError, parse_variants_json
+    from ..variants.metadata import MetadataError
+    from ..variants.reader import parse_variants_json
 
     if dist.variant_json is None:
         return None, [], None
