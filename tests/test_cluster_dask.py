@@ -309,6 +309,32 @@ def test_an_index_password_reaches_the_workers_but_no_command_line(
     assert plugin.sync_environment()["UV_DEFAULT_INDEX"] == url
 
 
+def test_a_worker_that_joins_later_and_cannot_sync_starts_and_its_log_says_why(
+    simd_index: IndexServer,
+    dask_cluster: Cluster,
+    client: Any,
+    pythons: dict[str, Path],
+    universal: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    _dask_sync(capsys, str(universal), "--scheduler", dask_cluster.address, "--index-url", simd_index.url)
+    broken = dask_cluster.start_worker("broken", pythons["k10"], {"PYVARIANT_INSTALLER": "no-such-installer"})
+    try:
+        wait_for(lambda: "broken" in _by_name(client), "the broken worker joined", dask_cluster.logs)
+        wait_for(
+            lambda: "pyvariant sync failed on" in broken.log.read_text(),
+            "the failure in its log",
+            broken.log_tail,
+        )
+        assert "no-such-installer" in broken.log.read_text()
+        address = _by_name(client)["broken"]
+        assert client.run(cluster_support.synced, workers=[address]) == {address: None}
+    finally:
+        broken.stop()
+        del dask_cluster.workers["broken"]
+    wait_for(lambda: "broken" not in _by_name(client), "the broken worker left", dask_cluster.logs)
+
+
 def test_a_worker_without_the_package_is_named_and_the_lock_is_not_left_registered(
     simd_index: IndexServer,
     dask_cluster: Cluster,

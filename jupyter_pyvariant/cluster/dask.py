@@ -147,21 +147,17 @@ class PyvariantSync(WorkerPlugin):
 
         importlib.invalidate_caches()  # imports on this worker find the new files
         outcome = self.outcome = await asyncio.to_thread(self._outcome, worker, result)
-        record = [PLUGIN_NAME, self.token, outcome.name]
-        if (
-            await worker.scheduler.get_metadata(keys=record, default=None) is None
-        ):  # a restart keeps the first
-            await worker.scheduler.set_metadata(keys=record, value=outcome.to_dict())
-        shown = ", ".join(f"{v.name} {v.version} ({v.label})" for v in outcome.variants) or "none"
-        done = f"installed {', '.join(outcome.changed)}" if outcome.changed else "already in sync"
-        logger.info("pyvariant: %s; installed variants: %s", done, shown)
-        if outcome.stale:
-            logger.warning(
-                "pyvariant: %s already imported here: restart to use them", ", ".join(outcome.stale)
-            )
+        await self._record(worker, outcome)
+        _log(outcome)
         if outcome.restarting:
-            logger.info("pyvariant: restarting this worker so that its imports see the new packages")
             worker.loop.add_callback(worker.close_gracefully, restart=True, reason="pyvariant-sync")
+
+    async def _record(self, worker: Worker, outcome: WorkerSync) -> None:
+        """Keep what this worker got on the scheduler, for the client; a restarted worker (same name,
+        in sync by then) keeps the record of the sync that made it restart."""
+        record = [PLUGIN_NAME, self.token, outcome.name]
+        if await worker.scheduler.get_metadata(keys=record, default=None) is None:
+            await worker.scheduler.set_metadata(keys=record, value=outcome.to_dict())
 
     def _outcome(self, worker: Worker, result: Mapping[str, Any]) -> WorkerSync:
         """What this worker got, from the sync's answer and the environment as it is now."""
@@ -202,6 +198,17 @@ class PyvariantSync(WorkerPlugin):
                 raise SyncFailed(message) from None
         answer: dict[str, Any] = json.loads("\n".join(finished.lines))
         return answer
+
+
+def _log(outcome: WorkerSync) -> None:
+    """What the sync did, in the worker's log."""
+    shown = ", ".join(f"{v.name} {v.version} ({v.label})" for v in outcome.variants) or "none"
+    done = f"installed {', '.join(outcome.changed)}" if outcome.changed else "already in sync"
+    logger.info("pyvariant: %s; installed variants: %s", done, shown)
+    if outcome.stale:
+        logger.warning("pyvariant: %s already imported here: restart to use them", ", ".join(outcome.stale))
+    if outcome.restarting:
+        logger.info("pyvariant: restarting this worker so that its imports see the new packages")
 
 
 def _json_error(lines: Sequence[str]) -> str | None:
