@@ -160,7 +160,8 @@ def test_opting_in_through_the_verbs_routes_the_pytorch_family(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from jupyter_pyvariant.verbs import find, parser_for
-    from jupyter_pyvariant.verbs.install import TORCH_VARIANT_INDEX_ENV, _options
+    from jupyter_pyvariant.verbs._install_options import TORCH_VARIANT_INDEX_ENV
+    from jupyter_pyvariant.verbs._install_options import options as _options
 
     verb, _ = find(["plan"])
     monkeypatch.delenv(TORCH_VARIANT_INDEX_ENV, raising=False)
