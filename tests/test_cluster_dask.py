@@ -21,7 +21,6 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-import cloudpickle
 import cluster_support
 import pytest
 import variant_wheels
@@ -32,9 +31,10 @@ from jupyter_pyvariant.cli import main
 
 pytestmark = [
     pytest.mark.x86_64_linux(reason="the variant test package is compiled for x86-64 Linux"),
-    pytest.mark.timeout(1200),  # a scheduler, four workers and their venvs, on a busy machine
+    pytest.mark.timeout(1200),  # a scheduler, several workers and their venvs, on a busy machine
 ]
 distributed = pytest.importorskip("distributed", reason="the Dask tests need the dask extra (distributed)")
+cloudpickle = pytest.importorskip("cloudpickle", reason="distributed brings cloudpickle")
 
 simd_wheels, simd_index = variant_wheels.simd_wheels, variant_wheels.simd_index
 cloudpickle.register_pickle_by_value(cluster_support)  # the workers cannot import tests/
