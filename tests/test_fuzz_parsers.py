@@ -21,8 +21,8 @@ from hypothesis import strategies as st
 from jupyter_pyvariant.install.lock import LockError, read_lock
 from jupyter_pyvariant.kernels import KernelError
 from jupyter_pyvariant.kernels.spec import check_name
-from jupyter_pyvariant.pythons.catalog import parse_catalog_text
 from jupyter_pyvariant.pythons.errors import CatalogError
+from jupyter_pyvariant.pythons.formats import parse_catalog_text
 from jupyter_pyvariant.pythons.names import InvalidArchiveName, parse_archive_name
 from jupyter_pyvariant.server.inputs import BadInput, KernelRequest
 from jupyter_pyvariant.variants.embedded import read_wheel_variant_json

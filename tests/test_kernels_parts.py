@@ -30,7 +30,7 @@ from jupyter_pyvariant.kernels.spec import (
 )
 from jupyter_pyvariant.kernels.switch import candidate_servers, kernel_id_of, switch_over_rest
 from jupyter_pyvariant.kernels.venv import extension_requirements, find_installer
-from jupyter_pyvariant.pythons.catalog import Build
+from jupyter_pyvariant.pythons.build import Build
 from jupyter_pyvariant.pythons.names import parse_archive_name
 from jupyter_pyvariant.pythons.select import Request
 from jupyter_pyvariant.pythons.store import InstalledPython

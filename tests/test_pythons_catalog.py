@@ -16,8 +16,9 @@ from pbs_mirror import PUBLIC_PREFIX, Mirror, make_archive
 
 from jupyter_pyvariant.host.triples import target_for_triple
 from jupyter_pyvariant.pythons import snapshot
-from jupyter_pyvariant.pythons.catalog import apply_mirror, load_catalog, parse_catalog_text
+from jupyter_pyvariant.pythons.catalog import apply_mirror, load_catalog
 from jupyter_pyvariant.pythons.errors import CatalogError, CatalogTimeout, CatalogUnreachable
+from jupyter_pyvariant.pythons.formats import parse_catalog_text
 from jupyter_pyvariant.pythons.names import pbs_data
 
 ARCHIVES = [
@@ -95,7 +96,7 @@ def test_offline_cache_and_stale_fallback(mirror: Mirror) -> None:
 
 
 def test_stale_cache_used_when_the_server_is_down(mirror: Mirror, monkeypatch: pytest.MonkeyPatch) -> None:
-    import jupyter_pyvariant.pythons.catalog as catalog_module
+    import jupyter_pyvariant.pythons.catalog_cache as catalog_module
 
     url = f"{mirror.url}/index.ndjson"
     load_catalog(url)
@@ -226,7 +227,7 @@ def default_index(mirror: Mirror, monkeypatch: pytest.MonkeyPatch) -> str:
 def test_default_catalog_network_then_cache_then_snapshot(
     mirror: Mirror, default_index: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import jupyter_pyvariant.pythons.catalog as catalog_module
+    import jupyter_pyvariant.pythons.catalog_cache as catalog_module
 
     fresh = load_catalog()
     assert (fresh.origin, fresh.source, fresh.stale) == ("network", default_index, False)
@@ -251,7 +252,7 @@ def test_default_catalog_network_then_cache_then_snapshot(
 def test_conditional_get_keeps_the_cached_copy(
     mirror: Mirror, default_index: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import jupyter_pyvariant.pythons.catalog as catalog_module
+    import jupyter_pyvariant.pythons.catalog_cache as catalog_module
 
     assert len(load_catalog()) == 3
     monkeypatch.setattr(catalog_module, "CACHE_FRESH_SECONDS", 0.0)

@@ -23,7 +23,8 @@ from pbs_mirror import (
     make_archive,
 )
 
-from jupyter_pyvariant.pythons.catalog import Build, load_catalog
+from jupyter_pyvariant.pythons.build import Build
+from jupyter_pyvariant.pythons.catalog import load_catalog
 from jupyter_pyvariant.pythons.errors import (
     ChecksumMismatch,
     DownloadError,
@@ -277,7 +278,7 @@ def test_concurrent_requests_download_once(mirror: Mirror, tmp_path: Path) -> No
 _PROVISION_SCRIPT = """
 import json, sys
 from pathlib import Path
-from jupyter_pyvariant.pythons.catalog import Build
+from jupyter_pyvariant.pythons.build import Build
 from jupyter_pyvariant.pythons.fetch import provision
 from jupyter_pyvariant.pythons.store import Store
 build = Build.from_dict(json.loads(sys.argv[1]))

@@ -12,8 +12,10 @@ from pbs_mirror import host_facts, host_report
 
 from jupyter_pyvariant.host.facts import HostFacts
 from jupyter_pyvariant.pythons import snapshot
-from jupyter_pyvariant.pythons.catalog import Build, Catalog, load_catalog, parse_catalog_text
+from jupyter_pyvariant.pythons.build import Build
+from jupyter_pyvariant.pythons.catalog import Catalog, load_catalog
 from jupyter_pyvariant.pythons.errors import NoMatchingBuild
+from jupyter_pyvariant.pythons.formats import parse_catalog_text
 from jupyter_pyvariant.pythons.names import parse_archive_name
 from jupyter_pyvariant.pythons.select import InvalidRequest, Request, fitting_builds, normalize_level, select
 

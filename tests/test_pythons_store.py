@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from pbs_mirror import Mirror, make_archive
 
-from jupyter_pyvariant.pythons.catalog import Build, load_catalog
+from jupyter_pyvariant.pythons.build import Build
+from jupyter_pyvariant.pythons.catalog import load_catalog
 from jupyter_pyvariant.pythons.errors import StoreError
 from jupyter_pyvariant.pythons.fetch import provision
 from jupyter_pyvariant.pythons.store import Store, default_store, kernelspec_references

@@ -22,7 +22,8 @@ from pbs_mirror import Archive, Mirror
 from jupyter_pyvariant.host.facts import HostFacts
 from jupyter_pyvariant.host.recommend import KERNEL_CLAIM_ENV, build_disagreements, recommendations
 from jupyter_pyvariant.kernels.spec import default_kernel_name, display_name
-from jupyter_pyvariant.pythons.catalog import Build, load_catalog
+from jupyter_pyvariant.pythons.build import Build
+from jupyter_pyvariant.pythons.catalog import load_catalog
 from jupyter_pyvariant.pythons.fetch import provision
 from jupyter_pyvariant.pythons.names import parse_archive_name
 from jupyter_pyvariant.pythons.store import Store

@@ -22,7 +22,8 @@ from jupyter_pyvariant._faults import FAULT_ENV, FAULT_EXIT
 from jupyter_pyvariant.kernels.manage import remove_orphan
 from jupyter_pyvariant.kernels.spec import SpecLocation
 from jupyter_pyvariant.kernels.venv import VENV_MARKER, is_kernel_venv
-from jupyter_pyvariant.pythons.catalog import Build, load_catalog
+from jupyter_pyvariant.pythons.build import Build
+from jupyter_pyvariant.pythons.catalog import load_catalog
 from jupyter_pyvariant.pythons.errors import StoreError
 from jupyter_pyvariant.pythons.fetch import provision
 from jupyter_pyvariant.pythons.store import Store
@@ -70,7 +71,7 @@ def test_a_kill_after_the_store_commit_leaves_a_usable_interpreter(build: Build,
         "store-committed",
         f"""
         import json
-        from jupyter_pyvariant.pythons.catalog import Build
+        from jupyter_pyvariant.pythons.build import Build
         from jupyter_pyvariant.pythons.fetch import provision
         from jupyter_pyvariant.pythons.store import Store
         build = Build.from_dict(json.loads({json.dumps(json.dumps(build.to_dict()))}))

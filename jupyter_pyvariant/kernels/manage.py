@@ -44,7 +44,7 @@ from .venv import KernelEnv, StepCallback, create_kernel_env, is_kernel_venv
 
 if TYPE_CHECKING:
     from ..host.facts import HostFacts
-    from ..pythons.catalog import Build
+    from ..pythons.build import Build
     from ..pythons.fetch import ProgressCallback
     from ..pythons.select import Request, Selection
     from ..pythons.store import InstalledPython, Store

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from . import KernelError
 
 if TYPE_CHECKING:
-    from ..pythons.catalog import Build
+    from ..pythons.build import Build
     from ..pythons.select import Request
 
 
@@ -56,7 +56,7 @@ class PerNodeRequest:
     def from_metadata(cls, metadata: Mapping[str, Any]) -> PerNodeRequest:
         """Read back what :meth:`to_metadata` wrote; :class:`KernelError` for a kernelspec edited
         out of shape."""
-        from ..pythons.catalog import Build
+        from ..pythons.build import Build
         from ..pythons.select import Request
 
         wanted = metadata.get("request") or {}

@@ -30,7 +30,7 @@ from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 from typing import IO, TYPE_CHECKING, Any
 
-from .catalog import Build
+from .build import Build
 from .errors import (
     ChecksumMismatch,
     DownloadError,

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ..host.facts import HostFacts
-    from .catalog import Build, Catalog
+    from .build import Build
+    from .catalog import Catalog
     from .select import Request
     from .store import Store
 

@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING
 
 from ..host.cpu_levels import level_family, level_names, runs_on
 from ..host.triples import BuildTarget, level_flag, platform_targets, runnable_targets
-from .catalog import Build, Catalog
+from .build import Build
+from .catalog import Catalog
 from .errors import NoMatchingBuild, PythonsError
 from .names import pbs_data
 

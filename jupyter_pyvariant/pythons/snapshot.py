@@ -26,7 +26,8 @@ from functools import cache
 from importlib import resources
 
 from ..host.triples import target_for_triple
-from .catalog import Build, parse_catalog_text
+from .build import Build
+from .formats import parse_catalog_text
 from .names import pbs_data
 
 FILENAME = "catalog-snapshot.ndjson"

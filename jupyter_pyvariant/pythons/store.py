@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from .._faults import checkpoint
-from .catalog import Build
+from .build import Build
 from .errors import StoreError
 
 MARKER_NAME = "PYVARIANT-BUILD.json"

@@ -24,7 +24,7 @@ from typing import Any
 
 from ..host.interpreter import FLAG_VARS, build_flags, isa_level
 from ..host.recommend import build_disagreements, optimization_label
-from .catalog import Build
+from .build import Build
 from .errors import IllegalInstruction, SmokeTestFailed
 
 _CONFIG_VARS = (*FLAG_VARS, "Py_DEBUG", "Py_GIL_DISABLED")
