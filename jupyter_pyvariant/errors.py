@@ -12,7 +12,7 @@ here; this module imports nothing, so that the cold path (``%load_ext``, ``%cpui
     ├── HostError                     a host report or profile given from outside cannot stand in for
     │   │                             a machine
     │   ├── host.facts.HostReportError        (and ValueError)
-    │   └── variants.providers.ProfileError   (and ValueError)
+    │   └── variants.profiles.ProfileError    (and ValueError)
     ├── IndexProblem                  a package index, page, file or index setting (index.errors)
     │   ├── IndexUnavailable, IndexGarbage, IndexTooLarge, HashMismatch, SettingsError, SpoolClosed
     ├── VariantError                  wheel-variant metadata, labels and providers

@@ -63,7 +63,7 @@ def test_every_public_error_is_in_the_tree() -> None:
         ("jupyter_pyvariant.server.inputs.BadInput", errors.UsageError),
         ("jupyter_pyvariant.variants.plugins.ProviderError", errors.VariantError),
         ("jupyter_pyvariant.variants.properties.VariantFormatError", errors.VariantError),
-        ("jupyter_pyvariant.variants.providers.ProfileError", errors.HostError),
+        ("jupyter_pyvariant.variants.profiles.ProfileError", errors.HostError),
     ],
 )
 def test_each_wing_error_is_in_its_branch(name: str, branch: type[Exception]) -> None:
@@ -78,7 +78,7 @@ def test_each_wing_error_is_in_its_branch(name: str, branch: type[Exception]) ->
         "jupyter_pyvariant.pythons.names.InvalidArchiveName",
         "jupyter_pyvariant.server.inputs.BadInput",
         "jupyter_pyvariant.variants.properties.VariantFormatError",
-        "jupyter_pyvariant.variants.providers.ProfileError",
+        "jupyter_pyvariant.variants.profiles.ProfileError",
     ],
 )
 def test_errors_that_callers_catch_as_value_errors_still_are(name: str) -> None:

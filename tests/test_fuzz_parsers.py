@@ -27,8 +27,8 @@ from jupyter_pyvariant.pythons.names import InvalidArchiveName, parse_archive_na
 from jupyter_pyvariant.server.inputs import BadInput, KernelRequest
 from jupyter_pyvariant.variants.embedded import read_wheel_variant_json
 from jupyter_pyvariant.variants.metadata import MetadataError
+from jupyter_pyvariant.variants.profiles import ProfileError, load_profile
 from jupyter_pyvariant.variants.properties import VariantFormatError, VariantLabel, VariantProperty, WheelName
-from jupyter_pyvariant.variants.providers import ProfileError, load_profile
 from jupyter_pyvariant.variants.reader import parse_variants_json
 
 CASES = 1000

@@ -25,7 +25,7 @@ from jupyter_pyvariant.install.choose import VariantChooser
 from jupyter_pyvariant.install.plan import PlanError
 from jupyter_pyvariant.install.requirements import read_requirement_files
 from jupyter_pyvariant.variants.metadata import VariantMetadata
-from jupyter_pyvariant.variants.providers import SupportedProperties
+from jupyter_pyvariant.variants.supported import SupportedProperties
 
 UV_OUTPUT = Path(__file__).parent / "data" / "uv"
 INDEX = "https://index.example/simple/"

@@ -15,7 +15,7 @@ from variant_wheels import IndexServer, build_plain, serve
 from jupyter_pyvariant.cli import main
 from jupyter_pyvariant.host.facts import HostFacts
 from jupyter_pyvariant.host.properties import supported_properties
-from jupyter_pyvariant.variants.providers import example_profiles, load_profile
+from jupyter_pyvariant.variants.profiles import example_profiles, load_profile
 
 TORCH_ROUTES = ("cpu", "cu128", "cu130", "rocm6.4")
 GPU_PROJECTS = {

@@ -519,7 +519,7 @@ needed-by = [{ name = "gpukit", variants = [""] }]
 
 
 def _supported(table: dict[str, dict[str, list[str]]]) -> Any:
-    from jupyter_pyvariant.variants.providers import SupportedProperties
+    from jupyter_pyvariant.variants.supported import SupportedProperties
 
     return lambda metadata: SupportedProperties.from_mapping(table)
 

@@ -14,9 +14,11 @@ from hypothesis import strategies as st
 from jupyter_pyvariant.host.facts import HostFacts
 from jupyter_pyvariant.variants.metadata import MetadataError, VariantMetadata
 from jupyter_pyvariant.variants.ordering import rank
+from jupyter_pyvariant.variants.overrides import Overrides
 from jupyter_pyvariant.variants.properties import VariantProperty
-from jupyter_pyvariant.variants.providers import Overrides, SupportedProperties, host_supported
+from jupyter_pyvariant.variants.providers import host_supported
 from jupyter_pyvariant.variants.reader import parse_variants_json
+from jupyter_pyvariant.variants.supported import SupportedProperties
 
 DATA = Path(__file__).parent / "data" / "variants"
 

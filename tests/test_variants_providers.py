@@ -12,17 +12,12 @@ import pytest
 from jupyter_pyvariant.cli import main
 from jupyter_pyvariant.host.facts import HostFacts
 from jupyter_pyvariant.host.properties import supported_properties
+from jupyter_pyvariant.variants.overrides import Overrides
+from jupyter_pyvariant.variants.profiles import ProfileError, load_profile, write_profile
 from jupyter_pyvariant.variants.properties import VariantFormatError, VariantProperty
-from jupyter_pyvariant.variants.providers import (
-    Overrides,
-    ProfileError,
-    SupportedProperties,
-    host_profile,
-    host_supported,
-    load_profile,
-    write_profile,
-)
+from jupyter_pyvariant.variants.providers import host_profile, host_supported
 from jupyter_pyvariant.variants.reader import parse_variants_json
+from jupyter_pyvariant.variants.supported import SupportedProperties
 
 DATA = Path(__file__).parent / "data" / "variants"
 SIMD = parse_variants_json(

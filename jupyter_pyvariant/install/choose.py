@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from ..variants.metadata import VariantMetadata
     from ..variants.ordering import Ranking
     from ..variants.properties import VariantLabel, WheelName
-    from ..variants.providers import SupportedProperties
+    from ..variants.supported import SupportedProperties
 
 
 @dataclass(frozen=True)
@@ -322,6 +322,6 @@ def _expected(
 
 
 def _empty_supported() -> SupportedProperties:
-    from ..variants.providers import SupportedProperties
+    from ..variants.supported import SupportedProperties
 
     return SupportedProperties()

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from ..index.view import PresentedProject
     from ..variants.metadata import VariantMetadata
     from ..variants.ordering import Ranking
-    from ..variants.providers import SupportedProperties
+    from ..variants.supported import SupportedProperties
     from .plan import Options
     from .target import PendingTarget
 

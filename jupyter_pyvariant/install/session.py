@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 
     from ..display import Progress
     from ..variants.metadata import VariantMetadata
-    from ..variants.providers import SupportedProperties
+    from ..variants.supported import SupportedProperties
 
 
 T = TypeVar("T")

@@ -27,8 +27,9 @@ if TYPE_CHECKING:
     from ..host.properties import Supported
     from ..index.settings import IndexSettings
     from ..variants.metadata import VariantMetadata
+    from ..variants.overrides import Overrides
     from ..variants.plugins import PluginOptions
-    from ..variants.providers import Overrides, SupportedProperties
+    from ..variants.supported import SupportedProperties
     from .plan import Options
 
 
@@ -58,7 +59,8 @@ class Support:
 
     @cached_property
     def overrides(self) -> Overrides:
-        from ..variants.providers import Overrides, ProfileError
+        from ..variants.overrides import Overrides
+        from ..variants.profiles import ProfileError
 
         options = self.options
         try:

@@ -21,7 +21,7 @@ from typing import NamedTuple
 
 from .metadata import VariantMetadata
 from .properties import VariantLabel, VariantProperty, variant_label
-from .providers import SupportedProperties
+from .supported import SupportedProperties
 
 Key = tuple[int, int, int]
 _LAST: Key = (1 << 62, 1 << 62, 1 << 62)

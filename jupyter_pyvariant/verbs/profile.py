@@ -50,8 +50,9 @@ def _facts(path: str | None) -> HostFacts:
 
 
 def _run(args: argparse.Namespace, out: Output) -> int:
+    from ..variants.profiles import profile_text, write_profile
     from ..variants.properties import VariantFormatError
-    from ..variants.providers import host_profile, profile_text, write_profile
+    from ..variants.providers import host_profile
 
     facts = _facts(args.from_report)
     try:
