@@ -35,14 +35,22 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-# No news or update checks: the tests never reach the internet.
+# No news or update checks: the tests never reach the internet. The application object is exposed
+# (window.jupyterapp) so that tests wait for its states: restored, commands registered.
 LAB_OPTIONS = (
     "--LabApp.news_url=None",
     "--LabApp.check_for_updates_class=jupyterlab.handlers.announcements.NeverCheckForUpdate",
+    "--LabApp.expose_app_in_browser=True",
 )
+NOTEBOOK_OPTIONS = ("--JupyterNotebookApp.expose_app_in_browser=True",)
 STARTUP_SECONDS = 120
-UI_TIMEOUT_MS = 90_000
-PROVISION_ENTRY = "Optimized Python for this machine"
+# Deadlines, not budgets: a loaded machine may take minutes where a quiet one takes a second.
+UI_TIMEOUT_MS = 300_000
+# Every browser test's pytest-timeout: a server start and several UI waits on a loaded machine.
+TEST_TIMEOUT_S = 1200
+# What the provisioning entry says everywhere: launcher card, Kernel menu, palette, kernel picker.
+PROVISION_ENTRY = "Optimized Python"
+PALETTE_COMMAND = "apputils:activate-command-palette"
 # A screenshot of a page that hangs must not hang the report of the failure.
 CAPTURE_TIMEOUT_MS = 30_000
 
@@ -53,6 +61,14 @@ class Server:
 
     url: str
     token: str
+    # The server's HOME, where its user's kernelspecs and settings live.
+    home: Path | None = None
+
+    @property
+    def notebooks(self) -> Path:
+        """The server's root folder (its notebooks)."""
+        assert self.home is not None, "a server started by start()"
+        return self.home.parent / "notebooks"
 
     def get_json(self, path: str) -> Any:
         request = urllib.request.Request(self.url + path, headers={"Authorization": f"token {self.token}"})
@@ -93,7 +109,7 @@ def start(
     log = (workdir / "server.log").open("w")
     process = subprocess.Popen(args, env=server_env, cwd=workdir, stdout=log, stderr=subprocess.STDOUT)
     try:
-        yield Server(wait_until_serving(process, runtime, token, workdir / "server.log"), token)
+        yield Server(wait_until_serving(process, runtime, token, workdir / "server.log"), token, home)
     finally:
         process.terminate()
         try:
@@ -144,7 +160,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 @pytest.fixture(scope="module")
 def notebook(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    yield from start("notebook", tmp_path_factory.mktemp("notebook"))
+    yield from start("notebook", tmp_path_factory.mktemp("notebook"), *NOTEBOOK_OPTIONS)
 
 
 @dataclass
@@ -183,23 +199,65 @@ def open_page(browser: Browser, server: Server, path: str) -> tuple[Page, Consol
     page.on("console", record)
     page.on("pageerror", record_error)
     _open_pages.append((page, console))
-    page.goto(f"{server.url}{path}?token={server.token}")
+    page.goto(f"{server.url}{path}{'&' if '?' in path else '?'}token={server.token}")
     return page, console
 
 
 def open_lab(browser: Browser, server: Server) -> tuple[Page, Console]:
-    page, console = open_page(browser, server, "lab")
-    # The splash screen goes once the layout is restored; shortcuts work from then on.
+    """JupyterLab in its default layout (the launcher in front): the workspace a previous test left
+    is reset, so its notebooks are not reopened."""
+    page, console = open_page(browser, server, "lab?reset")
+    wait_for_app(page)
+    # The splash screen goes once the layout is restored.
     page.locator("#jupyterlab-splash").wait_for(state="detached")
     return page, console
 
 
-def run_from_palette(page: Page, label: str) -> None:
-    """Find a command in the command palette by its label and run it, as a user would."""
-    page.keyboard.press("Control+Shift+C")
+def wait_for_app(page: Page, *commands: str) -> None:
+    """Until the application has restored its layout and registered ``commands`` (and the palette's
+    shortcut): what a test does before that may be undone by the restore, or find nothing."""
+    page.wait_for_function(
+        """async ({commands, palette}) => {
+            const app = window.jupyterapp;
+            if (!app) {
+                return false;
+            }
+            await app.restored;
+            return commands.every(id => app.commands.hasCommand(id)) &&
+                app.commands.keyBindings.some(binding => binding.command === palette);
+        }""",
+        arg={"commands": list(commands), "palette": PALETTE_COMMAND},
+        polling=250,
+    )
+
+
+_PALETTE_STATE = """(label) => {
+    const palette = document.querySelector('.lm-CommandPalette');
+    const open = !!palette && !!palette.offsetParent && !palette.closest('.lm-mod-hidden');
+    if (!open) {
+        return 'closed';
+    }
+    const items = [...palette.querySelectorAll('.lm-CommandPalette-item')];
+    return items.some(item => item.textContent.includes(label)) ? 'found' : false;
+}"""
+# A palette closed by a focus change before the click (a restore, a notification) is opened again,
+# a few times at most.
+_PALETTE_TRIES = 5
+
+
+def run_from_palette(page: Page, label: str, command: str | None = None) -> None:
+    """Find a command in the command palette by its label and run it, as a user would; ``command``
+    (its id) is waited for first."""
+    wait_for_app(page, *([command] if command else []))
     search = page.locator(".lm-CommandPalette-input")
-    search.fill(label)
-    page.locator(".lm-CommandPalette-item", has_text=label).first.click()
+    item = page.locator(".lm-CommandPalette-item", has_text=label).first
+    for _ in range(_PALETTE_TRIES):
+        page.keyboard.press("Control+Shift+C")
+        search.fill(label)
+        if page.wait_for_function(_PALETTE_STATE, arg=label, polling=250).json_value() == "found":
+            item.click()
+            return
+    pytest.fail(f"the command palette closed {_PALETTE_TRIES} times before {label!r} could be clicked")
 
 
 def expect(target: Any) -> Any:

@@ -227,13 +227,21 @@ def to_text(data: Mapping[str, Any], verbose: bool = False) -> str:
     return "\n".join(lines)
 
 
+# JupyterLab's own colours (--jp-*), so the light and dark themes both read well, with plain
+# fallbacks for front ends without them. The table selectors outweigh JupyterLab's output-table
+# rules (right-aligned cells, centred tables, zebra rows) by specificity.
 _STYLE = (
-    "<style>.pyv{font-family:var(--jp-ui-font-family,sans-serif);font-size:13px;max-width:60em}"
-    ".pyv h3{margin:.2em 0}.pyv h4{margin:.8em 0 .2em;border-bottom:1px solid #ccc}"
-    ".pyv table{border-collapse:collapse}.pyv td{padding:1px 8px;vertical-align:top;text-align:left}"
-    ".pyv td:first-child{color:#666;white-space:nowrap}"
-    ".pyv .headroom{background:#e8f4ff;border-left:4px solid #2a7ae2;padding:4px 8px;margin:4px 0}"
-    ".pyv .warn{background:#fff4e5;border-left:4px solid #e69500;padding:4px 8px;margin:4px 0}</style>"
+    "<style>.pyv{font-family:var(--jp-ui-font-family,sans-serif);font-size:var(--jp-ui-font-size1,13px);"
+    "color:var(--jp-ui-font-color0,inherit);max-width:60em}"
+    ".pyv h3{margin:.2em 0}.pyv h4{margin:.8em 0 .2em;border-bottom:1px solid var(--jp-border-color2,#ccc)}"
+    ".pyv table.pyv-rows{border-collapse:collapse;table-layout:fixed;width:100%;margin:0;color:inherit}"
+    ".pyv table.pyv-rows tbody tr{background:none}"
+    ".pyv table.pyv-rows tbody td{padding:1px 8px;vertical-align:top;text-align:left;overflow-wrap:anywhere}"
+    ".pyv table.pyv-rows tbody td:first-child{width:14em;color:var(--jp-ui-font-color1,inherit)}"
+    ".pyv .pyv-banner{color:var(--jp-ui-font-color0,inherit);background:var(--jp-layout-color2,#eee);"
+    "border-left:4px solid;padding:4px 8px;margin:4px 0}"
+    ".pyv .headroom{border-left-color:var(--jp-info-color1,#0097a7)}"
+    ".pyv .warn{border-left-color:var(--jp-warn-color1,#f57c00)}</style>"
 )
 
 
@@ -241,10 +249,10 @@ def to_html(data: Mapping[str, Any], verbose: bool = False) -> str:
     esc = html.escape
     recs = data.get("recommendations", {})
     parts = [_STYLE, "<div class='pyv'>", f"<h3>{esc(_title(data))}</h3>"]
-    parts.append(f"<div class='headroom'><b>{esc(str(recs.get('headroom', '')))}</b></div>")
-    parts += [f"<div class='warn'>⚠ {esc(str(w))}</div>" for w in recs.get("warnings", [])]
+    parts.append(f"<div class='pyv-banner headroom'><b>{esc(str(recs.get('headroom', '')))}</b></div>")
+    parts += [f"<div class='pyv-banner warn'>⚠ {esc(str(w))}</div>" for w in recs.get("warnings", [])]
     for title, rows in sections(data, verbose):
         body = "".join(f"<tr><td>{esc(k)}</td><td>{esc(v)}</td></tr>" for k, v in rows)
-        parts.append(f"<h4>{esc(title)}</h4><table>{body}</table>")
+        parts.append(f"<h4>{esc(title)}</h4><table class='pyv-rows'>{body}</table>")
     parts.append("</div>")
     return "".join(parts)

@@ -2,7 +2,8 @@
  * The host report as the server sends it (the JSON contract of `HostReport.to_dict()`), and the few
  * lines a person wants to see first.
  *
- * Only the fields the front end reads are typed; the rest passes through untouched.
+ * Only the fields the front end reads are typed; the rest passes through untouched. The unit tests
+ * hold these types against the report's JSON Schema (see reportWire.ts).
  */
 
 export type Scope = 'kernel-host' | 'server-host';
@@ -20,7 +21,7 @@ export interface ICpu {
 export interface IAccelerator {
   vendor: string;
   status: string;
-  reason: string | null;
+  reason?: string | null;
   devices?: Array<{ name?: string; visible?: boolean }>;
 }
 
@@ -36,7 +37,7 @@ export interface IHostReport {
   schema_version: string;
   scope: Scope;
   cpu: Partial<ICpu>;
-  system: { os?: string; hostname?: string; libc?: { family?: string; version?: string | null } };
+  system: { os?: string; hostname?: string | null; libc?: { family?: string; version?: string | null } };
   capacity: { usable_cores?: number | null; memory?: { usable_bytes?: number | null } };
   accelerators: IAccelerator[];
   python: {
@@ -44,7 +45,6 @@ export interface IHostReport {
     implementation?: string;
     isa_level?: string | null;
     free_threaded?: boolean;
-    executable?: string;
   };
   recommendations: {
     headroom?: string;
@@ -97,18 +97,24 @@ export function usableGpus(report: IHostReport): string[] {
     });
 }
 
+/** The summary row of the level of instructions the CPU runs (x86-64-v3, ...). */
+export const CPU_LEVEL_LABEL = 'CPU level';
+
 /** Label/value rows for the summary table, in reading order. */
 export function summaryRows(report: IHostReport): Array<[string, string]> {
   const cpu = report.cpu;
   const libc = report.system.libc;
   const rows: Array<[string, string]> = [
-    ['Host', `${report.system.hostname ?? 'unknown'} (${scopeLabel(report.scope)})`],
+    ['Machine', `${report.system.hostname ?? 'unknown'} (${scopeLabel(report.scope)})`],
     ['CPU', [cpu.vendor, cpu.model].filter(Boolean).join(' ') || 'unknown'],
     ['Architecture', cpu.arch ?? 'unknown'],
-    ['ISA level', isaLevel(report)],
+    [CPU_LEVEL_LABEL, isaLevel(report)],
     ['Python', [report.python.implementation, report.python.version].filter(Boolean).join(' ') || 'unknown'],
     ['Python built for', report.python.isa_level ?? 'unknown'],
-    ['OS / libc', [report.system.os, libc?.family, libc?.version].filter(Boolean).join(' ') || 'unknown'],
+    [
+      'Operating system',
+      [report.system.os, libc?.family, libc?.version].filter(Boolean).join(' ') || 'unknown'
+    ],
     ['Usable cores', formatNumber(report.capacity.usable_cores)],
     ['Usable memory', formatBytes(report.capacity.memory?.usable_bytes)]
   ];
@@ -118,7 +124,7 @@ export function summaryRows(report: IHostReport): Array<[string, string]> {
     rows.push(['GPUs', gpus.join(', ')]);
   }
   if (cpu.isa_next_level && cpu.isa_level_missing?.length) {
-    rows.splice(4, 0, [`Missing for ${cpu.isa_next_level}`, cpu.isa_level_missing.join(' ')]);
+    rows.splice(4, 0, [`Lacks for ${cpu.isa_next_level}`, cpu.isa_level_missing.join(', ')]);
   }
   return rows;
 }
@@ -131,7 +137,7 @@ export function adviceLines(report: IHostReport): string[] {
 }
 
 function scopeLabel(scope: Scope): string {
-  return scope === 'server-host' ? 'the Jupyter server' : 'the kernel';
+  return scope === 'server-host' ? 'runs the Jupyter server' : 'runs the kernel';
 }
 
 function formatNumber(value: number | null | undefined): string {

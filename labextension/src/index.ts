@@ -15,11 +15,10 @@ import {
 } from '@jupyterlab/apputils';
 import { IConsoleTracker } from '@jupyterlab/console';
 import { ILauncher } from '@jupyterlab/launcher';
-import { INotebookTracker } from '@jupyterlab/notebook';
+import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { IStatusBar } from '@jupyterlab/statusbar';
-import { ITranslator } from '@jupyterlab/translation';
-import { LabIcon } from '@jupyterlab/ui-components';
+import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 import { ReadonlyPartialJSONObject } from '@lumino/coreutils';
 
 import { errorText } from './api';
@@ -27,8 +26,9 @@ import { HostReportClient } from './client';
 import { showHostReport } from './dialog';
 import { isUnknown } from './hostReport';
 import { fetchPythons } from './jobs';
-import { buildFacts, PROVISION_LABEL, PyvariantSessionDialogs } from './kernelPicker';
-import { addLauncherSection } from './launcher';
+import { PROVISION_LABEL, PyvariantSessionDialogs } from './kernelPicker';
+import { CHIP_IMAGE_URL, chipIcon } from './icon';
+import { addLauncherEntry } from './launcher';
 import { IProvisioned, provisionKernel } from './provisionDialog';
 import { refreshAndFind, sessionContextOf } from './session';
 import { PyvariantSettings, SETTINGS_PLUGIN_ID } from './settings';
@@ -44,20 +44,12 @@ export namespace CommandIDs {
   export const showHostReport = 'pyvariant:show-host-report';
   export const showKernelReport = 'pyvariant:show-kernel-report';
   export const provision = 'pyvariant:provision-kernel';
-  export const openKernel = 'pyvariant:open-kernel';
   export const refreshKernels = 'pyvariant:refresh-kernels';
 }
 
 const PALETTE_CATEGORY = 'Python variants';
-
-const chipIcon = new LabIcon({
-  name: 'jupyter-pyvariant:chip',
-  svgstr:
-    '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24"><g class="jp-icon3" fill="#616161">' +
-    '<path d="M7 5h10a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H7a2 2 0 0 1-2-2V7a2 2 0 0 1 2-2zm1 3v8h8V8z"/>' +
-    '<path d="M9 1h2v3H9zm4 0h2v3h-2zM9 20h2v3H9zm4 0h2v3h-2zM1 9h3v2H1zm0 4h3v2H1zm19-4h3v2h-3zm0 4h3v2h-3z"/>' +
-    '</g></svg>'
-});
+/** The status item's name in a notebook toolbar (Notebook 7, which has no status bar). */
+const TOOLBAR_ITEM = 'pyvariant-machine';
 
 const clientPlugin: JupyterFrontEndPlugin<IHostReportClient> = {
   id: 'jupyter-pyvariant:client',
@@ -117,13 +109,14 @@ const provisionPlugin: JupyterFrontEndPlugin<void> = {
   description: 'Adds "Optimized Python for this machine": launcher section, Kernel menu, palette, settings.',
   autoStart: true,
   requires: [IHostReportClient],
-  optional: [ISettingRegistry, ICommandPalette, ILauncher],
+  optional: [ISettingRegistry, ICommandPalette, ILauncher, ITranslator],
   activate: (
     app: JupyterFrontEnd,
     client: IHostReportClient,
     registry: ISettingRegistry | null,
     palette: ICommandPalette | null,
-    launcher: ILauncher | null
+    launcher: ILauncher | null,
+    translator: ITranslator | null
   ) => {
     const { commands, serviceManager } = app;
     const specs = serviceManager.kernelspecs;
@@ -144,9 +137,14 @@ const provisionPlugin: JupyterFrontEndPlugin<void> = {
     };
 
     commands.addCommand(CommandIDs.provision, {
+      // A launcher card has room for two short lines.
       label: args =>
-        args.isPalette || args.switchCurrent ? PROVISION_LABEL : 'Optimized Python for this machine',
-      caption: 'Provision a kernel whose Python is built for this CPU, with a live progress bar',
+        args.isLauncher
+          ? 'Optimized Python'
+          : args.isPalette || args.switchCurrent
+            ? PROVISION_LABEL
+            : 'Optimized Python for this machine',
+      caption: 'A new kernel whose Python is built for this machine’s CPU: download, check and start it',
       icon: args => (args.isPalette ? undefined : chipIcon),
       execute: async (args: ReadonlyPartialJSONObject) => {
         const target = switchTarget(app, args.switchPath);
@@ -172,13 +170,6 @@ const provisionPlugin: JupyterFrontEndPlugin<void> = {
         }
       }
     });
-    commands.addCommand(CommandIDs.openKernel, {
-      label: args =>
-        specs.specs?.kernelspecs[String(args.kernelName)]?.display_name ?? String(args.kernelName),
-      caption: args => buildFacts(specs.specs?.kernelspecs[String(args.kernelName)]) ?? '',
-      icon: args => (args.isPalette ? undefined : chipIcon),
-      execute: args => openNotebook(String(args.kernelName), args.cwd)
-    });
     commands.addCommand(CommandIDs.refreshKernels, {
       label: 'Refresh the kernel list',
       caption: 'Ask the server for its kernels now instead of at the next poll',
@@ -191,11 +182,11 @@ const provisionPlugin: JupyterFrontEndPlugin<void> = {
     });
     palette?.addItem({ command: CommandIDs.refreshKernels, category: PALETTE_CATEGORY });
     if (launcher) {
-      void specs.ready.then(() =>
-        addLauncherSection(launcher, specs, {
-          provision: CommandIDs.provision,
-          openKernel: CommandIDs.openKernel
-        })
+      addLauncherEntry(
+        launcher,
+        CommandIDs.provision,
+        (translator ?? nullTranslator).load('jupyterlab').__('Notebook'),
+        CHIP_IMAGE_URL
       );
     }
   }
@@ -234,21 +225,45 @@ function switchTarget(app: JupyterFrontEnd, path: unknown): ISessionContext | nu
 
 const statusPlugin: JupyterFrontEndPlugin<void> = {
   id: 'jupyter-pyvariant:isa-status',
-  description: "Shows the current kernel's ISA level, its host's, its GPUs, or the server host's level.",
+  description:
+    "Shows the current kernel's build and CPU level, its GPUs, or the server's CPU level: in the " +
+    "status bar, or in each notebook's toolbar where there is no status bar (Notebook 7).",
   autoStart: true,
   requires: [IHostReportClient],
-  optional: [IStatusBar],
-  activate: (app: JupyterFrontEnd, client: IHostReportClient, statusBar: IStatusBar | null) => {
-    if (!statusBar) {
+  optional: [IStatusBar, INotebookTracker],
+  activate: (
+    app: JupyterFrontEnd,
+    client: IHostReportClient,
+    statusBar: IStatusBar | null,
+    notebooks: INotebookTracker | null
+  ) => {
+    const newItem = (): IsaLevelStatus =>
+      new IsaLevelStatus(report =>
+        report ? void showHostReport(report) : void app.commands.execute(CommandIDs.showHostReport)
+      );
+    if (statusBar) {
+      const item = newItem();
+      statusBar.registerStatusItem('jupyter-pyvariant:isa-status', {
+        item,
+        align: 'left',
+        rank: 100,
+        isActive: () => item.known,
+        activeStateChanged: item.knownChanged
+      });
+      const tracker = new CurrentKernelTracker(item, client);
+      app.shell.currentChanged?.connect((_, change) => tracker.follow(change.newValue));
+      tracker.follow(app.shell.currentWidget);
       return;
     }
-    const item = new IsaLevelStatus(report =>
-      report ? void showHostReport(report) : void app.commands.execute(CommandIDs.showHostReport)
-    );
-    statusBar.registerStatusItem('jupyter-pyvariant:isa-status', { item, align: 'left', rank: 100 });
-    const tracker = new CurrentKernelTracker(item, client);
-    app.shell.currentChanged?.connect((_, change) => tracker.follow(change.newValue));
-    tracker.follow(app.shell.currentWidget);
+    const addToToolbar = (panel: NotebookPanel): void => {
+      const item = newItem();
+      if (!panel.toolbar.insertBefore('kernelName', TOOLBAR_ITEM, item)) {
+        panel.toolbar.addItem(TOOLBAR_ITEM, item);
+      }
+      new CurrentKernelTracker(item, client).follow(panel);
+    };
+    notebooks?.widgetAdded.connect((_, panel) => addToToolbar(panel));
+    notebooks?.forEach(addToToolbar);
   }
 };
 

@@ -1,18 +1,22 @@
 /**
- * Status-bar item: what the current kernel's interpreter was built for, what its CPU can run, its
- * GPUs, and a hint when a kernel built for a higher level would run there. With no kernel in
- * front, it shows the Jupyter server host's level.
+ * The kernel's machine at a glance: what the current kernel's Python was built for, what its CPU
+ * runs, its GPUs, and a hint when a kernel built for a higher level would run there. With no kernel
+ * in front, the Jupyter server's CPU. JupyterLab shows it in the status bar; Notebook 7, which has
+ * none, in each notebook's toolbar.
  *
- * The kernel is asked for its own report (it may run on another machine than the server); an
- * answer that does not come in time shows "unknown" with the reason, never a waiting UI.
+ * The kernel is asked for its own report (it may run on another machine than the server). Until
+ * it answers the item shows nothing rather than a stale or placeholder value; an answer that does
+ * not come in time shows "unknown" with the reason.
  */
 import { ISessionContext } from '@jupyterlab/apputils';
 import { Kernel } from '@jupyterlab/services';
+import { ISignal, Signal } from '@lumino/signaling';
 import { Widget } from '@lumino/widgets';
 
 import { errorText } from './api';
-import { betterLevel, IHostReport, isaLevel, isUnknown, KernelHostAnswer, usableGpus } from './hostReport';
+import { IHostReport, isUnknown, KernelHostAnswer } from './hostReport';
 import { sessionContextOf } from './session';
+import { errorStatus, IStatusView, kernelStatus, serverStatus } from './statusText';
 import { IHostReportClient } from './tokens';
 
 /** How long a starting kernel may take to come up before its level is given up as unknown. */
@@ -21,80 +25,56 @@ const KERNEL_START_SECONDS = 60;
 export class IsaLevelStatus extends Widget {
   /** The report on show: the kernel's when it answered, else the server host's. */
   report: IHostReport | null = null;
+  private readonly _knownChanged = new Signal<this, void>(this);
+  private _known = false;
 
   constructor(onClick: (report: IHostReport | null) => void) {
     super();
     this.addClass('jp-pyvariant-status');
-    this.node.textContent = 'ISA: …';
-    this.node.title = 'Fetching the server host report…';
     this.node.addEventListener('click', () => onClick(this.report));
+    this._view(null, null);
+  }
+
+  /** Whether the item has something to say (the status bar hides it otherwise). */
+  get known(): boolean {
+    return this._known;
+  }
+
+  get knownChanged(): ISignal<this, void> {
+    return this._knownChanged;
   }
 
   /** No kernel in front: the server host's level. */
   showServer(report: IHostReport): void {
-    const level = isaLevel(report);
-    this._show(report, `ISA: ${level}`, { isaLevel: level, scope: 'server-host' });
-    const missing = report.cpu.isa_level_missing ?? [];
-    const next = report.cpu.isa_next_level;
-    this.node.title =
-      `The Jupyter server's CPU runs ${level}` +
-      (next && missing.length ? `; ${next} would need ${missing.join(', ')}` : '') +
-      '. Click for the host report.';
+    this._view(report, serverStatus(report));
   }
 
-  showPending(kernelName: string): void {
-    this._show(null, 'Kernel ISA: …', {});
-    this.node.title = `Asking kernel "${kernelName}" about its host…`;
+  /** The kernel in front is starting or being asked: nothing, until it answers. */
+  showPending(): void {
+    this._view(null, null);
   }
 
   showKernel(answer: KernelHostAnswer, kernelName: string): void {
-    if (isUnknown(answer)) {
-      this._show(null, 'Kernel ISA: unknown', { isaLevel: 'unknown', scope: 'kernel-host' });
-      this.node.title = `The level of kernel "${kernelName}" is unknown: ${answer.reason}`;
-      return;
-    }
-    const cpu = isaLevel(answer);
-    const built = answer.python.isa_level ?? 'unknown';
-    const better = betterLevel(answer);
-    const gpus = usableGpus(answer);
-    const parts = [`Kernel ${built}${better ? ' ↑' : ''}`, `CPU ${cpu}`];
-    if (gpus.length) {
-      parts.push(gpus.length === 1 ? '1 GPU' : `${gpus.length} GPUs`);
-    }
-    this._show(answer, parts.join(' · '), {
-      isaLevel: cpu,
-      kernelIsaLevel: built,
-      betterLevel: better ?? undefined,
-      gpus: String(gpus.length),
-      scope: 'kernel-host'
-    });
-    this.node.title = [
-      `Kernel "${kernelName}": Python built for ${built}, running on a ${cpu} CPU.`,
-      gpus.length ? `GPUs: ${gpus.join(', ')}.` : '',
-      better
-        ? `A kernel built for ${better} would use this CPU fully: Kernel menu → Optimized Python for this machine…`
-        : '',
-      'Click for the kernel host report.'
-    ]
-      .filter(Boolean)
-      .join('\n');
+    this._view(isUnknown(answer) ? null : answer, kernelStatus(answer, kernelName));
   }
 
   showError(error: unknown): void {
-    this._show(null, 'ISA: ?', { isaLevel: 'error' });
-    this.node.title = `Host report unavailable: ${errorText(error)}`;
+    this._view(null, errorStatus(errorText(error)));
   }
 
-  private _show(report: IHostReport | null, text: string, data: Record<string, string | undefined>): void {
+  private _view(report: IHostReport | null, view: IStatusView | null): void {
+    const wasKnown = this._known;
+    this._known = !!view;
     this.report = report;
-    this.node.textContent = text;
+    this.node.textContent = view?.text ?? '';
+    this.node.title = view?.title ?? '';
     for (const key of Object.keys(this.node.dataset)) {
       delete this.node.dataset[key];
     }
-    for (const [key, value] of Object.entries(data)) {
-      if (value !== undefined) {
-        this.node.dataset[key] = value;
-      }
+    Object.assign(this.node.dataset, view?.data ?? {});
+    this.setHidden(!view);
+    if (this._known !== wasKnown) {
+      this._knownChanged.emit();
     }
   }
 }
@@ -131,7 +111,17 @@ export class CurrentKernelTracker {
 
   private async _update(): Promise<void> {
     const asked = ++this._asked;
-    const kernel = this._context?.session?.kernel;
+    const context = this._context;
+    if (context && !context.isReady) {
+      // A notebook still starting its kernel: say nothing until the kernel can answer.
+      this._item.showPending();
+      await context.ready.catch(() => undefined);
+      if (asked === this._asked && !context.isDisposed) {
+        void this._update();
+      }
+      return;
+    }
+    const kernel = context?.session?.kernel;
     if (!kernel) {
       try {
         const report = await this._client.serverHost();
@@ -145,8 +135,8 @@ export class CurrentKernelTracker {
       }
       return;
     }
-    const name = this._context?.kernelDisplayName ?? kernel.name;
-    this._item.showPending(name);
+    const name = context?.kernelDisplayName ?? kernel.name;
+    this._item.showPending();
     const answer = await kernelAnswer(kernel, this._client);
     if (asked === this._asked) {
       this._item.showKernel(answer, name);
