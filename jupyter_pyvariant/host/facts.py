@@ -26,6 +26,7 @@ __all__ = [
 from collections.abc import Mapping
 
 from ..errors import HostError
+from ._fields import flag, number, objects, section, text, texts
 from ._values import Record, shaped
 from .cpu_archspec import Refusal
 from .cpu_levels import normalize_arch
@@ -54,71 +55,9 @@ class HostReportError(HostError, ValueError):
     """A host report that cannot be read: it names the field and what is wrong with it."""
 
 
-def _section(data: Mapping[str, Any], key: str, where: str) -> Mapping[str, Any]:
-    value = data.get(key)
-    if value is None:
-        return {}
-    if not isinstance(value, Mapping):
-        raise HostReportError(f"{where}{key} must be an object, not {type(value).__name__}")
-    return value
-
-
-def _items(data: Mapping[str, Any], key: str, where: str) -> list[Any]:
-    value = data.get(key)
-    if value is None:
-        return []
-    if not isinstance(value, (list, tuple)):
-        raise HostReportError(f"{where}{key} must be a list, not {type(value).__name__}")
-    return list(value)
-
-
-def _objects(data: Mapping[str, Any], key: str, where: str) -> list[Mapping[str, Any]]:
-    found = _items(data, key, where)
-    for index, item in enumerate(found):
-        if not isinstance(item, Mapping):
-            raise HostReportError(f"{where}{key}[{index}] must be an object, not {type(item).__name__}")
-    return found
-
-
-def _text(data: Mapping[str, Any], key: str, where: str) -> str | None:
-    value = data.get(key)
-    if value is None or isinstance(value, str):
-        return value
-    raise HostReportError(f"{where}{key} must be a string, not {type(value).__name__}")
-
-
 def _known(value: str | None) -> str | None:
     """The fact, or None where the report writes ``unknown`` (or nothing) for one it could not find."""
     return None if value in (None, "", UNKNOWN) else value
-
-
-def _texts(data: Mapping[str, Any], key: str, where: str) -> tuple[str, ...]:
-    found = _items(data, key, where)
-    if not all(isinstance(item, str) for item in found):
-        raise HostReportError(f"{where}{key} must be a list of strings")
-    return tuple(found)
-
-
-def _number(data: Mapping[str, Any], key: str, where: str) -> float | None:
-    value = data.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, (int, float)) or isinstance(value, bool):
-        raise HostReportError(f"{where}{key} must be a number, not {type(value).__name__}")
-    try:
-        as_float = float(value)
-    except OverflowError:  # an integer past what a float holds
-        as_float = float("inf")
-    if as_float != as_float or as_float in (float("inf"), float("-inf")):  # also JSON's NaN, Infinity
-        raise HostReportError(f"{where}{key} must be a finite number, not {str(value)[:20]}")
-    return value
-
-
-def _flag(data: Mapping[str, Any], key: str, where: str) -> bool | None:
-    value = data.get(key)
-    if value is None or isinstance(value, bool):
-        return value
-    raise HostReportError(f"{where}{key} must be true or false, not {type(value).__name__}")
 
 
 class ProcessorFacts(Record):
@@ -161,28 +100,28 @@ class ProcessorFacts(Record):
     @classmethod
     def from_dict(cls, cpu: Mapping[str, Any]) -> Self:
         where = "cpu."
-        hwcaps = _section(cpu, "glibc_hwcaps", where)
-        archspec = _section(cpu, "archspec", where)
+        hwcaps = section(cpu, "glibc_hwcaps", where)
+        archspec = section(cpu, "archspec", where)
         refused = tuple(
             Refusal(
-                _text(item, "target", f"{where}archspec.refused[].") or UNKNOWN,
-                _texts(item, "missing", f"{where}archspec.refused[]."),
+                text(item, "target", f"{where}archspec.refused[].") or UNKNOWN,
+                texts(item, "missing", f"{where}archspec.refused[]."),
             )
-            for item in _objects(archspec, "refused", f"{where}archspec.")
+            for item in objects(archspec, "refused", f"{where}archspec.")
         )
-        arch = _known(_text(cpu, "arch", where))
+        arch = _known(text(cpu, "arch", where))
         return cls(
             arch=arch,
             family=normalize_arch(arch) if arch else None,
-            vendor=_known(_text(cpu, "vendor", where)),
-            model=_known(_text(cpu, "model", where)),
-            level=_known(_text(cpu, "isa_level", where)),
-            next_level=_text(cpu, "isa_next_level", where),
-            missing=_texts(cpu, "isa_level_missing", where),
-            features=_texts(cpu, "features", where),
-            microarchitecture=_text(archspec, "microarchitecture", f"{where}archspec."),
-            hwcaps_level=_text(hwcaps, "level", f"{where}glibc_hwcaps."),
-            hwcaps_agrees=_flag(hwcaps, "agrees", f"{where}glibc_hwcaps."),
+            vendor=_known(text(cpu, "vendor", where)),
+            model=_known(text(cpu, "model", where)),
+            level=_known(text(cpu, "isa_level", where)),
+            next_level=text(cpu, "isa_next_level", where),
+            missing=texts(cpu, "isa_level_missing", where),
+            features=texts(cpu, "features", where),
+            microarchitecture=text(archspec, "microarchitecture", f"{where}archspec."),
+            hwcaps_level=text(hwcaps, "level", f"{where}glibc_hwcaps."),
+            hwcaps_agrees=flag(hwcaps, "agrees", f"{where}glibc_hwcaps."),
             refused=refused,
         )
 
@@ -211,14 +150,14 @@ class SystemFacts(Record):
     @classmethod
     def from_dict(cls, system: Mapping[str, Any]) -> Self:
         where = "system."
-        libc = _section(system, "libc", where)
+        libc = section(system, "libc", where)
         return cls(
-            os=_known(_text(system, "os", where)),
-            kernel=_known(_text(system, "kernel", where)),
-            libc_family=_known(_text(libc, "family", f"{where}libc.")),
-            libc_version=_known(_text(libc, "version", f"{where}libc.")),
-            hostname=_known(_text(system, "hostname", where)),
-            platform_tags=_texts(system, "platform_tags", where),
+            os=_known(text(system, "os", where)),
+            kernel=_known(text(system, "kernel", where)),
+            libc_family=_known(text(libc, "family", f"{where}libc.")),
+            libc_version=_known(text(libc, "version", f"{where}libc.")),
+            hostname=_known(text(system, "hostname", where)),
+            platform_tags=texts(system, "platform_tags", where),
         )
 
 
@@ -241,12 +180,12 @@ class CapacityFacts(Record):
     @classmethod
     def from_dict(cls, capacity: Mapping[str, Any]) -> Self:
         where = "capacity."
-        memory = _section(capacity, "memory", where)
+        memory = section(capacity, "memory", where)
         return cls(
-            logical_cpus=_number(capacity, "logical_cpus", where),
-            usable_cores=_number(capacity, "usable_cores", where),
-            memory_bytes=_number(memory, "total_bytes", f"{where}memory."),
-            memory_limit_bytes=_number(memory, "cgroup_limit_bytes", f"{where}memory."),
+            logical_cpus=number(capacity, "logical_cpus", where),
+            usable_cores=number(capacity, "usable_cores", where),
+            memory_bytes=number(memory, "total_bytes", f"{where}memory."),
+            memory_limit_bytes=number(memory, "cgroup_limit_bytes", f"{where}memory."),
         )
 
 
@@ -289,19 +228,19 @@ class AcceleratorFacts(Record):
         where = f"accelerators[{index}]."
         devices = tuple(
             Device(
-                visible=_flag(device, "visible", f"{where}devices[].") is not False,
-                compute_capability=_text(device, "compute_capability", f"{where}devices[]."),
-                gfx_target=_text(device, "gfx_target", f"{where}devices[]."),
+                visible=flag(device, "visible", f"{where}devices[].") is not False,
+                compute_capability=text(device, "compute_capability", f"{where}devices[]."),
+                gfx_target=text(device, "gfx_target", f"{where}devices[]."),
             )
-            for device in _objects(accelerator, "devices", where)
+            for device in objects(accelerator, "devices", where)
         )
         return cls(
-            vendor=_text(accelerator, "vendor", where) or UNKNOWN,
-            status=_text(accelerator, "status", where) or UNKNOWN,
-            reason=_text(accelerator, "reason", where),
-            cuda_driver_version=_text(accelerator, "cuda_driver_version", where),
-            rocm_version=_text(accelerator, "rocm_version", where),
-            rosetta=bool(_flag(accelerator, "rosetta", where)),
+            vendor=text(accelerator, "vendor", where) or UNKNOWN,
+            status=text(accelerator, "status", where) or UNKNOWN,
+            reason=text(accelerator, "reason", where),
+            cuda_driver_version=text(accelerator, "cuda_driver_version", where),
+            rocm_version=text(accelerator, "rocm_version", where),
+            rosetta=bool(flag(accelerator, "rosetta", where)),
             devices=devices,
         )
 
@@ -335,14 +274,14 @@ class PythonFacts(Record):
     def from_dict(cls, python: Mapping[str, Any]) -> Self:
         where = "python."
         return cls(
-            version=_known(_text(python, "version", where)),
-            implementation=_known(_text(python, "implementation", where)),
-            isa_level=_known(_text(python, "isa_level", where)),
-            march=_text(python, "march", where),
-            debug=_flag(python, "debug", where),
-            pgo=_flag(python, "pgo", where),
-            lto=_flag(python, "lto", where),
-            real_executable=_text(python, "real_executable", where),
+            version=_known(text(python, "version", where)),
+            implementation=_known(text(python, "implementation", where)),
+            isa_level=_known(text(python, "isa_level", where)),
+            march=text(python, "march", where),
+            debug=flag(python, "debug", where),
+            pgo=flag(python, "pgo", where),
+            lto=flag(python, "lto", where),
+            real_executable=text(python, "real_executable", where),
         )
 
     def build(self) -> dict[str, Any]:
@@ -391,14 +330,14 @@ class HostFacts(Record):
             raise HostReportError(f"scope must be 'kernel-host' or 'server-host', not {scope!r}")
         return cls(
             scope=scope,
-            cpu=ProcessorFacts.from_dict(_section(data, "cpu", "")),
-            system=SystemFacts.from_dict(_section(data, "system", "")),
-            capacity=CapacityFacts.from_dict(_section(data, "capacity", "")),
+            cpu=ProcessorFacts.from_dict(section(data, "cpu", "")),
+            system=SystemFacts.from_dict(section(data, "system", "")),
+            capacity=CapacityFacts.from_dict(section(data, "capacity", "")),
             accelerators=tuple(
                 AcceleratorFacts.from_dict(item, index)
-                for index, item in enumerate(_objects(data, "accelerators", ""))
+                for index, item in enumerate(objects(data, "accelerators", ""))
             ),
-            python=PythonFacts.from_dict(_section(data, "python", "")),
+            python=PythonFacts.from_dict(section(data, "python", "")),
         )
 
     def accelerator(self, vendor: str) -> AcceleratorFacts | None:
