@@ -10,9 +10,11 @@ from collections.abc import Mapping
 
 TYPE_CHECKING = False  # typing itself would cost the cold path (``%cpuinfo``) more than this module
 if TYPE_CHECKING:
-    from typing import Any
+    from typing import Any, TypeVar
 
     from .facts import HostReportError
+
+    T = TypeVar("T")
 
 
 def _refused(message: str) -> HostReportError:
@@ -48,10 +50,7 @@ def objects(data: Mapping[str, Any], key: str, where: str) -> list[Mapping[str, 
 
 
 def text(data: Mapping[str, Any], key: str, where: str) -> str | None:
-    value = data.get(key)
-    if value is None or isinstance(value, str):
-        return value
-    raise _refused(f"{where}{key} must be a string, not {type(value).__name__}")
+    return _scalar(data, key, where, str, "a string")
 
 
 def texts(data: Mapping[str, Any], key: str, where: str) -> tuple[str, ...]:
@@ -77,7 +76,11 @@ def number(data: Mapping[str, Any], key: str, where: str) -> float | None:
 
 
 def flag(data: Mapping[str, Any], key: str, where: str) -> bool | None:
+    return _scalar(data, key, where, bool, "true or false")
+
+
+def _scalar(data: Mapping[str, Any], key: str, where: str, kind: type[T], words: str) -> T | None:
     value = data.get(key)
-    if value is None or isinstance(value, bool):
+    if value is None or isinstance(value, kind):
         return value
-    raise _refused(f"{where}{key} must be true or false, not {type(value).__name__}")
+    raise _refused(f"{where}{key} must be {words}, not {type(value).__name__}")
