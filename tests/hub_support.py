@@ -227,11 +227,15 @@ c.Spawner.cpu_limit = settings["cpu_limit"]
 c.Spawner.start_timeout = c.Spawner.http_timeout = int(settings["timeout"])
 
 
-def _per_user(template):
-    return lambda spawner: template.format(username=spawner.user.name, home=spawner.home_dir)
+def _per_user(key, template):
+    def value(spawner):
+        chosen = settings["user_environment"].get(spawner.user.name, {{}}).get(key, template)
+        return chosen.format(username=spawner.user.name, home=spawner.home_dir)
+
+    return value
 
 
-c.Spawner.environment = {{key: _per_user(value) for key, value in settings["environment"].items()}}
+c.Spawner.environment = {{key: _per_user(key, value) for key, value in settings["environment"].items()}}
 """
 
 
@@ -241,13 +245,15 @@ def running_hub(
     users: tuple[str, ...],
     environment: Mapping[str, str],
     *,
+    user_environment: Mapping[str, Mapping[str, str]] | None = None,
     server_args: tuple[str, ...] = (),
     limits: Limits = Limits(),
 ) -> Iterator[Hub]:
     """Run the hub (and, through it, the proxy) until the block ends, then stop everything.
 
     ``environment`` goes into every single-user server as ``c.Spawner.environment``; ``{username}``
-    and ``{home}`` in a value are the user's.
+    and ``{home}`` in a value are the user's. ``user_environment`` replaces some of those values for
+    some users (by name; an empty value is as good as unset for most variables).
     """
     proxy = proxy_command()
     root.mkdir(parents=True, exist_ok=True)
@@ -268,6 +274,7 @@ def running_hub(
         "cpu_limit": limits.cpus,
         "timeout": STARTUP_S,
         "environment": dict(environment),
+        "user_environment": {name: dict(values) for name, values in (user_environment or {}).items()},
     }
     config = root / "jupyterhub_config.py"
     config.write_text(_CONFIG.format(settings=json.dumps(settings)), encoding="utf-8")

@@ -43,6 +43,9 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(int(STARTUP_S) * 2)]
 USERS = ("alice", "bob")
 BROWSER_USER = "carol"
 """Logs in through the form: the hub starts this user's server on login, as it does for people."""
+LISTED_STORES = ("alice",)
+"""Users whose stores are named in ``PYVARIANT_PYTHON_STORE`` (their own, then the shared one); the
+others have the default: their Jupyter data folder's, then every ``JUPYTER_PATH`` folder's."""
 LEVELS = ("v1", "v2")
 NEWER_RELEASE = "20260201"
 PER_NODE = "pyvariant-per-node"
@@ -62,14 +65,18 @@ def jp_server_cleanup() -> None:
 
 @dataclass(frozen=True)
 class Shared:
-    """What an administrator prepared once for every user: a store and a per-node kernelspec."""
+    """What an administrator prepared once for every user, in one prefix laid out as a Jupyter data
+    folder: a store and a per-node kernelspec (the layout of docs/cluster.md)."""
 
-    store: Path
     prefix: Path
 
     @property
     def jupyter_path(self) -> Path:
         return self.prefix / "share" / "jupyter"
+
+    @property
+    def store(self) -> Path:
+        return self.jupyter_path / "pyvariant" / "pythons"
 
     def snapshot(self) -> dict[str, tuple[int, int] | None]:
         """Every folder under the shared folders, and every file with its size and mtime: a write
@@ -78,9 +85,8 @@ class Shared:
         modes stop no one) adds them where it can; a user on a read-only store writes none."""
         return {
             str(path): None if path.is_dir() else (path.lstat().st_size, path.lstat().st_mtime_ns)
-            for folder in (self.store, self.prefix)
-            for path in sorted(folder.rglob("*"))
-            if "__pycache__" not in path.relative_to(folder).parts
+            for path in sorted(self.prefix.rglob("*"))
+            if "__pycache__" not in path.relative_to(self.prefix).parts
         }
 
 
@@ -112,13 +118,11 @@ def shared(world: World, tmp_path_factory: pytest.TempPathFactory) -> Shared:
     read-only; then the mirror also publishes a newer build that only users' own stores get."""
     if platform.machine() != "x86_64":
         pytest.skip("the shared store holds one build per x86-64 level")
-    root = tmp_path_factory.mktemp("shared")
-    shared = Shared(root / "pythons", root / "prefix")
+    shared = Shared(tmp_path_factory.mktemp("shared"))
     store = ("--store", str(shared.store))
     world.cli("python", "install", "3.11", "--levels", ",".join(LEVELS), "--catalog", world.catalog, *store)
     prefix = ("--prefix", str(shared.prefix))
     world.cli("kernel", "install", "3.11", "--per-node", "--name", PER_NODE, *store, *prefix)
-    _read_only(shared.store)
     _read_only(shared.prefix)
     levels = level_archives(world.archive, LEVELS)
     world.mirror.publish([*levels, _newer(levels[0])])
@@ -138,8 +142,12 @@ def hub(world: World, shared: Shared, tmp_path_factory: pytest.TempPathFactory) 
         "PYVARIANT_PYTHON_STORE": os.pathsep.join(["{home}/pythons", str(shared.store)]),
         "JUPYTER_PATH": str(shared.jupyter_path),
     }
+    default_store = {"PYVARIANT_PYTHON_STORE": ""}
+    others = {name: default_store for name in (*USERS, BROWSER_USER) if name not in LISTED_STORES}
     root = tmp_path_factory.mktemp("hub")
-    with running_hub(root, (*USERS, BROWSER_USER), environment, server_args=LAB_OPTIONS) as running:
+    with running_hub(
+        root, (*USERS, BROWSER_USER), environment, user_environment=others, server_args=LAB_OPTIONS
+    ) as running:
         yield running
 
 
@@ -148,8 +156,14 @@ def users(hub: Hub) -> dict[str, HubUser]:
     return {name: hub.start_server(name) for name in USERS}
 
 
+def _own_store(user: HubUser) -> Path:
+    if user.name in LISTED_STORES:
+        return user.home / "pythons"
+    return user.home / ".local" / "share" / "jupyter" / "pyvariant" / "pythons"
+
+
 def _own_interpreters(user: HubUser) -> list[str]:
-    store = user.home / "pythons"
+    store = _own_store(user)
     return sorted(p.name for p in store.iterdir() if not p.name.startswith(".")) if store.is_dir() else []
 
 
@@ -189,6 +203,10 @@ def _outputs(user: HubUser, kernel_name: str, code: str) -> list[dict[str, Any]]
     return outputs
 
 
+def _kernel_names(user: HubUser) -> set[str]:
+    return {kernel["name"] for kernel in user.get("pyvariant/api/kernels")["kernels"]}
+
+
 def _venv_base(python: str) -> Path:
     """The interpreter prefix a kernel venv was made from (its ``pyvenv.cfg`` ``home``)."""
     cfg = Path(python).parent.parent / "pyvenv.cfg"
@@ -223,22 +241,24 @@ def test_kernels_come_from_the_shared_store_or_the_users_own(
     before = shared.snapshot()
     v2, newer = level_archives(world.archive, ["v2"])[0], _newer(level_archives(world.archive, ["v1"])[0])
 
-    # A build the shared store holds: no download, nothing in alice's own store.
-    kernel = _provision(alice, {"version": "3.11", "level": "v2", "name": "alice-v2"})
-    assert _venv_base(kernel["python"]).parent == shared.store
-    assert len(world.mirror.requests_for(v2.path)) == 1, "downloaded again: only the shared store's fill"
-    assert _own_interpreters(alice) == []
-    assert _run(alice, "alice-v2", "import sys; print(sys.executable)").strip() == kernel["python"]
+    # A build the shared store holds: no download, nothing in the user's own store, whether the
+    # stores are listed (alice) or found on JUPYTER_PATH (bob).
+    for user in (alice, bob):
+        kernel = _provision(user, {"version": "3.11", "level": "v2", "name": f"{user.name}-v2"})
+        assert _venv_base(kernel["python"]).parent == shared.store
+        assert len(world.mirror.requests_for(v2.path)) == 1, "downloaded again: only the shared store's fill"
+        assert _own_interpreters(user) == []
+        assert _run(user, f"{user.name}-v2", "import sys; print(sys.executable)").strip() == kernel["python"]
 
-    # A build it does not hold: downloaded once, into bob's own store (the first root).
+    # A build it does not hold: downloaded once, into the user's own store (the first root).
     kernel = _provision(bob, {"version": "3.11", "level": "v1", "name": "bob-newer"})
-    assert _venv_base(kernel["python"]) == bob.home / "pythons" / newer.filename.split(".tar")[0]
+    assert _venv_base(kernel["python"]) == _own_store(bob) / newer.filename.split(".tar")[0]
     assert len(world.mirror.requests_for(newer.path)) == 1
     assert _run(bob, "bob-newer", "import sys; print(sys.executable)").strip() == kernel["python"]
 
     # Each user sees their own kernels, and the shared one.
-    assert {k["name"] for k in alice.get("pyvariant/api/kernels")["kernels"]} == {"alice-v2", PER_NODE}
-    assert {k["name"] for k in bob.get("pyvariant/api/kernels")["kernels"]} == {"bob-newer", PER_NODE}
+    assert _kernel_names(alice) == {"alice-v2", PER_NODE}
+    assert _kernel_names(bob) == {"bob-v2", "bob-newer", PER_NODE}
     assert shared.snapshot() == before, "a user's server wrote into the shared folders"
 
 
@@ -284,6 +304,10 @@ def test_log_in_open_lab_provision_and_run_a_cell_through_the_proxy(browser: Bro
     # The dialog closes on success and a notebook opens on the new kernel.
     form.wait_for(state="detached", timeout=STARTUP_S * 1000)
     expect(kernel_name_in_toolbar(page)).to_contain_text("Python 3.11")
+    # The status item shows the kernel's own report, asked through /user/<name>/pyvariant/api/: the
+    # kernel runs and answers (the fixture's interpreter is built for any x86-64).
+    status = page.locator(".jp-pyvariant-status[data-kernel-isa-level]")
+    expect(status).to_have_attribute("data-kernel-isa-level", "x86-64-v1")
     run_cell(page, "import sys; print(sys.version_info[:2], sys.prefix)")
     expect(last_output(page)).to_contain_text(f"(3, 11) {hub.home(BROWSER_USER)}")
     assert console.problems() == []
