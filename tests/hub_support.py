@@ -48,7 +48,8 @@ def proxy_command() -> Path:
     found = LOCAL_PROXY if LOCAL_PROXY.is_file() else shutil.which(PROXY_NAME)
     if found is None:
         raise HubUnavailable(
-            f"{PROXY_NAME} is not installed: `npm install --prefix .ci/node {PROXY_NAME}@5` (as .ci/run does)"
+            f"{PROXY_NAME} is not installed: "
+            f"`npm install --prefix .ci/node {PROXY_NAME}@5.3.0` (as .ci/run does)"
         )
     return Path(found)
 
