@@ -23,6 +23,7 @@ __all__ = [
     "Handler",
     "UsageError",
     "Verb",
+    "add_installer_option",
     "add_trust_option",
     "find",
     "in_face",
@@ -72,6 +73,16 @@ def reported(failures: ErrorTypes, usage: ErrorTypes = tuple) -> Callable[[Handl
         return handler
 
     return wrap
+
+
+def add_installer_option(
+    parser: argparse.ArgumentParser,
+    whose: str = "",
+    default: str = "$PYVARIANT_INSTALLER, else uv when installed",
+) -> None:
+    """``--installer uv|pip``: which installer runs (``whose``: `` of the kernel's packages``)."""
+    help_text = f"the installer{whose} (default: {default})"
+    parser.add_argument("--installer", choices=("uv", "pip"), help=help_text)
 
 
 def add_trust_option(parser: argparse.ArgumentParser) -> None:

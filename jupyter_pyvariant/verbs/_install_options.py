@@ -8,7 +8,7 @@ import argparse
 import os
 from typing import TYPE_CHECKING
 
-from . import add_trust_option
+from . import add_installer_option, add_trust_option
 
 if TYPE_CHECKING:
     from ..install.plan import Options
@@ -39,11 +39,7 @@ def target_options(parser: argparse.ArgumentParser, python_help: str = "install 
         default=[],
         help="also take files from this folder or page of links, as pip does (repeatable)",
     )
-    parser.add_argument(
-        "--installer",
-        choices=("uv", "pip"),
-        help="the installer (default: $PYVARIANT_INSTALLER, else uv when installed)",
-    )
+    add_installer_option(parser)
     parser.add_argument(
         "--timeout", type=float, default=30.0, metavar="S", help="per-request network timeout"
     )

@@ -6,7 +6,7 @@ import argparse
 from typing import TYPE_CHECKING
 
 from ..display import Output, table_html, table_text
-from . import UsageError, Verb, add_trust_option, reported
+from . import UsageError, Verb, add_installer_option, add_trust_option, reported
 from .python import PhaseProgress, bad_request
 
 if TYPE_CHECKING:
@@ -44,11 +44,7 @@ def _configure_install(parser: argparse.ArgumentParser) -> None:
         metavar="PKG",
         help="packages to add",
     )
-    parser.add_argument(
-        "--installer",
-        choices=("uv", "pip"),
-        help="the installer of the kernel's packages (default: $PYVARIANT_INSTALLER, else uv when installed)",
-    )
+    add_installer_option(parser, " of the kernel's packages")
     add_trust_option(parser)
     parser.add_argument(
         "--mirror", help="replaces the python-build-standalone download prefix (also file://)"
