@@ -18,9 +18,12 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .runner import InstallerError
+
+if TYPE_CHECKING:
+    from ..variants.metadata import VariantMetadata
 
 _INSPECT = r"""
 import json, os, sys
@@ -132,19 +135,26 @@ class Installed:
 
         return str(canonicalize_name(self.name))
 
+    def variant(self) -> VariantMetadata | None:
+        """Its ``variant.json`` as read (None: a plain wheel); one that cannot be read raises
+        :class:`.metadata.MetadataError` naming the distribution."""
+        if self.variant_json is None:
+            return None
+        from ..variants.reader import parse_variants_json
+
+        where = f"{self.name}-{self.version}.dist-info/variant.json"
+        return parse_variants_json(self.variant_json, where, package=self.name, file=where)
+
     @property
     def label(self) -> str | None:
         """The label its ``variant.json`` records (None: a plain wheel, or no readable label)."""
-        if self.variant_json is None:
-            return None
         from ..variants.metadata import MetadataError
-        from ..variants.reader import parse_variants_json
 
         try:
-            metadata = parse_variants_json(self.variant_json, f"{self.name}.dist-info/variant.json")
+            metadata = self.variant()
         except MetadataError:
             return None
-        return str(next(iter(metadata.variants), "")) or None
+        return None if metadata is None else str(next(iter(metadata.variants), "")) or None
 
 
 @dataclass(frozen=True)

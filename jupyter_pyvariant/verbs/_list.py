@@ -52,16 +52,15 @@ def _installed_variant(dist: Installed) -> tuple[str | None, list[str], str | No
     """(label, properties, why its variant.json cannot be read) of an installed distribution: an
     installed file is the user's, whatever it holds, so a broken one is named, never fatal."""
     from ..variants.metadata import MetadataError
-    from ..variants.reader import parse_variants_json
 
-    if dist.variant_json is None:
-        return None, [], None
-    where = f"{dist.name}-{dist.version}.dist-info/variant.json"
     try:
-        metadata = parse_variants_json(dist.variant_json, where, package=dist.name, file=where)
+        metadata = dist.variant()
     except MetadataError as exc:
         return None, [], str(exc)
+    if metadata is None:
+        return None, [], None
     if len(metadata.variants) != 1:
+        where = metadata.sources[0]
         return None, [], f"{dist.name}: {where}: describes {len(metadata.variants)} variants, not one"
     label, properties = next(iter(metadata.variants.items()))
     return str(label), sorted(str(p) for p in properties), None
