@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import re
+import time
+import urllib.request
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -114,7 +116,15 @@ def test_cancelling_a_provision_stops_it_and_keeps_nothing(
         screenshot(page, "provision-running")
         form.locator(".jp-pyvariant-cancel").click()
         expect(form).to_have_attribute("data-state", "cancelled", timeout=UI_TIMEOUT_MS)
-        expect(form.locator(".jp-pyvariant-error")).to_contain_text("cancelled")
+        expect(form.locator(".jp-pyvariant-error")).to_have_text("Cancelled: nothing was kept.")
+        # The bar stopped (no moving bar with a stale step), "cancelled" is said once, and the
+        # details never call the interrupted download done.
+        expect(form.locator("progress")).to_be_hidden()
+        expect(form.locator(".jp-pyvariant-progress-message")).to_be_empty()
+        assert form.inner_text().lower().count("cancelled") == 1, form.inner_text()
+        form.locator(".jp-pyvariant-provision-log summary").click()
+        log = form.locator(".jp-pyvariant-provision-log pre").inner_text()
+        assert "download: done" not in log and log.count("cancelled") == 1, log
         assert _provisioned_specs(provisioning_lab, IMPOSTOR_MINOR) == {}
         assert provisioning_lab.get_json("pyvariant/api/jobs")["jobs"][-1]["state"] == "cancelled"
         assert console.problems() == []
@@ -130,10 +140,13 @@ def test_a_failed_provision_shows_the_error_in_the_dialog(
     _request(page, form, IMPOSTOR_MINOR)
     expect(form).to_have_attribute("data-state", "failed", timeout=PROVISION_SECONDS * 1000)
     error = form.locator(".jp-pyvariant-error")
-    expect(error).not_to_be_empty()
+    expect(error).to_contain_text("It did not work: ")
+    expect(form.locator("progress")).to_be_hidden()
+    expect(form.locator(".jp-pyvariant-cancel")).to_be_hidden()
     screenshot(page, "provision-failed")
-    # The dialog stays open with the request, ready to be corrected.
+    # The dialog stays open with the request, ready to be corrected and tried again.
     expect(form.locator(".jp-pyvariant-version")).to_be_enabled()
+    expect(page.locator(".jp-Dialog-footer .jp-mod-accept", has_text="Create kernel")).to_be_enabled()
     assert _provisioned_specs(provisioning_lab, IMPOSTOR_MINOR) == {}
 
 
@@ -226,3 +239,259 @@ def _session_kernel(server: Server) -> dict[str, Any]:
     (session,) = server.get_json("api/sessions")
     kernel: dict[str, Any] = session["kernel"]
     return kernel
+
+
+# -- a build that is already a kernel, the list of kernels, the picker, the comm, background jobs ---
+
+JOB_POLL_S = 0.5
+
+
+def _api(server: Server, method: str, path: str, body: Any = None) -> Any:
+    """One call to the extension's REST API with the server's token (no XSRF needed for a token)."""
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(
+        f"{server.url}pyvariant/api/{path}",
+        data=data,
+        method=method,
+        headers={"Authorization": f"token {server.token}", "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=60) as response:
+        text = response.read()
+    return json.loads(text) if text else None
+
+
+def _default_kernel(server: Server, minor: str) -> dict[str, Any]:
+    """The kernel this server provisioned for ``minor`` under its own name, provisioned over REST
+    (no UI) when an earlier test did not leave one."""
+
+    def default_named() -> list[dict[str, Any]]:
+        kernels = _api(server, "GET", "kernels")["kernels"]
+        return [
+            k
+            for k in kernels
+            if str(k["version"]).startswith(minor + ".") and k["name"].startswith("pyvariant-")
+        ]
+
+    if not default_named():
+        job = _api(server, "POST", "kernels", {"version": minor})["job"]
+        deadline = time.monotonic() + PROVISION_SECONDS
+        while job["state"] in ("pending", "running"):
+            assert time.monotonic() < deadline, f"provisioning {minor} did not end: {job}"
+            time.sleep(JOB_POLL_S)  # the poll's interval; the deadline is the wait
+            job = _api(server, "GET", f"jobs/{job['id']}")
+        assert job["state"] == "succeeded", json.dumps(job, indent=1)
+    (kernel, *_others) = default_named()
+    return kernel
+
+
+def _new_notebook(page: Page, server: Server, kernel_name: str) -> None:
+    """A new notebook on ``kernel_name``, in front, once its toolbar names that kernel."""
+    page.evaluate(
+        "name => void window.jupyterapp.commands.execute('notebook:create-new', {kernelName: name})",
+        kernel_name,
+    )
+    display = server.get_json("api/kernelspecs")["kernelspecs"][kernel_name]["spec"]["display_name"]
+    expect(kernel_name_in_toolbar(page)).to_have_text(display)
+
+
+def _provision_from_command(page: Page, *, switch_current: bool = False) -> Locator:
+    """The provisioning dialog, opened by its command (the Kernel menu's and the palette's entry):
+    the launcher card is not there once a layout with notebooks is restored. ``switch_current``: as
+    from the notebook in front, which the dialog may then switch."""
+    page.evaluate(
+        "args => void window.jupyterapp.commands.execute('pyvariant:provision-kernel', args)",
+        {"switchCurrent": switch_current},
+    )
+    form = page.locator(".jp-Dialog .jp-pyvariant-provision")
+    form.wait_for()
+    return form
+
+
+def _sessions_on(server: Server, kernel_name: str) -> list[dict[str, Any]]:
+    return [s for s in server.get_json("api/sessions") if s["kernel"]["name"] == kernel_name]
+
+
+@pytest.mark.timeout(PROVISION_SECONDS * 2 + 300)
+def test_a_build_that_is_a_kernel_already_is_offered_to_open_switch_or_name_anew(
+    browser: Browser, provisioning_lab: Server, world: World
+) -> None:
+    existing = _default_kernel(provisioning_lab, "3.11")
+    page, console = open_lab(browser, provisioning_lab)
+    specs = provisioning_lab.get_json("api/kernelspecs")
+    _new_notebook(page, provisioning_lab, specs["default"])
+    form = _provision_from_command(page, switch_current=True)
+    create = page.locator(".jp-Dialog-footer .jp-mod-accept", has_text="Create kernel")
+
+    # A version that is not one says why, next to the field.
+    form.locator(".jp-pyvariant-version").fill("3.x")
+    expect(form.locator(".jp-pyvariant-field-problem").first).to_contain_text('"3.x" is not a Python version')
+    expect(create).to_be_disabled()
+
+    # The same build again: the dialog says which kernel it is before anything is pressed.
+    form.locator(".jp-pyvariant-version").fill("3.11")
+    notice = form.locator(".jp-pyvariant-existing")
+    expect(notice).to_be_visible()
+    expect(notice).to_contain_text(existing["display_name"])
+    expect(form.locator(".jp-pyvariant-name")).to_have_value(existing["name"])
+    expect(create).to_be_disabled()
+    screenshot(page, "provision-existing")
+
+    # "Switch": this notebook moves to the existing kernel; nothing is provisioned.
+    jobs_before = len(provisioning_lab.get_json("pyvariant/api/jobs")["jobs"])
+    notice.locator(".jp-pyvariant-existing-switch").click()
+    expect(form).to_be_hidden()
+    expect(kernel_name_in_toolbar(page)).to_have_text(existing["display_name"])
+    assert len(_sessions_on(provisioning_lab, existing["name"])) == 1
+
+    # "Open": a new notebook on it.
+    form = _provision_from_command(page, switch_current=True)
+    form.locator(".jp-pyvariant-version").fill("3.11")
+    form.locator(".jp-pyvariant-existing-open").click()
+    expect(form).to_be_hidden()
+    _wait(lambda: len(_sessions_on(provisioning_lab, existing["name"])) == 2, "a second notebook on it")
+    assert len(provisioning_lab.get_json("pyvariant/api/jobs")["jobs"]) == jobs_before
+
+    # Another name: the notice goes, "Create kernel" makes a second kernel of that build.
+    form = _provision_from_command(page, switch_current=True)
+    form.locator(".jp-pyvariant-version").fill("3.11")
+    expect(notice).to_be_visible()
+    form.locator(".jp-pyvariant-name").fill("Bad Name!")
+    expect(form.locator(".jp-pyvariant-field-problem").nth(1)).to_contain_text("letters, digits")
+    expect(create).to_be_disabled()
+    form.locator(".jp-pyvariant-name").fill(SECOND_NAME)
+    expect(notice).to_be_hidden()
+    expect(create).to_be_enabled()
+    create.click()
+    _wait_for_provisioning(form, provisioning_lab)
+    assert SECOND_NAME in provisioning_lab.get_json("api/kernelspecs")["kernelspecs"]
+    assert console.problems() == []
+
+
+SECOND_NAME = "second-311"
+
+
+def _wait(condition: Any, what: str) -> None:
+    deadline = time.monotonic() + UI_TIMEOUT_MS / 1000
+    while not condition():
+        assert time.monotonic() < deadline, f"never: {what}"
+        time.sleep(JOB_POLL_S)  # the poll's interval; the deadline is the wait
+
+
+@pytest.mark.timeout(PROVISION_SECONDS + 300)
+def test_the_list_of_kernels_removes_one_after_asking(
+    browser: Browser, provisioning_lab: Server, world: World
+) -> None:
+    if SECOND_NAME not in provisioning_lab.get_json("api/kernelspecs")["kernelspecs"]:
+        job = _api(provisioning_lab, "POST", "kernels", {"version": "3.11", "name": SECOND_NAME})["job"]
+        _wait(
+            lambda: _api(provisioning_lab, "GET", f"jobs/{job['id']}")["state"] == "succeeded", "the kernel"
+        )
+    listed = {k["name"]: k for k in _api(provisioning_lab, "GET", "kernels")["kernels"]}
+    page, console = open_lab(browser, provisioning_lab)
+    form = _provision_from_command(page)
+    form.locator(".jp-pyvariant-manage-open").click()
+
+    manager = page.locator(".jp-Dialog .jp-pyvariant-manage")
+    row = manager.locator(f"tr[data-kernel-name='{SECOND_NAME}']")
+    expect(row).to_contain_text(listed[SECOND_NAME]["display_name"])
+    expect(row).to_contain_text(str(listed[SECOND_NAME]["version"]))
+    expect(manager.locator("tbody tr")).to_have_count(len(listed))
+    screenshot(page, "kernel-list")
+
+    # Keeping it changes nothing.
+    row.locator(".jp-pyvariant-remove").click()
+    confirm = page.locator(".jp-Dialog", has_text=f'Remove kernel "{listed[SECOND_NAME]["display_name"]}"?')
+    confirm.locator(".jp-Dialog-footer button", has_text="Keep it").click()
+    expect(row).to_be_visible()
+    assert SECOND_NAME in provisioning_lab.get_json("api/kernelspecs")["kernelspecs"]
+
+    row.locator(".jp-pyvariant-remove").click()
+    confirm.locator(".jp-Dialog-footer button", has_text="Remove").click()
+    expect(manager.locator(".jp-pyvariant-manage-note")).to_contain_text("was removed")
+    expect(row).to_have_count(0)
+    assert SECOND_NAME not in provisioning_lab.get_json("api/kernelspecs")["kernelspecs"]
+    assert SECOND_NAME not in {k["name"] for k in _api(provisioning_lab, "GET", "kernels")["kernels"]}
+
+    # "Set up a new kernel…" goes back to the provisioning dialog.
+    page.locator(".jp-Dialog-footer .jp-mod-accept", has_text="Set up a new kernel").click()
+    expect(page.locator(".jp-Dialog .jp-pyvariant-provision")).to_be_visible()
+    assert console.problems() == []
+
+
+@pytest.mark.timeout(PROVISION_SECONDS + 300)
+def test_a_switch_to_a_kernel_that_does_not_exist_says_so_in_the_cell(
+    browser: Browser, provisioning_lab: Server, world: World
+) -> None:
+    existing = _default_kernel(provisioning_lab, "3.11")
+    page, _console = open_lab(browser, provisioning_lab)
+    _new_notebook(page, provisioning_lab, existing["name"])
+    # Over a comm the kernel opens itself: the frontend answers on it, the cell waits and says why.
+    run_cell(page, "%pyvariant kernel switch no-such-kernel --via comm")
+    output = last_output(page)
+    expect(output).to_contain_text("the frontend did not switch to 'no-such-kernel'")
+    expect(output).to_contain_text('no kernel named "no-such-kernel"')
+    expect(kernel_name_in_toolbar(page)).to_have_text(existing["display_name"])
+    screenshot(page, "switch-refused")
+
+
+def test_arrow_keys_in_the_kernel_picker_move_past_the_entry_and_enter_opens_it(
+    browser: Browser, provisioning_lab: Server
+) -> None:
+    page, console = open_lab(browser, provisioning_lab)
+    _new_notebook(page, provisioning_lab, provisioning_lab.get_json("api/kernelspecs")["default"])
+    kernel_name_in_toolbar(page).click()
+    picker = page.locator(".jp-Dialog select.jp-pyvariant-kernel-select")
+    picker.focus()
+    provision = page.locator(".jp-Dialog .jp-pyvariant-provision")
+    entry_value = picker.locator("option", has_text=PROVISION_ENTRY).get_attribute("value")
+    options = picker.locator("option").count()
+    picker.press("Home")
+    passed = False
+    for _ in range(options):
+        picker.press("ArrowDown")
+        passed = passed or picker.input_value() == entry_value
+        assert provision.count() == 0, "an arrow key opened the provisioning dialog"
+    assert passed, "the arrow keys never reached the entry"
+    expect(picker).to_be_visible()  # the picker is still open
+
+    while picker.input_value() != entry_value:
+        picker.press("ArrowUp")
+    expect(provision).to_have_count(0)
+    picker.press("Enter")
+    expect(provision).to_be_visible()
+    assert console.problems() == []
+
+
+@pytest.mark.timeout(PROVISION_SECONDS + 300)
+def test_a_job_left_running_shows_in_the_notifications_and_ends_in_a_toast(
+    browser: Browser, provisioning_lab: Server, world: World
+) -> None:
+    impostor = _impostor(world)
+    reached, release = world.mirror.block(impostor.path, after_bytes=len(impostor.data) // 3)
+    page, console = open_lab(browser, provisioning_lab)
+    try:
+        form = _provision_from_command(page)
+        _request(page, form, IMPOSTOR_MINOR)
+        assert reached.wait(timeout=PROVISION_SECONDS), "the download never started"
+        expect(form).to_have_attribute("data-state", "running")
+        page.locator(".jp-Dialog-footer button", has_text="Close").click()
+        expect(form).to_have_count(0)
+
+        running = page.locator(".jp-Notification-Toast-in-progress")
+        expect(running).to_contain_text(f"Setting up Python {IMPOSTOR_MINOR}")
+        screenshot(page, "provision-in-background")
+
+        # Reopening the dialog shows the running job, not an empty form.
+        form = _provision_from_command(page)
+        expect(form).to_have_attribute("data-state", "running")
+        expect(form.locator(".jp-pyvariant-cancel")).to_be_visible()
+        page.locator(".jp-Dialog-footer button", has_text="Close").click()
+        expect(running).to_be_visible()
+    finally:
+        release.set()
+    # The impostor fails its check once downloaded: the end is a toast that says why.
+    failed = page.locator(".jp-Notification-Toast-error", has_text="did not work")
+    expect(failed).to_be_visible(timeout=PROVISION_SECONDS * 1000)
+    expect(running).to_have_count(0)
+    screenshot(page, "provision-failed-toast")
+    assert console.problems() == []

@@ -1,8 +1,8 @@
 /**
  * Provisioning jobs outlive the dialog that started them. Each job is followed once, here: the
- * dialog watches it while it is open; while nobody watches, a progress notification shows it (the
- * notification area works in JupyterLab and Notebook 7 alike), and its end is a toast. Reopening the
- * dialog watches the running job again.
+ * dialog watches it while it is open; once it was closed on a running job, a progress notification
+ * shows the job until it ends (the notification area works in JupyterLab and Notebook 7 alike), and
+ * its end is a toast. Reopening the dialog watches the running job again.
  */
 import { Notification } from '@jupyterlab/apputils';
 
@@ -56,25 +56,19 @@ export class ProvisioningJobs {
   }
 
   /**
-   * Call `listener` with every snapshot of job `id` (now with the latest); resolves as the job ends,
-   * with its final snapshot once a new kernel is in the kernel list. While watched, no notification.
+   * Call `listener` with every snapshot of `job` (now with the latest); `ended` resolves as the job
+   * ends, with its final snapshot once a new kernel is in the kernel list. A job that ended already
+   * is followed again, to its end.
    */
-  watch(id: string, listener: Listener): { ended: Promise<IJob>; stop: () => void } {
-    const tracked = this._jobs.get(id);
-    if (!tracked) {
-      throw new Error(`job ${id} is not followed here`);
-    }
+  watch(job: IJob, listener: Listener): { ended: Promise<IJob>; stop: () => void } {
+    const tracked = this._track(job);
     tracked.listeners.add(listener);
-    if (tracked.notification) {
-      Notification.dismiss(tracked.notification);
-      tracked.notification = null;
-    }
     listener(tracked.job);
     return {
       ended: tracked.ended,
       stop: () => {
         tracked.listeners.delete(listener);
-        if (!tracked.listeners.size && reduceJob(null, tracked.job).busy) {
+        if (!tracked.listeners.size && !tracked.notification && reduceJob(null, tracked.job).busy) {
           this._showProgress(tracked);
         }
       }
@@ -140,25 +134,35 @@ export class ProvisioningJobs {
     });
   }
 
-  /** The end of a job nobody watched: a toast (the dialog shows it itself when it is open). */
+  /**
+   * The end of a job nobody watches: its progress notification turns into the result (or a new
+   * toast says it); the dialog shows the end itself when it is open.
+   */
   private _announce(tracked: Tracked, job: IJob): void {
-    if (tracked.notification) {
-      Notification.dismiss(tracked.notification);
-      tracked.notification = null;
-    } else if (tracked.listeners.size) {
+    if (tracked.listeners.size && !tracked.notification) {
       return;
     }
     const name = kernelLabel(job);
+    let message: string;
+    let type: 'success' | 'error' | 'info';
+    let actions: Notification.IAction[] = [];
     if (job.state === 'succeeded' && job.result) {
       const kernelName = job.result.kernel_name;
-      Notification.success(`Kernel "${name}" is ready.`, {
-        autoClose: false,
-        actions: [{ label: 'Open a notebook', callback: () => void this._hooks.open(kernelName) }]
-      });
+      message = `Kernel "${name}" is ready.`;
+      type = 'success';
+      actions = [{ label: 'Open a notebook', callback: () => void this._hooks.open(kernelName) }];
     } else if (job.state === 'failed') {
-      Notification.error(`Setting up kernel "${name}" did not work: ${job.error ?? 'no reason given'}`, {
-        autoClose: false
-      });
+      message = `Setting up kernel "${name}" did not work: ${job.error ?? 'no reason given'}`;
+      type = 'error';
+    } else {
+      message = `Setting up kernel "${name}" was cancelled; nothing was kept.`;
+      type = 'info';
+    }
+    if (tracked.notification) {
+      Notification.update({ id: tracked.notification, message, type, autoClose: false, actions });
+      tracked.notification = null;
+    } else if (type !== 'info') {
+      Notification.emit(message, type, { autoClose: false, actions });
     }
   }
 }

@@ -172,7 +172,7 @@ class ProvisionDialog extends Dialog<unknown> {
 
   private async _follow(job: IJob): Promise<void> {
     this._job = job;
-    const watch = this._jobs.watch(job.id, snapshot => this._form.showJob(snapshot));
+    const watch = this._jobs.watch(job, snapshot => this._form.showJob(snapshot));
     this._stopWatching = watch.stop;
     const final = await watch.ended;
     this._job = null;

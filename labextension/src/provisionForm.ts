@@ -93,14 +93,14 @@ export class ProvisionForm extends Widget {
     this._existing = element('div', 'jp-pyvariant-existing');
     this._existing.setAttribute('role', 'status');
     this._existingText = element('p');
-    const open = button('Open', 'jp-pyvariant-existing-open', 'Open a new notebook on that kernel');
+    const open = button('Open a new notebook on it', 'jp-pyvariant-existing-open', 'Nothing new is set up');
     open.addEventListener('click', () => this._match && _options.useExisting(this._match, 'open'));
     this._existing.append(this._existingText, open);
     if (_options.target) {
       const switchTo = button(
-        'Switch',
+        `Switch "${_options.target.name}" to it`,
         'jp-pyvariant-existing-switch',
-        `Switch "${_options.target.name}" to that kernel`
+        'Nothing new is set up'
       );
       switchTo.addEventListener('click', () => this._match && _options.useExisting(this._match, 'switch'));
       this._existing.append(switchTo);
@@ -270,7 +270,7 @@ export class ProvisionForm extends Widget {
     const taken = this._kernels.some(k => k.name === name);
     this._nameProblem.textContent =
       nameProblem(name) ??
-      (this._match ? 'This build is a kernel already: use it above, or type another name.' : '');
+      (this._match ? 'This build is a kernel already: use it (below), or type another name here.' : '');
     this._existing.hidden = !this._match;
     if (this._match) {
       this._existingText.textContent =
