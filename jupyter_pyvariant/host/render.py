@@ -157,7 +157,7 @@ def _python_rows(python: Mapping[str, Any]) -> list[Row]:
         ("executable", str(python.get("executable") or _UNKNOWN)),
         *_real_path(python),
         ("compiled for", str(python.get("isa_level") or python.get("march") or _UNKNOWN)),
-        ("build", _join(flavour)),
+        ("optimizations", _join(flavour)),
         ("python-build-standalone", "yes" if standalone.get("detected") else "no"),
     ]
     numpy = python.get("numpy")
@@ -178,8 +178,8 @@ def _advice_rows(recommendations: Mapping[str, Any]) -> list[Row]:
     rows: list[Row] = []
     interp = recommendations.get("interpreter")
     if interp:
-        rows.append(("best interpreter build", f"{interp['triple']} · {interp['flavour']}"))
-        rows.append(("uv key", str(interp["uv_key"])))
+        rows.append(("best Python build here", f"{interp['triple']} · {interp['flavour']}"))
+        rows.append(("name for uv python install", str(interp["uv_key"])))
         rows.append(("next step", str(interp["command"])))
     props = recommendations.get("variant_properties") or []
     if props:
