@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -23,8 +24,11 @@ else:  # pragma: no cover
 
 import cluster_support
 import pytest
+import test_host_gpu
 import variant_wheels
 from cluster_support import Cluster, replayed, wait_for, worker_venv
+from packaging.utils import canonicalize_name
+from test_install_universal_lock import _build_gpukit, _with_gpu
 from variant_wheels import EMPTY_PROFILE, IndexServer, freeze, write_profile
 
 from jupyter_pyvariant.cli import main
@@ -37,17 +41,19 @@ distributed = pytest.importorskip("distributed", reason="the Dask tests need the
 cloudpickle = pytest.importorskip("cloudpickle", reason="distributed brings cloudpickle")
 
 simd_wheels, simd_index = variant_wheels.simd_wheels, variant_wheels.simd_index
+nvml_stub_dir = test_host_gpu.nvml_stub_dir
 cloudpickle.register_pickle_by_value(cluster_support)  # the workers cannot import tests/
 
 MACHINES = {"haswell": "linux-rhel7-haswell", "zen4": "linux-rocky8.5-zen4", "k10": "linux-scientific7-k10"}
 """Worker name -> the recorded machine it replays."""
-LEVELS = {"haswell": "x86-64-v3", "zen4": "x86-64-v4", "k10": "x86-64-v1"}
-FITS = {"haswell": "x86_64_v3", "zen4": "x86_64_v4", "k10": "x86_64_v1"}
+LEVELS = {"haswell": "x86-64-v3", "zen4": "x86-64-v4", "k10": "x86-64-v1", "h100": "x86-64-v3"}
+FITS = {"haswell": "x86_64_v3", "zen4": "x86_64_v4", "k10": "x86_64_v1", "h100": "x86_64_v3"}
 """The simdinfo variant each machine fits best."""
 MACROS = {
     "haswell": ("__AVX2__", "__AVX512F__"),
     "zen4": ("__AVX512F__", None),
     "k10": ("__SSE2__", "__SSSE3__"),
+    "h100": ("__AVX2__", "__AVX512F__"),
 }
 """(an ISA macro the binary a machine gets was compiled with, one it was compiled without)."""
 
@@ -93,9 +99,16 @@ def universal(simd_index: IndexServer, pythons: dict[str, Path], folder: Path) -
     return _lock(simd_index.url, pythons["haswell"], folder, "universal", *nodes)
 
 
-def _lock(index_url: str, python: Path, folder: Path, name: str, *nodes: str) -> Path:
+def _lock(
+    index_url: str,
+    python: Path,
+    folder: Path,
+    name: str,
+    *nodes: str,
+    packages: tuple[str, ...] = ("simdinfo",),
+) -> Path:
     path = folder / f"{name}.pylock.toml"
-    argv = ["lock", "simdinfo", "-o", str(path), "--index-url", index_url, "--python", str(python), "--json"]
+    argv = ["lock", *packages, "-o", str(path), "--index-url", index_url, "--python", str(python), "--json"]
     assert main([*argv, *nodes]) == 0
     return path
 
@@ -117,6 +130,11 @@ def _dask_sync(capsys: pytest.CaptureFixture[str], *argv: str) -> dict[str, Any]
 def _by_name(client: Any) -> dict[str, str]:
     """Worker name -> address, as the scheduler knows them now."""
     return {str(w["name"]): address for address, w in client.scheduler_info(n_workers=-1)["workers"].items()}
+
+
+def _simdinfo(worker: dict[str, Any]) -> str:
+    """The simdinfo variant a worker's ``dask sync --json`` row says it has."""
+    return next(str(v["variant_label"]) for v in worker["variants"] if v["name"] == "simdinfo")
 
 
 def _runnable(client: Any) -> list[str]:
@@ -197,6 +215,55 @@ def test_one_lock_gives_every_worker_present_and_future_the_variant_its_cpu_fits
         assert row.rstrip().endswith("nothing"), row
 
 
+def test_a_gpu_worker_gets_the_cuda_variant_and_its_runtime_the_others_neither(
+    simd_wheels: Path,
+    dask_cluster: Cluster,
+    client: Any,
+    pythons: dict[str, Path],
+    universal: Path,
+    folder: Path,
+    nvml_stub_dir: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    root = tmp_path / "index"  # the simdinfo wheels, and gpukit whose CUDA variants need a runtime
+    shutil.copytree(simd_wheels, root)
+    _build_gpukit(root)
+    variant_wheels.build_plain(root, "cudart_cu12", "12.8.0")
+    variant_wheels.build_plain(root, "cudart_cu13", "13.0.0")
+    gpu_node = _with_gpu(replayed(folder / "h100", MACHINES["haswell"]), nvml_stub_dir)
+    gpu_python = worker_venv(folder / "venv-h100")
+    profile = folder / "h100.toml"
+    command = [sys.executable, "-m", "jupyter_pyvariant", "profile", "-o", str(profile)]
+    written = subprocess.run(
+        command, env={**os.environ, **gpu_node}, capture_output=True, text=True, timeout=600
+    )
+    assert written.returncode == 0, written.stderr
+    # Dask's own GPU monitor asks NVML for more than the stand-in library answers
+    gpu_worker = dask_cluster.start_worker(
+        "h100", gpu_python, {**gpu_node, "DASK_DISTRIBUTED__DIAGNOSTICS__NVML": "False"}
+    )
+
+    def joined() -> bool:
+        assert gpu_worker.popen.poll() is None, gpu_worker.log_tail()
+        return "h100" in _by_name(client)
+
+    wait_for(joined, "the GPU worker joined", dask_cluster.logs)
+
+    nodes = [part for name in (*MACHINES, "h100") for part in ("--for", str(folder / f"{name}.toml"))]
+    for index in variant_wheels.serve(root):
+        lock = _lock(index.url, gpu_python, folder, "gpu", *nodes, packages=("simdinfo", "gpukit"))
+        answer = _dask_sync(capsys, str(lock), "--scheduler", dask_cluster.address, "--index-url", index.url)
+    got = {w["name"]: {v["name"]: v["variant_label"] for v in w["variants"]} for w in answer["workers"]}
+    assert got.pop("h100") == {"gpukit": "cu12", "simdinfo": "x86_64_v3"}  # a CUDA 12.8 driver
+    assert got and all(labels["gpukit"] == "null" for labels in got.values()), got
+    for name, python in {**pythons, "h100": gpu_python}.items():
+        installed = {canonicalize_name(json.loads(line)[0]) for line in freeze(python)}
+        if name in got or name == "h100":
+            assert ("cudart-cu12" in installed) == (name == "h100"), (name, installed)
+            assert "cudart-cu13" not in installed
+
+
 def test_restart_makes_a_worker_import_what_the_sync_changed(
     simd_index: IndexServer,
     dask_cluster: Cluster,
@@ -218,7 +285,7 @@ def test_restart_makes_a_worker_import_what_the_sync_changed(
     assert {w["name"]: (w["changed"], w["restarting"]) for w in answer["workers"]} == {
         name: (["simdinfo==1.0.0"], True) for name in before
     }
-    assert {v["variant_label"] for w in answer["workers"] for v in w["variants"]} == {"null"}
+    assert {_simdinfo(w) for w in answer["workers"]} == {"null"}
 
     def restarted() -> dict[str, str] | None:
         now = _by_name(client)
@@ -298,7 +365,7 @@ def test_an_index_password_reaches_the_workers_but_no_command_line(
         lock = _lock(url, pythons["haswell"], folder, "private", *nodes)
         assert "s3cret" not in lock.read_text()
         answer = _dask_sync(capsys, str(lock), "--scheduler", dask_cluster.address, "--index-url", url)
-        assert {w["name"]: w["variants"][0]["variant_label"] for w in answer["workers"]} == {
+        assert {w["name"]: _simdinfo(w) for w in answer["workers"]} == {
             name: FITS[name] for name in _by_name(client)
         }
         assert any(path.startswith("/files/") and status == 200 for _, path, status in private.requests)
