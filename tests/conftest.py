@@ -19,6 +19,8 @@ pytest_plugins = [
     "variant_wheels",
     "pbs_mirror",
     "pbs_fixture",
+    "gpu_support",
+    "recipe_indexes",
 ]
 
 X86_64_LINUX = sys.platform.startswith("linux") and platform.machine() == "x86_64"

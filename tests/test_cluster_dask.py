@@ -24,11 +24,10 @@ else:  # pragma: no cover
 
 import cluster_support
 import pytest
-import test_host_gpu
 import variant_wheels
 from cluster_support import Cluster, replayed, wait_for, worker_venv
+from gpu_support import build_gpukit, with_gpu
 from packaging.utils import canonicalize_name
-from test_install_universal_lock import _build_gpukit, _with_gpu
 from variant_wheels import EMPTY_PROFILE, IndexServer, freeze, write_profile
 
 from jupyter_pyvariant.cli import main
@@ -41,7 +40,6 @@ distributed = pytest.importorskip("distributed", reason="the Dask tests need the
 cloudpickle = pytest.importorskip("cloudpickle", reason="distributed brings cloudpickle")
 
 simd_wheels, simd_index = variant_wheels.simd_wheels, variant_wheels.simd_index
-nvml_stub_dir = test_host_gpu.nvml_stub_dir
 cloudpickle.register_pickle_by_value(cluster_support)  # the workers cannot import tests/
 
 MACHINES = {"haswell": "linux-rhel7-haswell", "zen4": "linux-rocky8.5-zen4", "k10": "linux-scientific7-k10"}
@@ -228,10 +226,10 @@ def test_a_gpu_worker_gets_the_cuda_variant_and_its_runtime_the_others_neither(
 ) -> None:
     root = tmp_path / "index"  # the simdinfo wheels, and gpukit whose CUDA variants need a runtime
     shutil.copytree(simd_wheels, root)
-    _build_gpukit(root)
+    build_gpukit(root)
     variant_wheels.build_plain(root, "cudart_cu12", "12.8.0")
     variant_wheels.build_plain(root, "cudart_cu13", "13.0.0")
-    gpu_node = _with_gpu(replayed(folder / "h100", MACHINES["haswell"]), nvml_stub_dir)
+    gpu_node = with_gpu(replayed(folder / "h100", MACHINES["haswell"]), nvml_stub_dir)
     gpu_python = worker_venv(folder / "venv-h100")
     profile = folder / "h100.toml"
     command = [sys.executable, "-m", "jupyter_pyvariant", "profile", "-o", str(profile)]

@@ -9,7 +9,6 @@ from __future__ import annotations
 import ctypes.util
 import json
 import os
-import shutil
 import subprocess
 import sys
 from collections.abc import Mapping
@@ -17,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from gpu_support import H100_UUID, add_pci, write
 
 from jupyter_pyvariant.host._fs import Roots
 from jupyter_pyvariant.host._probe import Recorder
@@ -26,8 +26,6 @@ from jupyter_pyvariant.host.gpu_apple import apple_entry
 from jupyter_pyvariant.host.gpu_intel import intel_family_name
 from jupyter_pyvariant.host.gpu_nvidia import _kernel_driver_version, cuda_driver_version_text
 
-STUB_SOURCE = Path(__file__).parent / "nvml_stub" / "nvml_stub.c"
-H100_UUID = "GPU-aaaa1111-2222-3333-4444-555566667777"
 L4_UUID = "GPU-bbbb1111-2222-3333-4444-555566667777"
 MIG_UUIDS = "MIG-cccc1111-2222-3333-4444-555566667777,MIG-dddd1111-2222-3333-4444-555566667777"
 TWO_GPUS = {
@@ -65,41 +63,6 @@ print(json.dumps({
 
 
 # --- fake machines -----------------------------------------------------------------------------
-
-
-def write(where: str | Path, text: str | bytes) -> Path:
-    path = Path(where)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if isinstance(text, bytes):
-        path.write_bytes(text)
-    else:
-        path.write_text(text)
-    return path
-
-
-def add_pci(
-    sysfs: str | Path,
-    address: str,
-    pci_id: str,
-    pci_class: str = "0x030000",
-    driver: str | None = None,
-    card: str | None = None,
-) -> Path:
-    """A PCI device as sysfs shows it, with its driver link and DRM card when given."""
-    vendor, device = pci_id.split(":")
-    device_dir = Path(sysfs, "bus", "pci", "devices", address)
-    write(device_dir / "vendor", f"0x{vendor}\n")
-    write(device_dir / "device", f"0x{device}\n")
-    write(device_dir / "class", f"{pci_class}\n")
-    if driver:
-        driver_dir = Path(sysfs, "bus", "pci", "drivers", driver)
-        driver_dir.mkdir(parents=True, exist_ok=True)
-        (device_dir / "driver").symlink_to(driver_dir)
-    if card:
-        card_dir = Path(sysfs, "class", "drm", card)
-        card_dir.mkdir(parents=True, exist_ok=True)
-        (card_dir / "device").symlink_to(device_dir)
-    return device_dir
 
 
 def add_kfd_node(
@@ -141,28 +104,6 @@ def probe(
 
 
 # --- NVIDIA through the stand-in NVML, in a fresh interpreter ------------------------------------
-
-
-@pytest.fixture(scope="session")
-def nvml_stub_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    compiler = shutil.which("cc") or shutil.which("gcc")
-    if compiler is None:
-        pytest.skip("no C compiler to build the stand-in libnvidia-ml.so.1")
-    stub_dir = tmp_path_factory.mktemp("nvml")
-    subprocess.run(
-        [
-            compiler,
-            "-shared",
-            "-fPIC",
-            "-Wall",
-            "-Werror",
-            "-o",
-            str(stub_dir / "libnvidia-ml.so.1"),
-            str(STUB_SOURCE),
-        ],
-        check=True,
-    )
-    return stub_dir
 
 
 def run_probe(roots: Roots, library_dir: Path, log: Path, **stub_env: str) -> dict[str, Any]:

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import json
 from contextlib import closing
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import pytest
+from recipe_indexes import loopback_recipes
 from variant_wheels import IndexServer, build_plain
 
 from jupyter_pyvariant.host.facts import HostFacts
@@ -130,15 +130,6 @@ def test_a_session_works_out_what_the_host_supports_only_when_needed(
 
 
 VARIANT_INDEX = "https://download.pytorch.org/whl/variant"
-
-
-def loopback_recipes(monkeypatch: pytest.MonkeyPatch, urls: dict[str, str]) -> None:
-    """The packaged recipes with their index URLs replaced (``urls``: real prefix -> loopback URL)."""
-    text = resources.files(recipes.__package__).joinpath("data", "recipes.toml").read_text("utf-8")
-    for real, loopback in urls.items():
-        text = text.replace(f'"{real}"', f'"{loopback}"')
-    rules = recipes.load_rules(text)
-    monkeypatch.setattr(recipes, "load_rules", lambda text=None: rules)
 
 
 @pytest.mark.parametrize("accelerators", [[_nvidia("12.8")], [AMD], []], ids=["cuda", "rocm", "cpu"])

@@ -4,7 +4,7 @@ each (a replayed CPU, or the node's profile), each getting exactly the variant i
 The nodes' profiles are written by ``pyvariant profile``: two under a replayed /proc/cpuinfo of a
 real machine (PYVARIANT_PROCFS), one from a recorded ``cpuinfo --json`` report of a GPU node. Each
 node syncs under its replay; the GPU node's replay adds an NVIDIA device in a sysfs root
-(PYVARIANT_SYSFS) and the stand-in NVML library of test_host_gpu. The wheels are real: ``simdinfo``
+(PYVARIANT_SYSFS) and the stand-in NVML library of gpu_support. The wheels are real: ``simdinfo``
 compiled per x86-64 level, ``gpukit`` whose CUDA variant needs a CUDA runtime package that its null
 variant does not.
 """
@@ -28,14 +28,12 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 import pytest
-import test_host_gpu
-import test_install_profiles
 import variant_wheels
+from gpu_support import build_gpukit, with_gpu
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from packaging.utils import canonicalize_name
-from test_host_gpu import H100_UUID, add_pci
-from variant_wheels import IndexServer, freeze, fresh_venv, probe, python_tag, variant_metadata, write_wheel
+from variant_wheels import IndexServer, freeze, fresh_venv, probe, python_tag
 
 from jupyter_pyvariant.cli import main
 from jupyter_pyvariant.install.lock import Lock, LockError, Requirer, read_lock
@@ -43,21 +41,6 @@ from jupyter_pyvariant.install.lock_write import lock_text
 
 DATA = Path(__file__).parent / "data"
 serving = contextmanager(variant_wheels.serve)
-nvml_stub_dir = test_host_gpu.nvml_stub_dir
-indexes, routed = test_install_profiles.indexes, test_install_profiles.routed
-CU12 = {"nvidia": {"cuda_version_lower_bound": ["12.0"]}}
-CU13 = {"nvidia": {"cuda_version_lower_bound": ["13.0"]}}
-
-
-def _build_gpukit(root: Path) -> None:
-    """gpukit 1.0: CUDA 12 and 13 variants that need their CUDA runtime package, and a null variant
-    that needs nothing."""
-    labels = {"cu12": CU12, "cu13": CU13, "null": {}}
-    for label, requires in (("cu12", ["cudart-cu12>=12"]), ("cu13", ["cudart-cu13>=13"]), ("null", [])):
-        body = f'BUILD = "{label}"\n'.encode()
-        write_wheel(root, "gpukit", "1.0", "py3-none-any", {"gpukit/__init__.py": body}, label=label,
-                    requires=requires, variant_json=variant_metadata({label: labels[label]}))  # fmt: skip
-    (root / "gpukit-1.0-variants.json").write_text(json.dumps(variant_metadata(labels)))
 
 
 def _build_avx512kit(root: Path) -> None:
@@ -89,15 +72,6 @@ def _replayed(folder: Path, recording: str) -> dict[str, str]:
     return {"PYVARIANT_PROCFS": str(folder / "proc"), "PYVARIANT_SYSFS": str(folder / "sys")}
 
 
-def _with_gpu(replay: dict[str, str], nvml: Path) -> dict[str, str]:
-    """``replay`` plus an H100 on the PCI bus, answered by the stand-in NVML (CUDA 12.8 driver)."""
-    add_pci(replay["PYVARIANT_SYSFS"], "0000:17:00.0", "10de:2330", pci_class="0x030200", driver="nvidia")
-    gpu = {"NVML_STUB_DRIVER": "570.86.15", "NVML_STUB_CUDA": "12080", "NVML_STUB_COUNT": "1"}
-    gpu |= {"NVML_STUB_DEV0_NAME": "NVIDIA H100 80GB HBM3", "NVML_STUB_DEV0_UUID": H100_UUID}
-    gpu |= {"NVML_STUB_DEV0_CC": "9.0", "NVML_STUB_DEV0_MEM": str(80 * 2**30)}
-    return {**replay, **gpu, "LD_LIBRARY_PATH": str(nvml)}
-
-
 def _cli(
     *argv: str, env: dict[str, str] | None = None, cache: Path | None = None
 ) -> subprocess.CompletedProcess[str]:
@@ -114,7 +88,7 @@ def _cli(
 def cluster(tmp_path_factory: pytest.TempPathFactory, nvml_stub_dir: Path) -> Iterator[Cluster]:
     root = tmp_path_factory.mktemp("cluster-index")
     variant_wheels.build_simdinfo(root, tmp_path_factory.mktemp("build"))
-    _build_gpukit(root)
+    build_gpukit(root)
     variant_wheels.build_plain(root, "cudart_cu12", "12.8.0")
     variant_wheels.build_plain(root, "cudart_cu13", "13.0.0")
     _build_avx512kit(root)
@@ -127,7 +101,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory, nvml_stub_dir: Path) -> It
         nodes[name] = Node(name, work / f"{name}.toml", replay)
     report = str(DATA / "locks" / "gpu-node-report.json")
     assert main(["profile", "--from-report", report, "-o", str(work / "gpu.toml")]) == 0
-    gpu_node = _with_gpu(_replayed(work / "gpu", "linux-rhel7-haswell"), nvml_stub_dir)
+    gpu_node = with_gpu(_replayed(work / "gpu", "linux-rhel7-haswell"), nvml_stub_dir)
     nodes["gpu"] = Node("gpu", work / "gpu.toml", gpu_node)
     with serving(root) as index:
         yield Cluster(index, nodes, _make_lock(index, nodes, work))
