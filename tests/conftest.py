@@ -86,3 +86,15 @@ def _no_machine_index_settings() -> Iterator[None]:
         patch.setenv("PIP_CONFIG_FILE", os.devnull)
         patch.setenv("UV_NO_CONFIG", "1")
         yield
+
+
+@pytest.fixture(scope="session")
+def ipython() -> Any:
+    """The terminal IPython shell of this test run, with the extension loaded: IPython starts one
+    per process (a second ``start_ipython`` returns None), so every module shares it."""
+    from IPython import get_ipython
+    from IPython.testing.globalipapp import start_ipython
+
+    shell = start_ipython() or get_ipython()
+    shell.run_line_magic("load_ext", "jupyter_pyvariant")
+    return shell

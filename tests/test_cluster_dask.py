@@ -161,6 +161,7 @@ def test_one_lock_gives_every_worker_present_and_future_the_variant_its_cpu_fits
     pythons: dict[str, Path],
     universal: Path,
     folder: Path,
+    ipython: Any,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     sync = ["--scheduler", dask_cluster.address, "--index-url", simd_index.url]
@@ -195,13 +196,9 @@ def test_one_lock_gives_every_worker_present_and_future_the_variant_its_cpu_fits
     _assert_fits("k10", client.run(cluster_support.imported_simdinfo, workers=[late])[late])
 
     # the same lock again, from IPython with this session's current client: nothing left to change
-    from IPython.testing.globalipapp import start_ipython
-
-    shell = start_ipython()
-    shell.run_line_magic("load_ext", "jupyter_pyvariant")
     capsys.readouterr()
     with distributed.Client(dask_cluster.address):
-        shell.run_line_magic("pyvariant", f"dask sync {universal} --index-url {simd_index.url}")
+        ipython.run_line_magic("pyvariant", f"dask sync {universal} --index-url {simd_index.url}")
     shown = capsys.readouterr().out
     assert f"{universal} synced on 3 Dask workers" in shown, shown
     rows = {

@@ -133,15 +133,6 @@ def test_every_verb_whose_first_word_names_a_module_lives_there() -> None:
         verbs.find(["no-such-verb"])
 
 
-@pytest.fixture(scope="module")
-def ipython() -> Any:
-    from IPython.testing.globalipapp import start_ipython
-
-    shell = start_ipython()
-    shell.run_line_magic("load_ext", "jupyter_pyvariant")
-    return shell
-
-
 def test_cpuinfo_magic_in_terminal_ipython(ipython: Any, capsys: pytest.CaptureFixture[str]) -> None:
     ipython.run_line_magic("cpuinfo", "--json")
     data = json.loads(capsys.readouterr().out)
