@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from ..display import Output, table_html, table_text
 from ..install import failures
-from . import Verb, reported
+from . import Verb, add_installer_option, reported
 
 if TYPE_CHECKING:
     from types import ModuleType
@@ -32,11 +32,7 @@ def _configure(parser: argparse.ArgumentParser) -> None:
         metavar="URL",
         help="the index the lock came from, as the workers reach it (for credentials)",
     )
-    parser.add_argument(
-        "--installer",
-        choices=("uv", "pip"),
-        help="the installer on the workers (default: uv where installed)",
-    )
+    add_installer_option(parser, " on the workers", "uv where installed")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
 
 
