@@ -205,12 +205,30 @@ def open_page(browser: Browser, server: Server, path: str) -> tuple[Page, Consol
 
 def open_lab(browser: Browser, server: Server) -> tuple[Page, Console]:
     """JupyterLab in its default layout (the launcher in front): the workspace a previous test left
-    is reset, so its notebooks are not reopened."""
-    page, console = open_page(browser, server, "lab?reset")
+    is deleted first, so its notebooks are not reopened. (``lab?reset`` would do it in the page, but
+    JupyterLab then reloads the page once the restore has begun: a test that had seen the app could
+    lose it, or its open palette, to that reload.)"""
+    _delete_workspace(server)
+    page, console = open_page(browser, server, "lab")
     wait_for_app(page)
     # The splash screen goes once the layout is restored.
     page.locator("#jupyterlab-splash").wait_for(state="detached")
     return page, console
+
+
+def _delete_workspace(server: Server) -> None:
+    """Forget the saved layout of JupyterLab's default workspace (nothing to forget is fine)."""
+    request = urllib.request.Request(
+        server.url + "lab/api/workspaces/default",
+        method="DELETE",
+        headers={"Authorization": f"token {server.token}"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30):
+            pass
+    except urllib.error.HTTPError as exc:
+        if exc.code != 404:
+            raise
 
 
 def wait_for_app(page: Page, *commands: str) -> None:
