@@ -28,6 +28,7 @@ import { isUnknown } from './hostReport';
 import { fetchPythons } from './jobs';
 import { PROVISION_LABEL, PyvariantSessionDialogs } from './kernelPicker';
 import { CHIP_IMAGE_URL, chipIcon } from './icon';
+import { manageKernels } from './kernelManager';
 import { addLauncherEntry } from './launcher';
 import { IProvisioned, provisionKernel } from './provisionDialog';
 import { refreshAndFind, sessionContextOf } from './session';
@@ -45,6 +46,7 @@ export namespace CommandIDs {
   export const showKernelReport = 'pyvariant:show-kernel-report';
   export const provision = 'pyvariant:provision-kernel';
   export const refreshKernels = 'pyvariant:refresh-kernels';
+  export const manageKernels = 'pyvariant:manage-kernels';
 }
 
 const PALETTE_CATEGORY = 'Python variants';
@@ -180,7 +182,13 @@ const provisionPlugin: JupyterFrontEndPlugin<void> = {
       category: PALETTE_CATEGORY,
       args: { isPalette: true }
     });
+    commands.addCommand(CommandIDs.manageKernels, {
+      label: 'Kernels set up here…',
+      caption: 'The optimized kernels provisioned on this server, with their builds; remove one',
+      execute: () => manageKernels(() => specs.refreshSpecs())
+    });
     palette?.addItem({ command: CommandIDs.refreshKernels, category: PALETTE_CATEGORY });
+    palette?.addItem({ command: CommandIDs.manageKernels, category: PALETTE_CATEGORY });
     if (launcher) {
       addLauncherEntry(
         launcher,
