@@ -237,6 +237,7 @@ def _low_contrast(page: Page, selector: str) -> list[dict[str, Any]]:
 
 
 def _set_theme(page: Page, theme: str) -> None:
+    wait_for_app(page, "apputils:change-theme")
     page.evaluate(
         "(theme) => { window.jupyterapp.commands.execute('apputils:change-theme', {theme}); }", theme
     )

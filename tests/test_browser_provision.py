@@ -23,6 +23,7 @@ from browser_support import (
     run_cell,
     screenshot,
     start,
+    wait_for_app,
 )
 from pbs_fixture import World, level_archives, world_or_skip
 from pbs_mirror import Archive
@@ -286,6 +287,7 @@ def _default_kernel(server: Server, minor: str) -> dict[str, Any]:
 
 def _new_notebook(page: Page, server: Server, kernel_name: str) -> None:
     """A new notebook on ``kernel_name``, in front, once its toolbar names that kernel."""
+    wait_for_app(page, "notebook:create-new")
     page.evaluate(
         "name => void window.jupyterapp.commands.execute('notebook:create-new', {kernelName: name})",
         kernel_name,
@@ -298,6 +300,7 @@ def _provision_from_command(page: Page, *, switch_current: bool = False) -> Loca
     """The provisioning dialog, opened by its command (the Kernel menu's and the palette's entry):
     the launcher card is not there once a layout with notebooks is restored. ``switch_current``: as
     from the notebook in front, which the dialog may then switch."""
+    wait_for_app(page, "pyvariant:provision-kernel")
     page.evaluate(
         "args => void window.jupyterapp.commands.execute('pyvariant:provision-kernel', args)",
         {"switchCurrent": switch_current},
