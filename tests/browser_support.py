@@ -233,14 +233,20 @@ def _delete_workspace(server: Server) -> None:
 
 def wait_for_app(page: Page, *commands: str) -> None:
     """Until the application has restored its layout and registered ``commands`` (and the palette's
-    shortcut): what a test does before that may be undone by the restore, or find nothing."""
+    shortcut): what a test does before that may be undone by the restore, or find nothing.
+
+    The predicate is synchronous: Playwright does not await a promise a polled function returns (it
+    would count as true at once), so the end of the restore is noted on the page when it comes."""
     page.wait_for_function(
-        """async ({commands, palette}) => {
+        """({commands, palette}) => {
             const app = window.jupyterapp;
             if (!app) {
                 return false;
             }
-            await app.restored;
+            if (!app.pyvariantTestRestored) {
+                app.restored.then(() => { app.pyvariantTestRestored = true; });
+                return false;
+            }
             return commands.every(id => app.commands.hasCommand(id)) &&
                 app.commands.keyBindings.some(binding => binding.command === palette);
         }""",

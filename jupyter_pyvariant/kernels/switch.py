@@ -175,9 +175,11 @@ def switch_kernel(kernel_name: str, *, via: str = "auto", timeout: float = 120.0
     if via == "comm":
         import comm
 
-        opened = comm.create_comm(target_name=COMM_TARGET, data=message)
+        # Listening starts before the comm is opened: the frontend may answer the moment it is.
+        opened = comm.create_comm(target_name=COMM_TARGET, primary=False)
         waiting = _ANSWERS.listen(opened)
         wait = _ANSWERS.expect(opened, request_id)
+        opened.open(data=message)
         how = f"opened a comm on target {COMM_TARGET!r} with the switch request"
         return _answered(name, how, wait(timeout) if waiting else None, waiting, timeout)
     if via not in ("auto", "rest"):
