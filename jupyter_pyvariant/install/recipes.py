@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .._data import loads_toml, table
 from ..errors import InstallError
@@ -135,40 +135,53 @@ def _holds(when: Mapping[str, Any], facts: Facts) -> bool:
     return True
 
 
-def _read(what: str, text: str) -> dict[str, Any]:
-    """The TOML document ``text`` (``what`` names it in errors)."""
-    try:
-        return loads_toml(text)
-    except ValueError as exc:  # tomllib's TOMLDecodeError
-        raise RecipeError(f"{what}: not valid TOML: {exc}") from None
+_Entry = TypeVar("_Entry")
+
+
+def _entries(
+    what: str, text: str | None, key: str, noun: str, build: Callable[[Mapping[str, Any]], _Entry]
+) -> tuple[_Entry, ...]:
+    """Each ``[[key]]`` table of ``text`` (TOML), or of the packaged ``{what}.toml``, built by
+    ``build``: a field it lacks or cannot read is a :class:`RecipeError` naming the entry."""
+    if text is None:
+        data = table("install", f"{what}.toml")
+    else:
+        try:
+            data = loads_toml(text)
+        except ValueError as exc:  # tomllib's TOMLDecodeError
+            raise RecipeError(f"{what}: not valid TOML: {exc}") from None
+    entries = []
+    for position, raw in enumerate(data.get(key, []), 1):
+        try:
+            entries.append(build(raw))
+        except (KeyError, TypeError) as exc:
+            raise RecipeError(f"{what}: {noun} {position} lacks or misspells {exc}") from None
+    return tuple(entries)
 
 
 @cache
 def load_rules(text: str | None = None) -> tuple[Rule, ...]:
     """The rules of ``text`` (TOML), or of the packaged ``recipes.toml``."""
+    return _entries("recipes", text, "rule", "rule", _rule)
+
+
+def _rule(raw: Mapping[str, Any]) -> Rule:
     from packaging.utils import canonicalize_name
 
-    data = table("install", "recipes.toml") if text is None else _read("recipes", text)
-    rules = []
-    for position, raw in enumerate(data.get("rule", []), 1):
-        try:
-            rule = Rule(
-                name=str(raw["name"]),
-                packages=frozenset(canonicalize_name(p) for p in raw["packages"]),
-                when=dict(raw.get("when", {})),
-                index=raw.get("index"),
-                extra_index=raw.get("extra-index"),
-                rename=raw.get("rename"),
-                extras=tuple(raw.get("extras", ())),
-                note=raw.get("note"),
-                fallback=bool(raw.get("fallback", False)),
-            )
-        except (KeyError, TypeError) as exc:
-            raise RecipeError(f"recipes: rule {position} lacks or misspells {exc}") from None
-        if unknown := sorted(set(rule.when) - set(_CONDITIONS)):
-            raise RecipeError(f"recipes: rule {rule.name!r}: unknown condition {unknown[0]!r}")
-        rules.append(rule)
-    return tuple(rules)
+    rule = Rule(
+        name=str(raw["name"]),
+        packages=frozenset(canonicalize_name(p) for p in raw["packages"]),
+        when=dict(raw.get("when", {})),
+        index=raw.get("index"),
+        extra_index=raw.get("extra-index"),
+        rename=raw.get("rename"),
+        extras=tuple(raw.get("extras", ())),
+        note=raw.get("note"),
+        fallback=bool(raw.get("fallback", False)),
+    )
+    if unknown := sorted(set(rule.when) - set(_CONDITIONS)):
+        raise RecipeError(f"recipes: rule {rule.name!r}: unknown condition {unknown[0]!r}")
+    return rule
 
 
 def apply(
@@ -265,23 +278,20 @@ class Refusal:
 @cache
 def load_refusals(text: str | None = None) -> tuple[Refusal, ...]:
     """The refusals of ``text`` (TOML), or of the packaged ``refusals.toml``."""
-    refusals = []
-    data = table("install", "refusals.toml") if text is None else _read("refusals", text)
-    for position, raw in enumerate(data.get("refusal", []), 1):
-        try:
-            refusal = Refusal(
-                str(raw["name"]),
-                tuple(str(p).lower() for p in raw["packages"]),
-                str(raw["needs"]),
-                str(raw["lacks"]),
-                str(raw["instead"]),
-            )
-        except (KeyError, TypeError) as exc:
-            raise RecipeError(f"refusals: entry {position} lacks or misspells {exc}") from None
-        if refusal.needs not in ("cuda", "rocm"):
-            raise RecipeError(f"refusals: {refusal.name!r}: needs must be 'cuda' or 'rocm'")
-        refusals.append(refusal)
-    return tuple(refusals)
+    return _entries("refusals", text, "refusal", "entry", _refusal)
+
+
+def _refusal(raw: Mapping[str, Any]) -> Refusal:
+    refusal = Refusal(
+        str(raw["name"]),
+        tuple(str(p).lower() for p in raw["packages"]),
+        str(raw["needs"]),
+        str(raw["lacks"]),
+        str(raw["instead"]),
+    )
+    if refusal.needs not in ("cuda", "rocm"):
+        raise RecipeError(f"refusals: {refusal.name!r}: needs must be 'cuda' or 'rocm'")
+    return refusal
 
 
 def refusal(
