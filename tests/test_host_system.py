@@ -52,19 +52,24 @@ def errors(rec: Recorder, probe: str) -> list[str]:
 # --- capacity: cgroup v2 ----------------------------------------------------------------------
 
 
+def v2_machine(tmp_path: Path, cgroup: str, controllers: str, cgroupfs: dict[str, str]) -> Roots:
+    """A host whose process is in the v2 ``cgroup``; ``cgroupfs`` keys are paths under /sys/fs/cgroup."""
+    tree = {"cgroup.controllers": f"{controllers}\n", **cgroupfs}
+    files = {f"sys/fs/cgroup/{name}": text for name, text in tree.items()}
+    return machine(tmp_path, eight_cpus(**{"proc/self/cgroup": f"0::/{cgroup}\n", **files}))
+
+
 def test_v2_quota_cpuset_and_memory_limit(tmp_path: Path) -> None:
-    leaf = "sys/fs/cgroup/kubepods/pod1/ctr"
-    roots = machine(
+    leaf = "kubepods/pod1/ctr"
+    roots = v2_machine(
         tmp_path,
-        eight_cpus(
-            **{
-                "proc/self/cgroup": "0::/kubepods/pod1/ctr\n",
-                "sys/fs/cgroup/cgroup.controllers": "cpuset cpu memory\n",
-                f"{leaf}/cpu.max": "150000 100000\n",
-                f"{leaf}/cpuset.cpus.effective": "2-5\n",
-                f"{leaf}/memory.max": f"{GIB}\n",
-            }
-        ),
+        leaf,
+        "cpuset cpu memory",
+        {
+            f"{leaf}/cpu.max": "150000 100000\n",
+            f"{leaf}/cpuset.cpus.effective": "2-5\n",
+            f"{leaf}/memory.max": f"{GIB}\n",
+        },
     )
     rec = Recorder()
     capacity = probe_capacity(roots, rec, environ={})
@@ -82,19 +87,17 @@ def test_v2_quota_cpuset_and_memory_limit(tmp_path: Path) -> None:
 
 
 def test_v2_parent_tighter_than_child_wins(tmp_path: Path) -> None:
-    roots = machine(
+    roots = v2_machine(
         tmp_path,
-        eight_cpus(
-            **{
-                "proc/self/cgroup": "0::/user.slice/job/step\n",
-                "sys/fs/cgroup/cgroup.controllers": "cpu memory\n",
-                "sys/fs/cgroup/user.slice/cpu.max": "max 100000\n",
-                "sys/fs/cgroup/user.slice/job/cpu.max": "100000 100000\n",
-                "sys/fs/cgroup/user.slice/job/step/cpu.max": "400000 100000\n",
-                "sys/fs/cgroup/user.slice/job/memory.max": f"{GIB // 2}\n",
-                "sys/fs/cgroup/user.slice/job/step/memory.max": "max\n",
-            }
-        ),
+        "user.slice/job/step",
+        "cpu memory",
+        {
+            "user.slice/cpu.max": "max 100000\n",
+            "user.slice/job/cpu.max": "100000 100000\n",
+            "user.slice/job/step/cpu.max": "400000 100000\n",
+            "user.slice/job/memory.max": f"{GIB // 2}\n",
+            "user.slice/job/step/memory.max": "max\n",
+        },
     )
     capacity = probe_capacity(roots, Recorder(), environ={})
     assert capacity.cgroup.cpu_quota_cores == 1.0
@@ -104,16 +107,7 @@ def test_v2_parent_tighter_than_child_wins(tmp_path: Path) -> None:
 
 
 def test_v2_without_limit_files_means_no_limit(tmp_path: Path) -> None:
-    roots = machine(
-        tmp_path,
-        eight_cpus(
-            **{
-                "proc/self/cgroup": "0::/session\n",
-                "sys/fs/cgroup/cgroup.controllers": "\n",
-                "sys/fs/cgroup/session/cgroup.procs": "1\n",
-            }
-        ),
-    )
+    roots = v2_machine(tmp_path, "session", "", {"session/cgroup.procs": "1\n"})
     rec = Recorder()
     capacity = probe_capacity(roots, rec, environ={})
     assert capacity.cgroup.version == 2
