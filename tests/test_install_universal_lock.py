@@ -448,48 +448,48 @@ def _choice_lock(tmp_path: Path, text: str) -> Lock:
     return read_lock(path)
 
 
-_GPU_LOCK = """
-[[packages]]
-name = "gpukit"
-version = "1.0"
-[[packages.wheels]]
-url = "http://x/gpukit-1.0-py3-none-any-cu12.whl"
-hashes = { sha256 = "aa" }
-[[packages.wheels]]
-url = "http://x/gpukit-1.0-py3-none-any.whl"
-hashes = { sha256 = "bb" }
-[packages.variants-json]
+def _locked(name: str, version: str, *files: str, tables: str = "") -> str:
+    """A ``[[packages]]`` entry with a wheel of each file name (at a URL never fetched: the choice
+    reads lock values alone), then ``tables``, the entry's own sub-tables."""
+    wheels = "".join(
+        f'[[packages.wheels]]\nurl = "http://x/{file}"\n'
+        f'hashes = {{ sha256 = "{hashlib.sha256(file.encode()).hexdigest()}" }}\n'
+        for file in files
+    )
+    return f'[[packages]]\nname = "{name}"\nversion = "{version}"\n{wheels}{tables}\n'
+
+
+def _needed_by(requirer: str) -> str:
+    return f"[packages.tool.jupyter_pyvariant]\nneeded-by = [{requirer}]\n"
+
+
+_GPUKIT_CU12 = "gpukit-1.0-py3-none-any-cu12.whl"
+_CU12_VARIANTS = """[packages.variants-json]
 "$schema" = "https://variants-schema.wheelnext.dev/peps/825/v0.1.1.json"
 default-priorities = { namespace = ["nvidia"] }
 variants = { cu12 = { nvidia = { cuda_version_lower_bound = ["12.0"] } } }
-
-[[packages]]
-name = "cudart-cu12"
-version = "12.8.0"
-[[packages.wheels]]
-url = "http://x/cudart_cu12-12.8.0-py3-none-any.whl"
-hashes = { sha256 = "cc" }
-[packages.tool.jupyter_pyvariant]
-needed-by = [{ name = "gpukit", variants = ["cu12"] }]
-
-[[packages]]
-name = "cuda-helpers"
-version = "1.0"
-[[packages.wheels]]
-url = "http://x/cuda_helpers-1.0-py3-none-any.whl"
-hashes = { sha256 = "dd" }
-[packages.tool.jupyter_pyvariant]
-needed-by = [{ name = "cudart-cu12" }]
-
-[[packages]]
-name = "cpu-fallback"
-version = "1.0"
-[[packages.wheels]]
-url = "http://x/cpu_fallback-1.0-py3-none-any.whl"
-hashes = { sha256 = "ee" }
-[packages.tool.jupyter_pyvariant]
-needed-by = [{ name = "gpukit", variants = [""] }]
 """
+_GPU_LOCK = (
+    _locked("gpukit", "1.0", _GPUKIT_CU12, "gpukit-1.0-py3-none-any.whl", tables=_CU12_VARIANTS)
+    + _locked(
+        "cudart-cu12",
+        "12.8.0",
+        "cudart_cu12-12.8.0-py3-none-any.whl",
+        tables=_needed_by('{ name = "gpukit", variants = ["cu12"] }'),
+    )
+    + _locked(
+        "cuda-helpers",
+        "1.0",
+        "cuda_helpers-1.0-py3-none-any.whl",
+        tables=_needed_by('{ name = "cudart-cu12" }'),
+    )
+    + _locked(
+        "cpu-fallback",
+        "1.0",
+        "cpu_fallback-1.0-py3-none-any.whl",
+        tables=_needed_by('{ name = "gpukit", variants = [""] }'),
+    )
+)
 
 
 def _supported(table: dict[str, dict[str, list[str]]]) -> Any:
@@ -527,12 +527,9 @@ def test_a_package_needed_by_a_needed_package_is_needed_and_the_plain_wheel_can_
 def test_a_node_whose_only_fitting_variants_lack_their_dependencies_is_refused(tmp_path: Path) -> None:
     from jupyter_pyvariant.install.lock_sync import choose
 
-    text = _GPU_LOCK.split('[[packages]]\nname = "cudart-cu12"')[0].replace(
-        '[[packages.wheels]]\nurl = "http://x/gpukit-1.0-py3-none-any.whl"\nhashes = { sha256 = "bb" }\n', ""
-    )
-    unlocked = '{ "gpukit-1.0-py3-none-any-cu12.whl" = ["cudart-cu12"] }'
-    text += f"[packages.tool.jupyter_pyvariant]\nunlocked-dependencies = {unlocked}\n"
-    lock = _choice_lock(tmp_path, text)
+    unlocked = "[packages.tool.jupyter_pyvariant]\n"
+    unlocked += f'unlocked-dependencies = {{ "{_GPUKIT_CU12}" = ["cudart-cu12"] }}\n'
+    lock = _choice_lock(tmp_path, _locked("gpukit", "1.0", _GPUKIT_CU12, tables=_CU12_VARIANTS + unlocked))
     with pytest.raises(
         LockError,
         match=r"gpukit 1\.0: every locked variant this node fits is left out: "
