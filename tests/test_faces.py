@@ -83,6 +83,14 @@ def test_text_report_has_sections_and_verbose_diagnostics(capsys: pytest.Capture
         assert f"\n{section}\n" in out
 
 
+def _fresh_python(code: str) -> list[str]:
+    """The lines ``code`` prints in a new interpreter, whose modules are only those it imported."""
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
+    return result.stdout.strip().splitlines()
+
+
 def test_loading_the_extension_imports_nothing_heavy() -> None:
     code = (
         "import sys\n"
@@ -95,10 +103,7 @@ def test_loading_the_extension_imports_nothing_heavy() -> None:
         "assert 'pyvariant' in ip.magics_manager.magics['line']\n"
         "print(sorted({m for m in heavy if m in sys.modules} - before))\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
-    )
-    assert result.stdout.strip().splitlines()[-1] == "[]"
+    assert _fresh_python(code)[-1] == "[]"
 
 
 def test_a_verb_named_by_a_module_imports_no_other_verb_module() -> None:
@@ -110,10 +115,7 @@ def test_a_verb_named_by_a_module_imports_no_other_verb_module() -> None:
         "print(sorted(m for m in sys.modules if m.startswith('jupyter_pyvariant.verbs.')))\n"
         "print('dataclasses' in sys.modules)\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
-    )
-    modules, dataclasses = result.stdout.strip().splitlines()[-2:]
+    modules, dataclasses = _fresh_python(code)[-2:]
     assert modules == "['jupyter_pyvariant.verbs.cpuinfo']"
     assert dataclasses == "False"
 
