@@ -211,38 +211,26 @@ def test_a_catalog_that_does_not_parse_is_never_cached(tmp_path: Path) -> None:
     assert _files_under(tmp_path) == []
 
 
-def _sha256(data: bytes) -> tuple[tuple[str, str], ...]:
-    return (("sha256", hashlib.sha256(data).hexdigest()),)
+def _dropped_wheel(hostile: Hostile, path: str) -> FileLink:
+    """A wheel of the payload, with its sha256, at ``/drop/<path>``: its first connection drops half-way."""
+    sha256 = hashlib.sha256(hostile.payload).hexdigest()
+    return FileLink("demo-1.0-py3-none-any.whl", f"{hostile.url}/drop/{path}", "test", (("sha256", sha256),))
 
 
 def test_a_wheel_whose_connection_drops_is_resumed_with_range(hostile: Hostile, tmp_path: Path) -> None:
-    data = hostile.payload
-    link = FileLink(
-        "demo-1.0-py3-none-any.whl",
-        f"{hostile.url}/drop/w",
-        "test",
-        _sha256(data),
-    )
     dest = tmp_path / "demo.whl"
-    _client(hostile.url, tmp_path).download(link, "demo", dest)
-    assert dest.read_bytes() == data
-    assert hostile.requests == [("/drop/w", None), ("/drop/w", f"bytes={len(data) // 2}-")]
+    _client(hostile.url, tmp_path).download(_dropped_wheel(hostile, "w"), "demo", dest)
+    assert dest.read_bytes() == hostile.payload
+    assert hostile.requests == [("/drop/w", None), ("/drop/w", f"bytes={len(hostile.payload) // 2}-")]
 
 
 def test_the_spool_retries_a_dropped_wheel(hostile: Hostile, tmp_path: Path) -> None:
     from jupyter_pyvariant.index.spool import Spool
 
-    data = hostile.payload
-    link = FileLink(
-        "demo-1.0-py3-none-any.whl",
-        f"{hostile.url}/drop/s",
-        "test",
-        _sha256(data),
-    )
     spool = Spool(_client(hostile.url, tmp_path))
     spool.open()
     try:
-        assert spool.path(link, "demo").read_bytes() == data
+        assert spool.path(_dropped_wheel(hostile, "s"), "demo").read_bytes() == hostile.payload
     finally:
         spool.close()
     assert len(hostile.requests) == 2
