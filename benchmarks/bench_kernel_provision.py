@@ -18,34 +18,20 @@ Usage: python benchmarks/bench_kernel_provision.py [--runs N]
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-
-from pbs_fixture import RELEASE, debian_python_archive, offline_install_env, wheelhouse
+from _kernels import kernel_inputs, runs, timed
+from pbs_fixture import RELEASE, offline_install_env
 from pbs_mirror import PUBLIC_PREFIX, Archive, Mirror
-
-from jupyter_pyvariant.kernels import kernel_facts
-from jupyter_pyvariant.kernels.venv import extension_requirements
 
 GOAL_COLD_RATIO = 1.2
 GOAL_CACHED_S = 3.0
-
-
-def _timed(commands: list[list[str]], env: dict[str, str]) -> float:
-    start = time.perf_counter()
-    for argv in commands:
-        subprocess.run(argv, env=env, check=True, capture_output=True)
-    return time.perf_counter() - start
 
 
 def _uv() -> str:
@@ -103,12 +89,12 @@ class Sides:
     def ours(self, name: str) -> float:
         catalog = f"{self.mirror.url}/index.ndjson"
         argv = [sys.executable, "-m", "jupyter_pyvariant", "kernel", "install", "3.11", "--name", name]
-        return _timed([[*argv, "--catalog", catalog, "--mirror", self.mirror.url]], self.ours_env)
+        return timed([[*argv, "--catalog", catalog, "--mirror", self.mirror.url]], self.ours_env)
 
     def uv(self, name: str) -> float:
         uv, venv = _uv(), self.root / "uv" / "venvs" / name
         python = venv / "bin" / "python"
-        return _timed(
+        return timed(
             [
                 [uv, "python", "install", self.version, "--no-bin"],
                 [uv, "venv", "--quiet", "--python", self.version, "--managed-python", str(venv)],
@@ -129,14 +115,8 @@ def _round(
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--runs", type=int, default=5)
-    runs = parser.parse_args().runs
-    cache = Path(__file__).resolve().parent.parent / ".pytest_cache" / "d" / "pyvariant-kernels"
-    archive_path = debian_python_archive(cache)
-    wheels = wheelhouse(cache, [*kernel_facts()["base_requirements"], *extension_requirements()])
+    rounds = runs(__doc__)
+    archive_path, wheels = kernel_inputs()
     archive = Archive(archive_path.name, archive_path.read_bytes(), RELEASE)
     with Mirror() as mirror, tempfile.TemporaryDirectory() as scratch:
         mirror.publish([archive])
@@ -146,12 +126,12 @@ def main() -> None:
             return Sides(root, mirror, archive, wheels)
 
         _round(sides_for, Path(scratch), -1)  # warm uv's wheel cache and the page cache for both
-        samples = [_round(sides_for, Path(scratch), i) for i in range(runs)]
+        samples = [_round(sides_for, Path(scratch), i) for i in range(rounds)]
     ours_cold, uv_cold, ours_cached, uv_cached = (
         statistics.median(column) for column in zip(*samples, strict=True)
     )
     ratio = ours_cold / uv_cold
-    print(f"median of {runs} rounds, wall time, {archive.filename} ({len(archive.data) / 1e6:.1f} MB)")
+    print(f"median of {rounds} rounds, wall time, {archive.filename} ({len(archive.data) / 1e6:.1f} MB)")
     print(f"  cold    pyvariant kernel install  {ours_cold:6.2f} s")
     print(f"  cold    uv by hand                {uv_cold:6.2f} s")
     cold_goal = f"goal <= {GOAL_COLD_RATIO}x: {_verdict(ratio <= GOAL_COLD_RATIO)}"

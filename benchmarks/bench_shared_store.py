@@ -23,7 +23,6 @@ Usage: python benchmarks/bench_shared_store.py [--runs N]
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import statistics
@@ -31,14 +30,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-
-from bench_kernel_provision import _timed
-from pbs_fixture import debian_python_archive, level_archives, offline_install_env, wheelhouse
+from _kernels import kernel_inputs, runs, timed
+from pbs_fixture import level_archives, offline_install_env
 from pbs_mirror import Mirror
-
-from jupyter_pyvariant.kernels import kernel_facts
-from jupyter_pyvariant.kernels.venv import extension_requirements
 
 _START = (
     "import json, os, sys; from jupyter_client.manager import start_new_kernel; "
@@ -59,14 +53,8 @@ def _read_only(folder: Path) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--runs", type=int, default=5)
-    runs = parser.parse_args().runs
-    cache = Path(__file__).resolve().parent.parent / ".pytest_cache" / "d" / "pyvariant-kernels"
-    archive = debian_python_archive(cache)
-    wheels = wheelhouse(cache, [*kernel_facts()["base_requirements"], *extension_requirements()])
+    rounds = runs(__doc__)
+    archive, wheels = kernel_inputs()
     with Mirror() as mirror, tempfile.TemporaryDirectory() as scratch_name:
         scratch = Path(scratch_name)
         mirror.publish(level_archives(archive, ["v1", "v2"]))
@@ -78,8 +66,8 @@ def main() -> None:
         }
         shared, prefix = scratch / "shared" / "pythons", scratch / "shared" / "prefix"
         admin = {**base, "PYVARIANT_PYTHON_STORE": str(shared), "JUPYTER_DATA_DIR": str(scratch / "admin")}
-        _timed([_cli("python", "install", "3.11", "--levels", "v1,v2")], admin)
-        _timed(
+        timed([_cli("python", "install", "3.11", "--levels", "v1,v2")], admin)
+        timed(
             [_cli("kernel", "install", "3.11", "--per-node", "--name", "per-node", "--prefix", str(prefix))],
             admin,
         )
@@ -99,13 +87,13 @@ def main() -> None:
 
         install = _cli("kernel", "install", "3.11", "--name", "k")
         start = [sys.executable, "-c", _START]
-        _timed([install], node(-1, "cold"))  # warms the installer's cache and the page cache
+        timed([install], node(-1, "cold"))  # warms the installer's cache and the page cache
         samples, shared_downloads = [], 0
-        for index in range(runs):
+        for index in range(rounds):
             cold, warm = node(index, "cold"), node(index, "shared")
-            cold_s = _timed([install], cold)
+            cold_s = timed([install], cold)
             before = _downloads(mirror)
-            shared_s = _timed([install], warm)
+            shared_s = timed([install], warm)
             shared_downloads += _downloads(mirror) - before
             no_bytecode = {
                 "PYTHONDONTWRITEBYTECODE": "1",
@@ -115,15 +103,15 @@ def main() -> None:
                 (
                     cold_s,
                     shared_s,
-                    _timed([[*start, "k", "{}"]], warm),
-                    _timed([[*start, "per-node", "{}"]], warm),
-                    _timed([[*start, "per-node", json.dumps(no_bytecode)]], warm),
+                    timed([[*start, "k", "{}"]], warm),
+                    timed([[*start, "per-node", "{}"]], warm),
+                    timed([[*start, "per-node", json.dumps(no_bytecode)]], warm),
                 )
             )
     cold_s, shared_s, plain_start, per_node_start, uncompiled_start = (
         statistics.median(c) for c in zip(*samples, strict=True)
     )
-    print(f"median of {runs} rounds, wall time, {archive.name} ({archive.stat().st_size / 1e6:.1f} MB)")
+    print(f"median of {rounds} rounds, wall time, {archive.name} ({archive.stat().st_size / 1e6:.1f} MB)")
     print(f"  kernel install, empty store (download)    {cold_s:6.2f} s")
     print(f"  kernel install, shared read-only store    {shared_s:6.2f} s")
     print(f"  kernel start to kernel_info, plain spec   {plain_start:6.2f} s")
