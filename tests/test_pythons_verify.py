@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -146,45 +146,43 @@ def test_the_kernels_report_warns_only_for_the_interpreter_the_promise_was_made_
 # -- real interpreters, provisioned under names they do not deserve ------------------------------------
 
 
+ProvisionAs = Callable[[Callable[[Path], Path], str], Verification]
+"""(the maker of a real interpreter archive, the file name to publish it under) -> what was recorded."""
+
+
 @pytest.fixture
-def mirror() -> Iterator[Mirror]:
-    with Mirror() as server:
-        yield server
-
-
-def _cached(request: pytest.FixtureRequest, make: Any) -> Path:
+def provision_as(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ProvisionAs]:
+    """Provision a real interpreter, made by its maker in the artifact cache, published under a name
+    of the test's choosing on a loopback mirror; what the store recorded when it verified it."""
     if sys.platform != "linux":
         pytest.skip("the real interpreter fixtures are Debian's CPython")
-    try:
-        archive: Path = make(artifact_cache(request))
-    except FixtureUnavailable as exc:
-        pytest.skip(f"real interpreter fixture unavailable: {exc}")
-    return archive
 
+    def provisioned(make: Callable[[Path], Path], filename: str) -> Verification:
+        try:
+            archive = make(artifact_cache(request))
+        except FixtureUnavailable as exc:
+            pytest.skip(f"real interpreter fixture unavailable: {exc}")
+        mirror.publish([Archive(filename, archive.read_bytes(), "20260101")])
+        catalog = load_catalog(f"{mirror.url}/index.ndjson", mirror=mirror.url)
+        python = provision(next(b for b in catalog if b.filename == filename), Store(tmp_path))
+        return Verification.recorded(python.build, python.marker)
 
-def _provision_as(archive: Path, filename: str, mirror: Mirror, store: Path) -> Verification:
-    mirror.publish([Archive(filename, archive.read_bytes(), "20260101")])
-    catalog = load_catalog(f"{mirror.url}/index.ndjson", mirror=mirror.url)
-    python = provision(next(b for b in catalog if b.filename == filename), Store(store))
-    return Verification.recorded(python.build, python.marker)
+    with Mirror() as mirror:
+        yield provisioned
 
 
 @pytest.mark.slow
-def test_provisioning_records_that_debians_generic_build_is_not_v4(
-    request: pytest.FixtureRequest, mirror: Mirror, tmp_path: Path
-) -> None:
-    archive = _cached(request, debian_python_archive)
-    checked = _provision_as(archive, V4_NAME, mirror, tmp_path)
+def test_provisioning_records_that_debians_generic_build_is_not_v4(provision_as: ProvisionAs) -> None:
+    checked = provision_as(debian_python_archive, V4_NAME)
     assert checked.verified and checked.facts.isa_level == "x86-64-v1"
     assert any("published as x86-64-v4" in line for line in checked.warnings)
 
 
 @pytest.mark.slow
 def test_provisioning_records_that_debians_debug_interpreter_is_a_debug_build(
-    request: pytest.FixtureRequest, mirror: Mirror, tmp_path: Path
+    provision_as: ProvisionAs,
 ) -> None:
-    archive = _cached(request, debian_debug_python_archive)
-    checked = _provision_as(archive, V1_NAME, mirror, tmp_path)
+    checked = provision_as(debian_debug_python_archive, V1_NAME)
     assert checked.verified and checked.facts.debug
     assert display_name(checked.facts) == "Python 3.11 · x86-64-v1 · debug"
     assert any("debug build (Py_DEBUG)" in line for line in checked.warnings)
