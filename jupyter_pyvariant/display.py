@@ -11,6 +11,7 @@ __all__ = [
     "JsonLinesOutput",
     "NotebookOutput",
     "Output",
+    "PhaseProgress",
     "Progress",
     "TerminalOutput",
     "output_for_shell",
@@ -215,6 +216,31 @@ class NotebookOutput:
     def _forget(self, bar: _WidgetProgress) -> None:
         if bar in self._open:
             self._open.remove(bar)
+
+
+class PhaseProgress:
+    """A provisioning progress callback drawing one bar per phase (download, extract, smoke-test).
+
+    ``close(..., ok=False)`` ends the phase under way as failed: work that stopped is never called
+    done."""
+
+    def __init__(self, out: Output, prefix: str = "") -> None:
+        self._out, self._prefix = out, prefix
+        self._phase = ""
+        self._bar: Progress | None = None
+
+    def __call__(self, phase: str, done: int, total: int | None) -> None:
+        if phase != self._phase:
+            self.close()
+            self._phase, self._bar = phase, self._out.progress(f"{self._prefix}{phase}", total)
+        if self._bar is not None:
+            self._bar.update(done)
+
+    def close(self, message: str = "done", ok: bool = True) -> None:
+        if self._bar is not None:
+            self._bar.close(message, ok=ok)
+            self._bar = None
+        self._phase = ""
 
 
 class _EventProgress:

@@ -6,7 +6,7 @@ import io
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,12 +14,13 @@ import pytest
 from pbs_mirror import Mirror, host_report, make_archive
 
 from jupyter_pyvariant import verbs
-from jupyter_pyvariant.display import TerminalOutput
+from jupyter_pyvariant.display import JsonLinesOutput, TerminalOutput
 
 RELEASE = "20250612"
+LEVELS = ("x86_64_v4", "x86_64_v3", "x86_64_v2", "x86_64")
 ARCHIVES = [
     make_archive("3.13.5", RELEASE, f"{arch}-unknown-linux-gnu", flavour)
-    for arch in ("x86_64_v4", "x86_64_v3", "x86_64_v2", "x86_64")
+    for arch in LEVELS
     for flavour in ("install_only_stripped", "freethreaded+install_only_stripped")
 ] + [make_archive("3.12.11", RELEASE, "x86_64_v3-unknown-linux-gnu")]
 
@@ -207,3 +208,40 @@ def test_offline_without_a_cached_catalog_uses_the_snapshot(
     code, out, err = run("python", "list", "--offline", "--host-report", env["report"])
     assert code == 0 and "catalog: snapshot" in out
     assert "offline and no cached copy" in err and "using the snapshot shipped in the package" in err
+
+
+def _sigill_builds(mirror: Mirror) -> None:
+    """Every 3.13 build dies of SIGILL in its smoke test."""
+    mirror.publish(
+        [make_archive("3.13.5", RELEASE, f"{arch}-unknown-linux-gnu", sigill=True) for arch in LEVELS]
+    )
+
+
+def _corrupt_downloads(mirror: Mirror) -> None:
+    """Every archive comes back with other bytes than the catalog's sha256 names."""
+    for archive in ARCHIVES:
+        mirror.serve_instead(archive.path, archive.data[::-1])
+
+
+@pytest.mark.parametrize(
+    ("spoil", "phase"), [(_corrupt_downloads, "download"), (_sigill_builds, "smoke-test")]
+)
+def test_a_failed_kernel_install_ends_its_phase_as_unfinished(
+    env: dict[str, Any], spoil: Callable[[Mirror], None], phase: str
+) -> None:
+    from jupyter_pyvariant.host import report
+    from jupyter_pyvariant.host.triples import runnable_targets
+
+    if not runnable_targets(report().facts):
+        pytest.skip("python-build-standalone publishes no build for this machine's platform")
+    spoil(env["mirror"])
+    stdout, events = io.StringIO(), io.StringIO()
+
+    code = verbs.run(["kernel", "install", "3.13", "--json"], JsonLinesOutput(stdout, events))
+
+    closed = [e for e in map(json.loads, events.getvalue().splitlines()) if e["event"] == "done"]
+    assert code == 1 and stdout.getvalue() == "", events.getvalue()
+    assert closed[-2:] == [
+        {"event": "done", "label": phase, "message": "did not finish", "ok": False},
+        {"event": "done", "label": "kernel", "message": "no kernel was made", "ok": False},
+    ], events.getvalue()

@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from ..display import Output, table_html, table_text
+from ..display import Output, PhaseProgress, table_html, table_text
 from . import UsageError, Verb, add_installer_option, add_trust_option, reported
-from .python import PhaseProgress, bad_request
+from .python import bad_request
 
 if TYPE_CHECKING:
     from ..kernels.manage import KernelInfo, KernelOptions
@@ -121,10 +121,10 @@ def _install(args: argparse.Namespace, out: Output) -> int:
     try:
         info = install_kernel(options, on_step=step, download_progress=download)
     except BaseException:
+        download.close("did not finish", ok=False)  # failed or cancelled: never "done"
         steps.close("no kernel was made", ok=False)
         raise
-    finally:
-        download.close()
+    download.close()
     steps.close(f"installed {info.name}")
     if args.json:
         out.json(info.to_dict())
