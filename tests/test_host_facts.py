@@ -154,7 +154,10 @@ def test_the_advice_is_made_from_the_facts() -> None:
     assert any(
         "glibc's loader says x86-64-v2 but the CPU flags say x86-64-v3" in w for w in advice["warnings"]
     )
-    assert any("archspec refused broadwell because adx is hidden" in w for w in advice["warnings"])
+    assert (
+        "This CPU looks like a broadwell but does not report the feature adx; a virtual machine may "
+        "hide CPU features, so builds tuned for broadwell are not used."
+    ) in advice["warnings"]
     assert any("Memory is limited to 16.0 GiB" in w for w in advice["warnings"])
     assert any(
         w.startswith("An AMD GPU is present but its driver is not usable: amdgpu") for w in advice["warnings"]
@@ -165,6 +168,25 @@ def test_the_advice_is_made_from_the_facts() -> None:
     )
     assert absent_reason("aarch64", facts) == "this host's CPU is x86_64 at level x86-64-v3"
     assert absent_reason("intel", facts) == "the host report lists no intel accelerator"
+
+
+@pytest.mark.parametrize(
+    ("refused", "said"),
+    [
+        (
+            [{"target": "zen4", "missing": ["flush_l1d", "pku", "rdseed"]}],
+            "This CPU looks like a zen4 but does not report the features flush_l1d, pku and rdseed;",
+        ),
+        ([{"target": "zen4", "missing": []}], None),
+    ],
+)
+def test_a_refused_microarchitecture_is_said_in_plain_words(refused: list[Any], said: str | None) -> None:
+    report = copy.deepcopy(GPU_NODE)
+    report["cpu"]["archspec"]["refused"] = refused
+    warnings = recommendations(HostFacts.from_dict(report), environ={})["warnings"]
+    about = [w for w in warnings if "looks like" in w]
+    assert [w.split(" a virtual machine")[0] for w in about] == ([said] if said else [])
+    assert not any("archspec" in w or "VM" in w for w in warnings), warnings
 
 
 def _kernel_reply(report: Any) -> dict[str, Any]:

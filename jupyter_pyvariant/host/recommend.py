@@ -176,11 +176,13 @@ def _warnings(facts: HostFacts, environ: Mapping[str, str]) -> list[str]:
             f"glibc's loader says {cpu.hwcaps_level} but the CPU flags say {cpu.level or 'unknown'}: "
             "the OS may not enable a feature (e.g. AVX state in XSAVE)."
         )
-    for refusal in cpu.refused[:1]:
-        verb = "is" if len(refusal.missing) == 1 else "are"
+    # One plain sentence; every refusal, with all it missed, stays in the report's cpu.archspec.refused.
+    for refusal in [r for r in cpu.refused if r.missing][:1]:
+        *others, last = refusal.missing
+        features = f"the features {', '.join(others)} and {last}" if others else f"the feature {last}"
         warnings.append(
-            f"archspec refused {refusal.target} because {', '.join(refusal.missing)} {verb} hidden; "
-            "a VM may mask CPU flags."
+            f"This CPU looks like a {refusal.target} but does not report {features}; a virtual machine "
+            f"may hide CPU features, so builds tuned for {refusal.target} are not used."
         )
     for accelerator in facts.accelerators:
         status, vendor = accelerator.status, accelerator.vendor
