@@ -296,14 +296,36 @@ async def execute(jp_serverapp: Any, kernel_id: str, code: str, *, until: str = 
         client.stop_channels()
 
 
-async def test_the_kernel_report_comes_from_inside_the_kernel(
-    jp_fetch: Fetch, jp_serverapp: Any, start_kernel: Callable[[str], Awaitable[str]]
-) -> None:
-    kernel_id = await start_kernel("python3")
-    # Only that kernel's process has this setting: a report showing it was made in there.
-    await execute(jp_serverapp, kernel_id, "import os; os.environ['OMP_NUM_THREADS'] = '13'")
+KernelThatRan = Callable[..., Awaitable[str]]
+"""(code, until=...) -> the id of a python3 kernel that has run ``code`` (see :func:`execute`)."""
 
-    answer = await call(jp_fetch, "GET", "host", "kernel", kernel_id, params={"timeout": "60"}, timeout=90)
+
+@pytest.fixture
+def kernel_that_ran(jp_serverapp: Any, start_kernel: Callable[[str], Awaitable[str]]) -> KernelThatRan:
+    """A python3 kernel started through the server, given its workload before the test asks about it."""
+
+    async def started(code: str, *, until: str = "execute_reply") -> str:
+        kernel_id = await start_kernel("python3")
+        await execute(jp_serverapp, kernel_id, code, until=until)
+        return kernel_id
+
+    return started
+
+
+async def kernel_report(fetch: Fetch, kernel_id: str, wait_s: str = "60") -> Answer:
+    """``GET host/kernel/<id>``, the server waiting up to ``wait_s`` for the kernel's own report."""
+    return await call(
+        fetch, "GET", "host", "kernel", kernel_id, params={"timeout": wait_s}, timeout=float(wait_s) + 30
+    )
+
+
+async def test_the_kernel_report_comes_from_inside_the_kernel(
+    jp_fetch: Fetch, kernel_that_ran: KernelThatRan
+) -> None:
+    # Only that kernel's process has this setting: a report showing it was made in there.
+    kernel_id = await kernel_that_ran("import os; os.environ['OMP_NUM_THREADS'] = '13'")
+
+    answer = await kernel_report(jp_fetch, kernel_id)
     server = (await call(jp_fetch, "GET", "host")).data
 
     assert answer.code == 200
@@ -314,15 +336,12 @@ async def test_the_kernel_report_comes_from_inside_the_kernel(
 
 
 async def test_a_busy_kernel_is_unknown_with_the_reason(
-    jp_fetch: Fetch, jp_serverapp: Any, start_kernel: Callable[[str], Awaitable[str]]
+    jp_fetch: Fetch, kernel_that_ran: KernelThatRan
 ) -> None:
-    kernel_id = await start_kernel("python3")
     # The kernel's workload: a cell that never ends, so the question waits behind it.
-    await execute(
-        jp_serverapp, kernel_id, "import time\nwhile True:\n    time.sleep(0.05)", until="execute_input"
-    )
+    kernel_id = await kernel_that_ran("import time\nwhile True:\n    time.sleep(0.05)", until="execute_input")
 
-    answer = await call(jp_fetch, "GET", "host", "kernel", kernel_id, params={"timeout": "1.5"})
+    answer = await kernel_report(jp_fetch, kernel_id, wait_s="1.5")
 
     assert answer.code == 200
     assert answer.data == {
@@ -333,13 +352,12 @@ async def test_a_busy_kernel_is_unknown_with_the_reason(
 
 
 async def test_a_kernel_without_jupyter_pyvariant_is_unknown_with_the_reason(
-    jp_fetch: Fetch, jp_serverapp: Any, start_kernel: Callable[[str], Awaitable[str]]
+    jp_fetch: Fetch, kernel_that_ran: KernelThatRan
 ) -> None:
-    kernel_id = await start_kernel("python3")
     # The kernel's environment as if the package were not installed there.
-    await execute(jp_serverapp, kernel_id, "import sys; sys.modules['jupyter_pyvariant'] = None")
+    kernel_id = await kernel_that_ran("import sys; sys.modules['jupyter_pyvariant'] = None")
 
-    answer = await call(jp_fetch, "GET", "host", "kernel", kernel_id, params={"timeout": "60"}, timeout=90)
+    answer = await kernel_report(jp_fetch, kernel_id)
 
     assert answer.code == 200
     assert answer.data["status"] == "unknown"
@@ -350,9 +368,7 @@ async def test_a_kernel_without_jupyter_pyvariant_is_unknown_with_the_reason(
 async def test_a_kernel_that_is_not_ipython_is_unknown_with_the_reason(
     jp_fetch: Fetch, start_kernel: Callable[[str], Awaitable[str]]
 ) -> None:
-    kernel_id = await start_kernel("echo")
-
-    answer = await call(jp_fetch, "GET", "host", "kernel", kernel_id, params={"timeout": "60"}, timeout=90)
+    answer = await kernel_report(jp_fetch, await start_kernel("echo"))
 
     assert answer.code == 200
     assert answer.data["status"] == "unknown"
@@ -608,7 +624,7 @@ async def test_a_kernel_provisioned_over_rest_appears_answers_and_goes(
     assert listed == [{key: value for key, value in result.items() if key != "kernel_name"}]
 
     kernel_id = await start_kernel("rest-made")
-    own = await call(jp_fetch, "GET", "host", "kernel", kernel_id, params={"timeout": "120"}, timeout=150)
+    own = await kernel_report(jp_fetch, kernel_id, wait_s="120")
     assert own.data["scope"] == "kernel-host"
     assert own.data["python"]["executable"] == result["python"]
 
