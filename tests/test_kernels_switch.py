@@ -184,6 +184,14 @@ REGISTER = (
 )
 
 
+def _announce_frontend(client: Any, comm_id: str) -> None:
+    """The kernel listens for frontends, and one opens its comm to say hello, as the lab extension does."""
+    _run(client, REGISTER)
+    _send_comm(
+        client, "comm_open", {"comm_id": comm_id, "target_name": "pyvariant", "data": {"action": "hello"}}
+    )
+
+
 def _switch_answered(client: Any, code: str, answer: dict[str, Any] | None) -> list[dict[str, Any]]:
     """Run ``code``; when the kernel sends its switch request (a comm message or a comm it opens),
     answer it as the frontend would, on the same comm, while the cell still runs (it waits for this
@@ -204,12 +212,7 @@ def _switch_answered(client: Any, code: str, answer: dict[str, Any] | None) -> l
 
 def test_a_frontend_that_announced_itself_gets_the_switch_on_its_comm(world: World) -> None:
     with _kernel(FIRST, world.root) as client:
-        _run(client, REGISTER)
-        _send_comm(
-            client,
-            "comm_open",
-            {"comm_id": "frontend-1", "target_name": "pyvariant", "data": {"action": "hello"}},
-        )
+        _announce_frontend(client, "frontend-1")
         ok = {"status": "ok", "message": f"switching to {SECOND} once this cell has run"}
         messages = _switch_answered(client, f"%pyvariant kernel switch {SECOND}", ok)
         (sent,) = [m["content"] for m in messages if m["msg_type"] == "comm_msg"]
@@ -234,12 +237,7 @@ def test_a_frontend_that_announced_itself_gets_the_switch_on_its_comm(world: Wor
 
 def test_a_wrong_name_refused_by_the_frontend_is_reported_in_the_cell(world: World) -> None:
     with _kernel(FIRST, world.root) as client:
-        _run(client, REGISTER)
-        _send_comm(
-            client,
-            "comm_open",
-            {"comm_id": "frontend-2", "target_name": "pyvariant", "data": {"action": "hello"}},
-        )
+        _announce_frontend(client, "frontend-2")
         refusal = {"status": "error", "message": 'there is no kernel named "no-such-kernel"'}
         messages = _switch_answered(client, "%pyvariant kernel switch no-such-kernel", refusal)
         text = _stdout(messages)
