@@ -6,6 +6,7 @@ name, so ``LD_LIBRARY_PATH`` points the dynamic loader at the stub compiled from
 
 from __future__ import annotations
 
+import copy
 import ctypes.util
 import json
 import os
@@ -553,12 +554,29 @@ DEVICE_KEYS = {
 }
 
 
-def test_entries_follow_the_contract_and_schema(machine: Roots) -> None:
-    jsonschema = pytest.importorskip("jsonschema", reason="jsonschema is a test extra")
+def _accelerator_schema() -> dict[str, Any]:
+    """The host report schema's item of ``accelerators``."""
     schema_path = (
         Path(__file__).parents[1] / "jupyter_pyvariant" / "host" / "data" / "host-report.schema.json"
     )
-    item_schema = json.loads(schema_path.read_text())["properties"]["accelerators"]["items"]
+    item: dict[str, Any] = json.loads(schema_path.read_text())["properties"]["accelerators"]["items"]
+    return item
+
+
+def test_nvidia_devices_follow_the_schema(nvidia_machine: Roots, nvml_stub_dir: Path, tmp_path: Path) -> None:
+    jsonschema = pytest.importorskip("jsonschema", reason="jsonschema is a test extra")
+    nvidia = run_probe(nvidia_machine, nvml_stub_dir, tmp_path / "calls.log", **TWO_GPUS)["nvidia"]
+    jsonschema.validate(nvidia, _accelerator_schema())
+    for field in ("name", "visible", "memory_total_bytes"):
+        broken = copy.deepcopy(nvidia)
+        del broken["devices"][1][field]
+        with pytest.raises(jsonschema.ValidationError, match=repr(field)):
+            jsonschema.validate(broken, _accelerator_schema())
+
+
+def test_entries_follow_the_contract_and_schema(machine: Roots) -> None:
+    jsonschema = pytest.importorskip("jsonschema", reason="jsonschema is a test extra")
+    item_schema = _accelerator_schema()
     add_pci(machine.sysfs, "0000:00:02.0", "8086:56a0", driver="i915", card="card0")
     add_kfd_node(machine.sysfs, 1, kfd_properties(simd_count=416, gfx_target_version=90010), banks={1: 2**30})
     entries, _ = probe(machine)

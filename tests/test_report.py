@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from importlib import resources
 from pathlib import Path
@@ -9,6 +10,8 @@ from typing import Any
 
 import jsonschema
 import pytest
+from gpu_support import add_pci
+from test_host_gpu import add_kfd_node, kfd_properties
 
 from jupyter_pyvariant.host import collect, report
 from jupyter_pyvariant.host._fs import Roots
@@ -76,6 +79,32 @@ def test_bad_proc_and_sys_still_give_a_valid_report(
     assert data["capacity"]["memory"].get("cgroup_limit_bytes") is None, "2^63 is no limit"
     captured = capsys.readouterr()
     assert captured.out == "" and captured.err == ""
+
+
+def test_a_report_with_devices_follows_the_schema(tmp_path: Path, schema: dict[str, Any]) -> None:
+    sysfs = tmp_path / "sys"
+    add_pci(sysfs, "0000:00:02.0", "8086:56a0", driver="i915", card="card0")
+    add_kfd_node(sysfs, 1, kfd_properties(simd_count=416, gfx_target_version=90010), banks={1: 2**30})
+    data = collect(roots=Roots(procfs=tmp_path / "proc", sysfs=sysfs), environ={}).to_dict()
+    jsonschema.validate(data, schema)
+    devices = {a["vendor"]: a["devices"] for a in data["accelerators"] if a.get("devices")}
+    assert {vendor: [d["name"] for d in found] for vendor, found in devices.items()} == {
+        "amd": ["gfx90a"],
+        "intel": ["Intel Arc A-series (Alchemist, DG2)"],
+    }
+    for vendor, field in (("amd", "name"), ("amd", "gfx_target"), ("intel", "pci_id")):
+        broken = copy.deepcopy(data)
+        del next(a for a in broken["accelerators"] if a["vendor"] == vendor)["devices"][0][field]
+        with pytest.raises(jsonschema.ValidationError, match=repr(field)):
+            jsonschema.validate(broken, schema)
+
+
+def test_the_schema_requires_the_interpreter_s_path(schema: dict[str, Any]) -> None:
+    data = report().to_dict()
+    assert data["python"]["executable"]
+    del data["python"]["executable"]
+    with pytest.raises(jsonschema.ValidationError, match="'executable' is a required property"):
+        jsonschema.validate(data, schema)
 
 
 def test_procfs_root_is_read_from_the_environment(tmp_path: Path) -> None:
