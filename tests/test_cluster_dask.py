@@ -8,12 +8,13 @@ machines' profiles (``lock --for``); the real simdinfo variant wheels served by 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,7 @@ else:  # pragma: no cover
 import cluster_support
 import pytest
 import variant_wheels
-from cluster_support import Cluster, replayed, wait_for, worker_venv
+from cluster_support import Cluster, Process, replayed, wait_for, worker_venv
 from gpu_support import build_gpukit, with_gpu
 from packaging.utils import canonicalize_name
 from variant_wheels import EMPTY_PROFILE, IndexServer, freeze, write_profile
@@ -86,15 +87,36 @@ def client(dask_cluster: Cluster) -> Iterator[Any]:
 @pytest.fixture(scope="module")
 def universal(simd_index: IndexServer, pythons: dict[str, Path], folder: Path) -> Path:
     """One lock for the three machines, from the profiles each wrote of itself (``pyvariant profile``)."""
-    nodes = []
     for name, recording in MACHINES.items():
-        profile = folder / f"{name}.toml"
-        command = [sys.executable, "-m", "jupyter_pyvariant", "profile", "-o", str(profile)]
-        env = {**os.environ, **replayed(folder, recording)}
-        written = subprocess.run(command, env=env, capture_output=True, text=True, check=False, timeout=600)
-        assert written.returncode == 0, written.stderr
-        nodes += ["--for", str(profile)]
-    return _lock(simd_index.url, pythons["haswell"], folder, "universal", *nodes)
+        _write_profile(folder / f"{name}.toml", replayed(folder, recording))
+    return _lock(simd_index.url, pythons["haswell"], folder, "universal", *_for(folder, MACHINES))
+
+
+@pytest.fixture(scope="module")
+def baseline(simd_index: IndexServer, pythons: dict[str, Path], folder: Path) -> Path:
+    """A lock for a machine about which nothing is known: every worker gets the null variant."""
+    return _lock(
+        simd_index.url, pythons["haswell"], folder, "baseline", "--for", write_profile(folder, EMPTY_PROFILE)
+    )
+
+
+@pytest.fixture
+def sync(dask_cluster: Cluster, simd_index: IndexServer) -> list[str]:
+    """The options that point ``dask sync`` at the cluster and the loopback index."""
+    return ["--scheduler", dask_cluster.address, "--index-url", simd_index.url]
+
+
+def _write_profile(path: Path, machine: dict[str, str]) -> None:
+    """``pyvariant profile -o path`` run on the machine that the variables ``machine`` replay."""
+    command = [sys.executable, "-m", "jupyter_pyvariant", "profile", "-o", str(path)]
+    env = {**os.environ, **machine}
+    written = subprocess.run(command, env=env, capture_output=True, text=True, check=False, timeout=600)
+    assert written.returncode == 0, written.stderr
+
+
+def _for(folder: Path, names: Iterable[str]) -> list[str]:
+    """``--for`` each named machine's profile in ``folder``."""
+    return [part for name in names for part in ("--for", str(folder / f"{name}.toml"))]
 
 
 def _lock(
@@ -109,11 +131,6 @@ def _lock(
     argv = ["lock", *packages, "-o", str(path), "--index-url", index_url, "--python", str(python), "--json"]
     assert main([*argv, *nodes]) == 0
     return path
-
-
-def _baseline_lock(index: IndexServer, python: Path, folder: Path) -> Path:
-    """A lock for a machine about which nothing is known: every worker gets the null variant."""
-    return _lock(index.url, python, folder, "baseline", "--for", write_profile(folder, EMPTY_PROFILE))
 
 
 def _dask_sync(capsys: pytest.CaptureFixture[str], *argv: str) -> dict[str, Any]:
@@ -135,16 +152,24 @@ def _simdinfo(worker: dict[str, Any]) -> str:
     return next(str(v["variant_label"]) for v in worker["variants"] if v["name"] == "simdinfo")
 
 
-def _runnable(client: Any) -> list[str]:
-    """The workers whose replayed CPU this host can stand in for: the binary each of them gets is
-    imported (run) here, and an x86-64-v4 build needs an AVX-512 host."""
+def _imported_where_runnable(client: Any) -> dict[str, dict[str, Any]]:
+    """Worker name -> what it imports as simdinfo, for the workers whose replayed CPU this host can
+    stand in for: the binary each of them gets is imported (run) here, and an x86-64-v4 build needs
+    an AVX-512 host."""
     from jupyter_pyvariant.host import report
 
     def level(name: str) -> int:
         return int(name.rsplit("v", 1)[1])
 
     here = level(str(report().cpu["isa_level"]))
-    return [address for name, address in _by_name(client).items() if level(LEVELS[name]) <= here]
+    runnable = {address: name for name, address in _by_name(client).items() if level(LEVELS[name]) <= here}
+    seen = client.run(cluster_support.imported_simdinfo, workers=list(runnable))
+    return {runnable[address]: imported for address, imported in seen.items()}
+
+
+def _registered(client: Any) -> list[str]:
+    """The names of the worker plugins the scheduler holds (those a worker that joins gets)."""
+    return list(client.run_on_scheduler(lambda dask_scheduler: list(dask_scheduler.worker_plugins)))
 
 
 def _assert_fits(name: str, seen: dict[str, Any]) -> None:
@@ -154,17 +179,43 @@ def _assert_fits(name: str, seen: dict[str, Any]) -> None:
     assert with_macro in seen["macros"] and without_macro not in seen["macros"], (name, seen["macros"])
 
 
+def _join(
+    dask_cluster: Cluster, client: Any, name: str, python: Path, env: dict[str, str], *options: str
+) -> Process:
+    """A worker started against the cluster, once the scheduler knows it (failing if it exits first)."""
+    worker = dask_cluster.start_worker(name, python, env, *options)
+
+    def joined() -> bool:
+        assert worker.popen.poll() is None, worker.log_tail()
+        return name in _by_name(client)
+
+    wait_for(joined, f"the worker {name} joined", dask_cluster.logs)
+    return worker
+
+
+@contextlib.contextmanager
+def _passing_worker(
+    dask_cluster: Cluster, client: Any, name: str, python: Path, env: dict[str, str], *options: str
+) -> Iterator[Process]:
+    """A worker that joins for one test and has left the cluster by its end, whatever the test did."""
+    try:
+        yield _join(dask_cluster, client, name, python, env, *options)
+    finally:
+        dask_cluster.workers.pop(name).stop()
+    wait_for(lambda: name not in _by_name(client), f"the worker {name} left", dask_cluster.logs)
+
+
 def test_one_lock_gives_every_worker_present_and_future_the_variant_its_cpu_fits(
     simd_index: IndexServer,
     dask_cluster: Cluster,
     client: Any,
     pythons: dict[str, Path],
     universal: Path,
+    sync: list[str],
     folder: Path,
     ipython: Any,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    sync = ["--scheduler", dask_cluster.address, "--index-url", simd_index.url]
     answer = _dask_sync(capsys, str(universal), *sync)
 
     workers = {w["name"]: w for w in answer["workers"]}
@@ -177,10 +228,9 @@ def test_one_lock_gives_every_worker_present_and_future_the_variant_its_cpu_fits
         assert synced["stale"] == [], "nothing was imported before"
         assert synced["address"] == _by_name(client)[name]
 
-    names = {address: name for name, address in _by_name(client).items()}
-    for address, seen in client.run(cluster_support.imported_simdinfo, workers=_runnable(client)).items():
-        _assert_fits(names[address], seen)
-        assert seen["prefix"] == str(pythons[names[address]].parent.parent), "the worker's own venv"
+    for name, seen in _imported_where_runnable(client).items():
+        _assert_fits(name, seen)
+        assert seen["prefix"] == str(pythons[name].parent.parent), "the worker's own venv"
     assert "simdinfo" not in {json.loads(line)[0] for line in freeze(Path(sys.executable))}
 
     # a worker that joins later syncs the same lock when it starts
@@ -228,25 +278,14 @@ def test_a_gpu_worker_gets_the_cuda_variant_and_its_runtime_the_others_neither(
     variant_wheels.build_plain(root, "cudart_cu13", "13.0.0")
     gpu_node = with_gpu(replayed(folder / "h100", MACHINES["haswell"]), nvml_stub_dir)
     gpu_python = worker_venv(folder / "venv-h100")
-    profile = folder / "h100.toml"
-    command = [sys.executable, "-m", "jupyter_pyvariant", "profile", "-o", str(profile)]
-    written = subprocess.run(
-        command, env={**os.environ, **gpu_node}, capture_output=True, text=True, timeout=600
-    )
-    assert written.returncode == 0, written.stderr
+    _write_profile(folder / "h100.toml", gpu_node)
     # Dask's own GPU monitor asks NVML for more than the stand-in library answers
-    gpu_worker = dask_cluster.start_worker(
-        "h100", gpu_python, {**gpu_node, "DASK_DISTRIBUTED__DIAGNOSTICS__NVML": "False"}
+    _join(
+        dask_cluster, client, "h100", gpu_python, {**gpu_node, "DASK_DISTRIBUTED__DIAGNOSTICS__NVML": "False"}
     )
 
-    def joined() -> bool:
-        assert gpu_worker.popen.poll() is None, gpu_worker.log_tail()
-        return "h100" in _by_name(client)
-
-    wait_for(joined, "the GPU worker joined", dask_cluster.logs)
-
-    nodes = [part for name in (*MACHINES, "h100") for part in ("--for", str(folder / f"{name}.toml"))]
     for index in variant_wheels.serve(root):
+        nodes = _for(folder, (*MACHINES, "h100"))
         lock = _lock(index.url, gpu_python, folder, "gpu", *nodes, packages=("simdinfo", "gpukit"))
         answer = _dask_sync(capsys, str(lock), "--scheduler", dask_cluster.address, "--index-url", index.url)
     got = {w["name"]: {v["name"]: v["variant_label"] for v in w["variants"]} for w in answer["workers"]}
@@ -260,23 +299,19 @@ def test_a_gpu_worker_gets_the_cuda_variant_and_its_runtime_the_others_neither(
 
 
 def test_restart_makes_a_worker_import_what_the_sync_changed(
-    simd_index: IndexServer,
     dask_cluster: Cluster,
     client: Any,
-    pythons: dict[str, Path],
     universal: Path,
-    folder: Path,
+    baseline: Path,
+    sync: list[str],
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    sync = ["--scheduler", dask_cluster.address, "--index-url", simd_index.url]
     _dask_sync(capsys, str(universal), *sync)
     before = _by_name(client)
-    for address, seen in client.run(cluster_support.imported_simdinfo, workers=_runnable(client)).items():
-        _assert_fits(next(n for n, a in before.items() if a == address), seen)  # now imported, in memory
+    for name, seen in _imported_where_runnable(client).items():
+        _assert_fits(name, seen)  # now imported, in memory
 
-    answer = _dask_sync(
-        capsys, str(_baseline_lock(simd_index, pythons["haswell"], folder)), "--restart", *sync
-    )
+    answer = _dask_sync(capsys, str(baseline), "--restart", *sync)
     assert {w["name"]: (w["changed"], w["restarting"]) for w in answer["workers"]} == {
         name: (["simdinfo==1.0.0"], True) for name in before
     }
@@ -311,16 +346,15 @@ def test_restart_makes_a_worker_import_what_the_sync_changed(
 
 
 def test_a_sync_that_fails_on_a_worker_says_why_and_changes_nothing(
-    simd_index: IndexServer,
-    dask_cluster: Cluster,
     client: Any,
     pythons: dict[str, Path],
     universal: Path,
+    baseline: Path,
+    sync: list[str],
     folder: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    sync = ["--scheduler", dask_cluster.address, "--index-url", simd_index.url]
-    _dask_sync(capsys, str(_baseline_lock(simd_index, pythons["haswell"], folder)), *sync)
+    _dask_sync(capsys, str(baseline), *sync)
     text = universal.read_text()
     (package,) = tomllib.loads(text)["packages"]
     tampered = folder / "tampered.pylock.toml"
@@ -333,31 +367,25 @@ def test_a_sync_that_fails_on_a_worker_says_why_and_changes_nothing(
     error = capsys.readouterr().err
     assert "pyvariant sync failed on" in error and "promised ffff" in error, error
     assert {name: freeze(python) for name, python in pythons.items()} == before
-    assert "pyvariant-sync" not in client.run_on_scheduler(
-        lambda dask_scheduler: list(dask_scheduler.worker_plugins)
-    ), "a lock that fails is not left registered for the workers that join later"
+    assert "pyvariant-sync" not in _registered(client), (
+        "a lock that fails is not left registered for the workers that join later"
+    )
 
 
 def test_an_index_password_reaches_the_workers_but_no_command_line(
     simd_wheels: Path,
-    simd_index: IndexServer,
     dask_cluster: Cluster,
     client: Any,
     pythons: dict[str, Path],
     universal: Path,
+    baseline: Path,
     folder: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    _dask_sync(
-        capsys,
-        str(_baseline_lock(simd_index, pythons["haswell"], folder)),
-        "--scheduler",
-        dask_cluster.address,
-    )
-    nodes = [part for name in MACHINES for part in ("--for", str(folder / f"{name}.toml"))]
+    _dask_sync(capsys, str(baseline), "--scheduler", dask_cluster.address)
     for private in variant_wheels.serve(simd_wheels, credentials=("ann", "s3cret")):
         url = private.url.replace("http://", "http://ann:s3cret@")
-        lock = _lock(url, pythons["haswell"], folder, "private", *nodes)
+        lock = _lock(url, pythons["haswell"], folder, "private", *_for(folder, MACHINES))
         assert "s3cret" not in lock.read_text()
         answer = _dask_sync(capsys, str(lock), "--scheduler", dask_cluster.address, "--index-url", url)
         assert {w["name"]: _simdinfo(w) for w in answer["workers"]} == {
@@ -372,17 +400,16 @@ def test_an_index_password_reaches_the_workers_but_no_command_line(
 
 
 def test_a_worker_that_joins_later_and_cannot_sync_starts_and_its_log_says_why(
-    simd_index: IndexServer,
     dask_cluster: Cluster,
     client: Any,
     pythons: dict[str, Path],
     universal: Path,
+    sync: list[str],
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    _dask_sync(capsys, str(universal), "--scheduler", dask_cluster.address, "--index-url", simd_index.url)
-    broken = dask_cluster.start_worker("broken", pythons["k10"], {"PYVARIANT_INSTALLER": "no-such-installer"})
-    try:
-        wait_for(lambda: "broken" in _by_name(client), "the broken worker joined", dask_cluster.logs)
+    _dask_sync(capsys, str(universal), *sync)
+    env = {"PYVARIANT_INSTALLER": "no-such-installer"}
+    with _passing_worker(dask_cluster, client, "broken", pythons["k10"], env) as broken:
         wait_for(
             lambda: "pyvariant sync failed on" in broken.log.read_text(),
             "the failure in its log",
@@ -391,43 +418,29 @@ def test_a_worker_that_joins_later_and_cannot_sync_starts_and_its_log_says_why(
         assert "no-such-installer" in broken.log.read_text()
         address = _by_name(client)["broken"]
         assert client.run(cluster_support.synced, workers=[address]) == {address: None}
-    finally:
-        broken.stop()
-        del dask_cluster.workers["broken"]
-    wait_for(lambda: "broken" not in _by_name(client), "the broken worker left", dask_cluster.logs)
 
 
 def test_a_worker_without_the_package_is_named_and_the_lock_is_not_left_registered(
-    simd_index: IndexServer,
     dask_cluster: Cluster,
     client: Any,
     pythons: dict[str, Path],
     universal: Path,
+    sync: list[str],
     folder: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    registered = client.run_on_scheduler(lambda dask_scheduler: list(dask_scheduler.worker_plugins))
-    if "pyvariant-sync" in registered:  # a worker that cannot load a registered plugin does not start
+    # a worker that cannot load a registered plugin does not start
+    if "pyvariant-sync" in _registered(client):
         client.unregister_worker_plugin("pyvariant-sync")
     hide = folder / "without_pyvariant.py"  # a worker environment where the package is not installed
     hide.write_text("import sys\nsys.modules['jupyter_pyvariant'] = None\n")
-    bare = dask_cluster.start_worker("bare", pythons["k10"], {}, "--preload", str(hide))
-    try:
-        client.wait_for_workers(len(_by_name(client)) + 1, timeout=cluster_support.DEADLINE_S)
-        wait_for(lambda: "bare" in _by_name(client), "the bare worker joined", dask_cluster.logs)
+    with _passing_worker(dask_cluster, client, "bare", pythons["k10"], {}, "--preload", str(hide)):
         capsys.readouterr()
-        sync = ["--scheduler", dask_cluster.address, "--index-url", simd_index.url]
         assert main(["dask", "sync", str(universal), *sync]) == 1
         error = capsys.readouterr().err
         assert "a worker could not run the sync" in error and "jupyter_pyvariant" in error, error
         assert "needs jupyter-pyvariant installed in its own environment" in error
-        assert "pyvariant-sync" not in client.run_on_scheduler(
-            lambda dask_scheduler: list(dask_scheduler.worker_plugins)
-        )
-    finally:
-        bare.stop()
-        del dask_cluster.workers["bare"]
-    wait_for(lambda: "bare" not in _by_name(client), "the bare worker left", dask_cluster.logs)
+        assert "pyvariant-sync" not in _registered(client)
 
 
 def test_without_dask_or_a_client_the_error_says_what_to_do(
