@@ -245,3 +245,21 @@ def test_a_failed_kernel_install_ends_its_phase_as_unfinished(
         {"event": "done", "label": phase, "message": "did not finish", "ok": False},
         {"event": "done", "label": "kernel", "message": "no kernel was made", "ok": False},
     ], events.getvalue()
+
+
+def test_a_failed_python_install_ends_its_phase_as_unfinished(env: dict[str, Any]) -> None:
+    from jupyter_pyvariant.host import report
+    from jupyter_pyvariant.host.triples import runnable_targets
+
+    if not runnable_targets(report().facts):
+        pytest.skip("python-build-standalone publishes no build for this machine's platform")
+    _corrupt_downloads(env["mirror"])
+    stdout, events = io.StringIO(), io.StringIO()
+
+    code = verbs.run(["python", "install", "3.13", "--json"], JsonLinesOutput(stdout, events))
+
+    closed = [e for e in map(json.loads, events.getvalue().splitlines()) if e["event"] == "done"]
+    assert code == 1 and closed, events.getvalue()
+    assert closed[-1]["label"].endswith(": download"), events.getvalue()
+    assert (closed[-1]["message"], closed[-1]["ok"]) == ("did not finish", False), events.getvalue()
+    assert all(e["message"] != "done" for e in closed), events.getvalue()

@@ -7,35 +7,13 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..display import Output, Progress, table_html, table_text
+from ..display import Output, PhaseProgress, table_html, table_text
 from . import UsageError, Verb, reported
 
 if TYPE_CHECKING:
     from ..host.facts import HostFacts
     from ..pythons.catalog import Catalog
     from ..pythons.store import InstalledPython, Store
-
-
-class PhaseProgress:
-    """A provisioning progress callback drawing one bar per phase (download, extract, smoke-test)."""
-
-    def __init__(self, out: Output, prefix: str = "") -> None:
-        self._out, self._prefix = out, prefix
-        self._phase = ""
-        self._bar: Progress | None = None
-
-    def __call__(self, phase: str, done: int, total: int | None) -> None:
-        if phase != self._phase:
-            self.close()
-            self._phase, self._bar = phase, self._out.progress(f"{self._prefix}{phase}", total)
-        if self._bar is not None:
-            self._bar.update(done)
-
-    def close(self) -> None:
-        if self._bar is not None:
-            self._bar.close("done")
-            self._bar = None
-        self._phase = ""
 
 
 def _python_failures() -> tuple[type[Exception], ...]:
@@ -221,8 +199,10 @@ def _install(args: argparse.Namespace, out: Output) -> int:
         progress = PhaseProgress(out, prefix=f"{selection.best.stem}: ")
         try:
             installed.append(provision(selection, store, progress=progress))
-        finally:
-            progress.close()
+        except BaseException:
+            progress.close("did not finish", ok=False)  # failed or cancelled: never "done"
+            raise
+        progress.close()
     if args.json:
         out.json([p.to_dict() for p in installed] if args.levels else installed[0].to_dict())
     else:
