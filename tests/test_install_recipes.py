@@ -193,6 +193,10 @@ def test_a_malformed_recipes_file_is_refused() -> None:
         recipes.load_rules('[[rule]]\nname = "y"\npackages = ["a"]\nwhen = { opt-in = "z", driver = "1" }\n')
     with pytest.raises(recipes.RecipeError, match="rule 1 lacks or misspells 'packages'"):
         recipes.load_rules('[[rule]]\nname = "x"\n')
+    with pytest.raises(recipes.RecipeError, match="rule 1 has a field of the wrong shape"):
+        recipes.load_rules('[[rule]]\nname = "x"\npackages = ["a"]\nwhen = "x"\n')
+    with pytest.raises(recipes.RecipeError, match=r"\[\[rule\]\] must be an array of tables"):
+        recipes.load_rules('rule = "x"\n')
 
 
 # --------------------------------------------------------------------------------------------------

@@ -19,6 +19,18 @@ from ..errors import InstallError
 if TYPE_CHECKING:
     from ..host.properties import Supported
 
+__all__ = [
+    "Facts",
+    "RecipeError",
+    "Refusal",
+    "Rewrite",
+    "Rule",
+    "apply",
+    "load_refusals",
+    "load_rules",
+    "refusal",
+]
+
 
 class RecipeError(InstallError, ValueError):
     """A malformed recipes file."""
@@ -150,12 +162,19 @@ def _entries(
             data = loads_toml(text)
         except ValueError as exc:  # tomllib's TOMLDecodeError
             raise RecipeError(f"{what}: not valid TOML: {exc}") from None
+    raws = data.get(key, [])
+    if not isinstance(raws, list):
+        raise RecipeError(f"{what}: [[{key}]] must be an array of tables")
     entries = []
-    for position, raw in enumerate(data.get(key, []), 1):
+    for position, raw in enumerate(raws, 1):
         try:
             entries.append(build(raw))
+        except RecipeError:
+            raise
         except (KeyError, TypeError) as exc:
             raise RecipeError(f"{what}: {noun} {position} lacks or misspells {exc}") from None
+        except ValueError as exc:  # a field of the wrong shape, e.g. `when = "x"`
+            raise RecipeError(f"{what}: {noun} {position} has a field of the wrong shape ({exc})") from None
     return tuple(entries)
 
 
