@@ -75,6 +75,19 @@ def test_display_and_default_names_say_version_level_and_flavour(
     assert default_kernel_name(promised) == name
 
 
+def test_a_kernel_named_otherwise_says_its_name_in_its_display_name() -> None:
+    """Two kernels of one build, the second under its own name, must not look alike in the picker."""
+    promised = BuildFacts.claimed_by(
+        build("cpython-3.13.5+20250612-x86_64_v4-unknown-linux-gnu-install_only_stripped.tar.gz")
+    )
+    plain = "Python 3.13 · x86-64-v4 · PGO+LTO"
+    assert display_name(promised, kernel_name="pyvariant-3.13-v4") == plain
+    assert display_name(promised, kernel_name="Team-Env") == f"{plain} (team-env)"
+    assert display_name(promised, "best level per node", kernel_name="cluster") == (
+        "Python 3.13 · best level per node · PGO+LTO (cluster)"
+    )
+
+
 def _installed(filename: str, answer: dict[str, object] | None) -> InstalledPython:
     """A store entry as provisioning leaves it: the marker holds the interpreter's verification."""
     promised = build(filename)

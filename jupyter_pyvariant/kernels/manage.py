@@ -229,7 +229,7 @@ def _install_one(
         installer_choice=options.installer,
     )
     metadata = build_metadata(python, venvs=[str(venv)], packages=list(options.packages))
-    label = options.display_name or display_name(facts)
+    label = options.display_name or display_name(facts, kernel_name=name)
     spec = kernel_json(env.python, label, metadata, env=kernel_env(python))
     return _register(location, name, spec, env.site_packages, [venv], step)
 
@@ -330,7 +330,7 @@ def _install_per_node(
         **per_node.to_metadata(),
     )
     facts = verification(pythons[here]).facts
-    label = options.display_name or display_name(facts, level="best level per node")
+    label = options.display_name or display_name(facts, level="best level per node", kernel_name=name)
     spec = kernel_json(envs[here].python, label, metadata, provisioned=True, env=kernel_env(pythons[here]))
     return _register(location, name, spec, envs[here].site_packages, [root], step)
 

@@ -118,9 +118,16 @@ def _facts_line(first: str, facts: BuildFacts, level: str | None = None) -> str:
     return " · ".join(part for part in parts if part)
 
 
-def display_name(facts: BuildFacts, level: str | None = None) -> str:
-    """``Python 3.13 · x86-64-v4 · PGO+LTO``, from what the interpreter says it is (``level`` overrides)."""
-    return _facts_line(f"Python {facts.short_version}", facts, level)
+def display_name(facts: BuildFacts, level: str | None = None, *, kernel_name: str | None = None) -> str:
+    """``Python 3.13 · x86-64-v4 · PGO+LTO``, from what the interpreter says it is (``level`` overrides).
+
+    A ``kernel_name`` other than the build's default is added in parentheses: a second kernel of
+    one build would otherwise look the same as the first in the launcher and the kernel picker.
+    """
+    label = _facts_line(f"Python {facts.short_version}", facts, level)
+    if kernel_name is None or check_name(kernel_name) == default_kernel_name(facts):
+        return label
+    return f"{label} ({check_name(kernel_name)})"
 
 
 def default_kernel_name(facts: BuildFacts) -> str:
