@@ -10,6 +10,7 @@ import { Widget } from '@lumino/widgets';
 
 import { errorText } from './api';
 import { element } from './dom';
+import { existingWords, findExisting, IListedKernel } from './existingKernel';
 import { IHostReport } from './hostReport';
 import { IJob, IKernelEntry, IProvisionRequest, IPythonBuild, IPythons } from './jobs';
 import { IJobView, JobState, reduceJob } from './jobState';
@@ -51,7 +52,7 @@ export class ProvisionForm extends Widget {
   private readonly _error: HTMLElement;
   private readonly _hint: HTMLElement;
   private _builds: IPythonBuild[] = [];
-  private _kernels: IKernelEntry[] = [];
+  private _kernels: IListedKernel[] = [];
   private _suggested = '';
   private _match: IKernelEntry | null = null;
   private _view: IJobView | null = null;
@@ -240,7 +241,7 @@ export class ProvisionForm extends Widget {
     this._options.changed();
   }
 
-  /** Check the fields and find a kernel of the same build; says why wherever something is wrong. */
+  /** Check the fields and find the kernel already here (see existingKernel.ts); says why wherever something is wrong. */
   private _check(): void {
     const version = this._version.value.trim();
     this._versionProblem.textContent = VERSION.test(version)
@@ -257,27 +258,12 @@ export class ProvisionForm extends Widget {
     }
     this._suggested = suggested;
     const name = this._name.value.trim().toLowerCase();
-    this._match =
-      this._kernels.find(k => k.name === name) ??
-      (name === suggested
-        ? (this._kernels.find(
-            k =>
-              minorOf(k.version ?? '') === minor &&
-              k.freethreaded === freethreaded &&
-              levelFlag(k.level) === level
-          ) ?? null)
-        : null);
-    const taken = this._kernels.some(k => k.name === name);
-    this._nameProblem.textContent =
-      nameProblem(name) ??
-      (this._match ? 'This build is a kernel already: use it (below), or type another name here.' : '');
-    this._existing.hidden = !this._match;
-    if (this._match) {
-      this._existingText.textContent =
-        `"${this._match.display_name}" is already a kernel here` +
-        (taken ? '' : ` (named ${this._match.name})`) +
-        `: Python ${this._match.version ?? minor} built for ${this._match.level ?? 'any CPU'}.`;
-    }
+    const existing = findExisting(this._kernels, { name, suggested, minor, freethreaded, level });
+    this._match = existing?.kernel ?? null;
+    const words = existing ? existingWords(existing) : null;
+    this._nameProblem.textContent = nameProblem(name) ?? words?.problem ?? '';
+    this._existing.hidden = !words;
+    this._existingText.textContent = words?.notice ?? '';
     this._options.changed();
   }
 

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
+import { existingWords, findExisting, IListedKernel } from '../src/existingKernel';
 import { reduceJob } from '../src/jobState';
 import { defaultName, levelFlag, nameProblem } from '../src/kernelNames';
 
@@ -52,4 +53,47 @@ test("the kernel's own steps are said in words, not as file and folder names", (
   assert.equal(words('venv for CPython 3.13.5 (x86-64-v3)'), "Making the kernel's environment");
   assert.equal(words('installing ipykernel with uv'), 'Installing what a kernel needs');
   assert.equal(words('writing kernelspec pyvariant-3.13-v3'), 'Adding the kernel to the kernel list');
+});
+
+function kernel(name: string, provisioned: boolean): IListedKernel {
+  return {
+    name,
+    display_name: provisioned
+      ? 'Python 3.13 · best level per node · PGO+LTO'
+      : 'Python 3.13 · x86-64-v3 · PGO+LTO',
+    python: `/k/${name}/bin/python`,
+    usable: true,
+    level: 'x86-64-v3',
+    flavour: 'pgo+lto',
+    version: '3.13.5',
+    freethreaded: false,
+    warnings: [],
+    provisioned
+  };
+}
+
+const WANTED = {
+  name: 'pyvariant-3.13-v3',
+  suggested: 'pyvariant-3.13-v3',
+  minor: '3.13',
+  freethreaded: false,
+  level: 'v3'
+};
+
+test('a per-node kernel is not the build the dialog is about to make', () => {
+  // Its metadata has the level of the machine it was made on, as a kernel of that one build has.
+  assert.equal(findExisting([kernel('cluster-3.13', true)], WANTED), null);
+  const single = findExisting([kernel('cluster-3.13', true), kernel('mine', false)], WANTED);
+  assert.equal(single?.kernel.name, 'mine');
+  assert.ok(single?.sameBuild && !single.taken);
+  assert.match(existingWords(single).notice, /\(named mine\): Python 3\.13\.5 built for x86-64-v3\./);
+});
+
+test('a per-node kernel holding the name is said as what it is, not as this build', () => {
+  const held = findExisting([kernel('pyvariant-3.13-v3', true)], WANTED);
+  assert.ok(held && held.taken && !held.sameBuild);
+  const { problem, notice } = existingWords(held);
+  assert.match(problem, /^A kernel has this name already/);
+  assert.doesNotMatch(`${problem} ${notice}`, /This build is a kernel already|built for/);
+  assert.match(notice, /on each machine it starts on, the build that suits that machine best/);
 });
