@@ -3,6 +3,7 @@ harness is browser_support)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import time
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from browser_support import (
     LAB_OPTIONS,
+    NOTEBOOK_OPTIONS,
     PROVISION_ENTRY,
     UI_TIMEOUT_MS,
     Server,
@@ -20,6 +22,7 @@ from browser_support import (
     kernel_name_in_toolbar,
     last_output,
     open_lab,
+    open_page,
     run_cell,
     screenshot,
     start,
@@ -66,16 +69,28 @@ def _impostor(world: World) -> Archive:
     )
 
 
-@pytest.fixture(scope="module")
-def provisioning_lab(world: World, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """JupyterLab whose kernels, store and downloads all stay in the test's world."""
+def _provisioning_server(
+    app_module: str, options: tuple[str, ...], world: World, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    """``app_module`` with its kernels, store and downloads all in the test's world."""
     world.mirror.publish([*level_archives(world.archive, ["v1"]), _impostor(world)])
     yield from start(
-        "jupyterlab",
-        tmp_path_factory.mktemp("provisioning-lab"),
-        *LAB_OPTIONS,
+        app_module,
+        tmp_path_factory.mktemp(f"provisioning-{app_module}"),
+        *options,
         env={"PYVARIANT_PYTHON_CATALOG": world.catalog},
     )
+
+
+@pytest.fixture(scope="module")
+def provisioning_lab(world: World, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    yield from _provisioning_server("jupyterlab", LAB_OPTIONS, world, tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def provisioning_notebook(world: World, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """Notebook 7 (the ``notebook`` fixture's server) provisioning in the test's world."""
+    yield from _provisioning_server("notebook", NOTEBOOK_OPTIONS, world, tmp_path_factory)
 
 
 def _provision_dialog(page: Page) -> Locator:
@@ -89,6 +104,20 @@ def _provision_dialog(page: Page) -> Locator:
 def _request(page: Page, form: Locator, version: str) -> None:
     form.locator(".jp-pyvariant-version").fill(version)
     page.locator(".jp-Dialog-footer .jp-mod-accept", has_text="Create kernel").click()
+
+
+@contextlib.contextmanager
+def _held_download(page: Page, form: Locator, world: World, archive: Archive, version: str) -> Iterator[None]:
+    """Request ``version`` in ``form`` and hold the download of ``archive`` a third of the way
+    through: the job is running inside the block, and its download goes on once the block ends."""
+    reached, release = world.mirror.block(archive.path, after_bytes=len(archive.data) // 3)
+    try:
+        _request(page, form, version)
+        assert reached.wait(timeout=PROVISION_SECONDS), "the download never started"
+        expect(form).to_have_attribute("data-state", "running")
+        yield
+    finally:
+        release.set()
 
 
 def _provisioned_specs(server: Server, minor: str) -> dict[str, Any]:
@@ -106,14 +135,9 @@ def _provisioned_specs(server: Server, minor: str) -> dict[str, Any]:
 def test_cancelling_a_provision_stops_it_and_keeps_nothing(
     browser: Browser, provisioning_lab: Server, world: World
 ) -> None:
-    impostor = _impostor(world)
-    reached, release = world.mirror.block(impostor.path, after_bytes=len(impostor.data) // 3)
     page, console = open_lab(browser, provisioning_lab)
-    try:
-        form = _provision_dialog(page)
-        _request(page, form, IMPOSTOR_MINOR)
-        assert reached.wait(timeout=PROVISION_SECONDS), "the download never started"
-        expect(form).to_have_attribute("data-state", "running")
+    form = _provision_dialog(page)
+    with _held_download(page, form, world, _impostor(world), IMPOSTOR_MINOR):
         screenshot(page, "provision-running")
         form.locator(".jp-pyvariant-cancel").click()
         expect(form).to_have_attribute("data-state", "cancelled", timeout=UI_TIMEOUT_MS)
@@ -129,8 +153,6 @@ def test_cancelling_a_provision_stops_it_and_keeps_nothing(
         assert _provisioned_specs(provisioning_lab, IMPOSTOR_MINOR) == {}
         assert provisioning_lab.get_json("pyvariant/api/jobs")["jobs"][-1]["state"] == "cancelled"
         assert console.problems() == []
-    finally:
-        release.set()
 
 
 def test_a_failed_provision_shows_the_error_in_the_dialog(
@@ -465,36 +487,56 @@ def test_arrow_keys_in_the_kernel_picker_move_past_the_entry_and_enter_opens_it(
     assert console.problems() == []
 
 
+def _leave_running(page: Page, form: Locator, minor: str) -> None:
+    """Close the dialog on its running job: a progress notification shows the job, and reopening
+    the dialog shows the running job, not an empty form."""
+    page.locator(".jp-Dialog-footer button", has_text="Close").click()
+    expect(form).to_have_count(0)
+    running = page.locator(".jp-Notification-Toast-in-progress")
+    expect(running).to_contain_text(f"Setting up Python {minor}")
+    form = _provision_from_command(page)
+    expect(form).to_have_attribute("data-state", "running")
+    expect(form.locator(".jp-pyvariant-cancel")).to_be_visible()
+    page.locator(".jp-Dialog-footer button", has_text="Close").click()
+    expect(running).to_be_visible()
+
+
+def _end_toast(page: Page, minor: str, words: str) -> None:
+    """The progress notification of ``minor``'s job turned into its end, which says ``words``."""
+    toasts = page.locator(".Toastify__toast")
+    expect(toasts.filter(has_text=words)).to_be_visible(timeout=PROVISION_SECONDS * 1000)
+    expect(toasts.filter(has_text=f"Setting up Python {minor}:")).to_have_count(0)
+
+
 @pytest.mark.timeout(PROVISION_SECONDS + 300)
 def test_a_job_left_running_shows_in_the_notifications_and_ends_in_a_toast(
     browser: Browser, provisioning_lab: Server, world: World
 ) -> None:
-    impostor = _impostor(world)
-    reached, release = world.mirror.block(impostor.path, after_bytes=len(impostor.data) // 3)
     page, console = open_lab(browser, provisioning_lab)
-    try:
-        form = _provision_from_command(page)
-        _request(page, form, IMPOSTOR_MINOR)
-        assert reached.wait(timeout=PROVISION_SECONDS), "the download never started"
-        expect(form).to_have_attribute("data-state", "running")
-        page.locator(".jp-Dialog-footer button", has_text="Close").click()
-        expect(form).to_have_count(0)
-
-        running = page.locator(".jp-Notification-Toast-in-progress")
-        expect(running).to_contain_text(f"Setting up Python {IMPOSTOR_MINOR}")
+    form = _provision_from_command(page)
+    with _held_download(page, form, world, _impostor(world), IMPOSTOR_MINOR):
+        _leave_running(page, form, IMPOSTOR_MINOR)
         screenshot(page, "provision-in-background")
-
-        # Reopening the dialog shows the running job, not an empty form.
-        form = _provision_from_command(page)
-        expect(form).to_have_attribute("data-state", "running")
-        expect(form.locator(".jp-pyvariant-cancel")).to_be_visible()
-        page.locator(".jp-Dialog-footer button", has_text="Close").click()
-        expect(running).to_be_visible()
-    finally:
-        release.set()
     # The impostor fails its check once downloaded: the progress toast turns into the reason.
-    toasts = page.locator(".Toastify__toast")
-    expect(toasts.filter(has_text="did not work")).to_be_visible(timeout=PROVISION_SECONDS * 1000)
-    expect(toasts.filter(has_text=f"Setting up Python {IMPOSTOR_MINOR}:")).to_have_count(0)
+    _end_toast(page, IMPOSTOR_MINOR, "did not work")
     screenshot(page, "provision-failed-toast")
+    assert console.problems() == []
+
+
+@pytest.mark.timeout(PROVISION_SECONDS + 300)
+def test_notebook7_a_job_left_running_ends_in_a_toast_saying_the_kernel_is_ready(
+    browser: Browser, provisioning_notebook: Server, world: World
+) -> None:
+    page, console = open_page(browser, provisioning_notebook, "tree")
+    form = _provision_from_command(page)
+    real = level_archives(world.archive, ["v1"])[0]
+    with _held_download(page, form, world, real, "3.11"):
+        _leave_running(page, form, "3.11")
+    _end_toast(page, "3.11", "is ready.")
+    ((name, spec),) = _provisioned_specs(provisioning_notebook, "3.11").items()
+    toast = page.locator(".Toastify__toast", has_text="is ready.")
+    expect(toast).to_contain_text(f'Kernel "{spec["spec"]["display_name"]}" is ready.')
+    expect(toast.locator("button", has_text="Open a notebook")).to_be_visible()
+    screenshot(page, "notebook7-provisioned-toast")
+    assert name.startswith("pyvariant-3.11")
     assert console.problems() == []
