@@ -9,6 +9,7 @@ import re
 import time
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -539,4 +540,24 @@ def test_notebook7_a_job_left_running_ends_in_a_toast_saying_the_kernel_is_ready
     expect(toast.locator("button", has_text="Open a notebook")).to_be_visible()
     screenshot(page, "notebook7-provisioned-toast")
     assert name.startswith("pyvariant-3.11")
+    assert console.problems() == []
+
+
+SETTINGS_PLUGIN = "jupyter-pyvariant:plugin"
+SETTINGS_SCHEMA = Path(__file__).resolve().parents[1] / "labextension" / "schema" / "plugin.json"
+
+
+def test_the_settings_editor_says_each_settings_description_once(
+    browser: Browser, provisioning_lab: Server
+) -> None:
+    properties = json.loads(SETTINGS_SCHEMA.read_text(encoding="utf-8"))["properties"]
+    page, console = open_lab(browser, provisioning_lab)
+    wait_for_app(page, "settingeditor:open")
+    page.evaluate("() => void window.jupyterapp.commands.execute('settingeditor:open')")
+    page.locator(".jp-PluginList-entry", has_text="Python variants").click()
+    form = page.locator(f"fieldset[id='jp-SettingsEditor-{SETTINGS_PLUGIN}']")
+    expect(form.get_by_text(properties["mirror"]["title"], exact=True)).to_be_visible()
+    screenshot(page, "settings-editor")
+    for setting in properties.values():
+        expect(form.get_by_text(setting["description"], exact=True).filter(visible=True)).to_have_count(1)
     assert console.problems() == []

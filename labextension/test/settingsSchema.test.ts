@@ -28,3 +28,24 @@ test('every setting has a title and one description, and the schema forbids unkn
     assert.ok(!String(property.description).includes(String(property.title)), `${name}: said once`);
   }
 });
+
+test("a list setting's description is said once: the stylesheet hides the settings editor's second copy", () => {
+  const schema = json('labextension/schema/plugin.json');
+  const lists = Object.entries<Record<string, unknown>>(schema.properties).filter(
+    ([, p]) => p.type === 'array'
+  );
+  assert.deepEqual(
+    lists.map(([name]) => name),
+    ['indexUrls', 'trustedProviders']
+  );
+  // JupyterLab's form puts an array's description under its title and again below the list; the
+  // rule is scoped to this plugin's form, whose id is the settings editor's prefix and the plugin id.
+  const plugin = `${json('labextension/package.json').name}:plugin`;
+  const css = readFileSync(resolve(ROOT, 'labextension/style/base.css'), 'utf-8').replace(/\s+/g, ' ');
+  assert.ok(
+    css.includes(
+      `fieldset[id='jp-SettingsEditor-${plugin}'] .jp-arrayFieldWrapper + .jp-FormGroup-description { display: none; }`
+    ),
+    'the rule that hides the second description'
+  );
+});
