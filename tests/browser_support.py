@@ -85,6 +85,10 @@ def start(
     home, runtime, notebooks = workdir / "home", workdir / "runtime", workdir / "notebooks"
     home.mkdir()
     notebooks.mkdir()
+    # Nor does JupyterLab ask whether to fetch news: its toast could take the focus from a test.
+    notification = home / "config/lab/user-settings/@jupyterlab/apputils-extension"
+    notification.mkdir(parents=True)
+    (notification / "notification.jupyterlab-settings").write_text(json.dumps({"fetchNews": "false"}))
     server_env = {
         **os.environ,
         **(env or {}),
@@ -255,33 +259,40 @@ def wait_for_app(page: Page, *commands: str) -> None:
     )
 
 
-_PALETTE_STATE = """(label) => {
-    const palette = document.querySelector('.lm-CommandPalette');
-    const open = !!palette && !!palette.offsetParent && !palette.closest('.lm-mod-hidden');
+# One poll of the palette while a test looks for ``label`` in it: a palette that is closed (never
+# opened by the key press, or closed by a focus change: a restore, a notification) is opened again;
+# an open one gets the label typed into its search; once the label's item is listed, it is clicked
+# in the same poll, so a palette that closes between finding and clicking is simply opened again.
+_PALETTE_POLL = """({label, palette}) => {
+    const node = document.querySelector('.lm-CommandPalette');
+    const open = !!node && !!node.offsetParent && !node.closest('.lm-mod-hidden');
     if (!open) {
-        return 'closed';
+        window.jupyterapp.commands.execute(palette);
+        return false;
     }
-    const items = [...palette.querySelectorAll('.lm-CommandPalette-item')];
-    return items.some(item => item.textContent.includes(label)) ? 'found' : false;
+    const search = node.querySelector('.lm-CommandPalette-input');
+    if (search.value !== label) {
+        search.value = label;
+        search.dispatchEvent(new Event('input', {bubbles: true}));
+        return false;
+    }
+    const item = [...node.querySelectorAll('.lm-CommandPalette-item')].find(
+        item => item.textContent.includes(label)
+    );
+    if (!item) {
+        return false;
+    }
+    item.click();
+    return true;
 }"""
-# A palette closed by a focus change before the click (a restore, a notification) is opened again,
-# a few times at most.
-_PALETTE_TRIES = 5
 
 
 def run_from_palette(page: Page, label: str, command: str | None = None) -> None:
-    """Find a command in the command palette by its label and run it, as a user would; ``command``
-    (its id) is waited for first."""
+    """Find a command in the command palette by its label and run it, as a user would (the palette's
+    shortcut, the label typed, its item clicked); ``command`` (its id) is waited for first."""
     wait_for_app(page, *([command] if command else []))
-    search = page.locator(".lm-CommandPalette-input")
-    item = page.locator(".lm-CommandPalette-item", has_text=label).first
-    for _ in range(_PALETTE_TRIES):
-        page.keyboard.press("Control+Shift+C")
-        search.fill(label)
-        if page.wait_for_function(_PALETTE_STATE, arg=label, polling=250).json_value() == "found":
-            item.click()
-            return
-    pytest.fail(f"the command palette closed {_PALETTE_TRIES} times before {label!r} could be clicked")
+    page.keyboard.press("Control+Shift+C")
+    page.wait_for_function(_PALETTE_POLL, arg={"label": label, "palette": PALETTE_COMMAND}, polling=250)
 
 
 def expect(target: Any) -> Any:
