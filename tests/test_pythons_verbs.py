@@ -223,12 +223,8 @@ def _corrupt_downloads(mirror: Mirror) -> None:
         mirror.serve_instead(archive.path, archive.data[::-1])
 
 
-@pytest.mark.parametrize(
-    ("spoil", "phase"), [(_corrupt_downloads, "download"), (_sigill_builds, "smoke-test")]
-)
-def test_a_failed_kernel_install_ends_its_phase_as_unfinished(
-    env: dict[str, Any], spoil: Callable[[Mirror], None], phase: str
-) -> None:
+def _failed_install(env: dict[str, Any], spoil: Callable[[Mirror], None], verb: str) -> list[Any]:
+    """Run ``VERB install 3.13`` against the spoiled mirror; the bars it closed, in order."""
     from jupyter_pyvariant.host import report
     from jupyter_pyvariant.host.triples import runnable_targets
 
@@ -236,30 +232,26 @@ def test_a_failed_kernel_install_ends_its_phase_as_unfinished(
         pytest.skip("python-build-standalone publishes no build for this machine's platform")
     spoil(env["mirror"])
     stdout, events = io.StringIO(), io.StringIO()
-
-    code = verbs.run(["kernel", "install", "3.13", "--json"], JsonLinesOutput(stdout, events))
-
-    closed = [e for e in map(json.loads, events.getvalue().splitlines()) if e["event"] == "done"]
+    code = verbs.run([verb, "install", "3.13", "--json"], JsonLinesOutput(stdout, events))
     assert code == 1 and stdout.getvalue() == "", events.getvalue()
+    return [e for e in map(json.loads, events.getvalue().splitlines()) if e["event"] == "done"]
+
+
+@pytest.mark.parametrize(
+    ("spoil", "phase"), [(_corrupt_downloads, "download"), (_sigill_builds, "smoke-test")]
+)
+def test_a_failed_kernel_install_ends_its_phase_as_unfinished(
+    env: dict[str, Any], spoil: Callable[[Mirror], None], phase: str
+) -> None:
+    closed = _failed_install(env, spoil, "kernel")
     assert closed[-2:] == [
         {"event": "done", "label": phase, "message": "did not finish", "ok": False},
         {"event": "done", "label": "kernel", "message": "no kernel was made", "ok": False},
-    ], events.getvalue()
+    ], closed
 
 
 def test_a_failed_python_install_ends_its_phase_as_unfinished(env: dict[str, Any]) -> None:
-    from jupyter_pyvariant.host import report
-    from jupyter_pyvariant.host.triples import runnable_targets
-
-    if not runnable_targets(report().facts):
-        pytest.skip("python-build-standalone publishes no build for this machine's platform")
-    _corrupt_downloads(env["mirror"])
-    stdout, events = io.StringIO(), io.StringIO()
-
-    code = verbs.run(["python", "install", "3.13", "--json"], JsonLinesOutput(stdout, events))
-
-    closed = [e for e in map(json.loads, events.getvalue().splitlines()) if e["event"] == "done"]
-    assert code == 1 and closed, events.getvalue()
-    assert closed[-1]["label"].endswith(": download"), events.getvalue()
-    assert (closed[-1]["message"], closed[-1]["ok"]) == ("did not finish", False), events.getvalue()
-    assert all(e["message"] != "done" for e in closed), events.getvalue()
+    closed = _failed_install(env, _corrupt_downloads, "python")
+    assert closed and closed[-1]["label"].endswith(": download"), closed
+    assert (closed[-1]["message"], closed[-1]["ok"]) == ("did not finish", False), closed
+    assert all(e["message"] != "done" for e in closed), closed
