@@ -71,27 +71,34 @@ def _impostor(world: World) -> Archive:
 
 
 def _provisioning_server(
-    app_module: str, options: tuple[str, ...], world: World, tmp_path_factory: pytest.TempPathFactory
+    app_module: str, options: tuple[str, ...], world: World, workdir: Path, **env: str
 ) -> Iterator[Server]:
-    """``app_module`` with its kernels, store and downloads all in the test's world."""
+    """``app_module`` provisioning from the test's mirror; ``env`` adds to the world's environment."""
     world.mirror.publish([*level_archives(world.archive, ["v1"]), _impostor(world)])
-    yield from start(
-        app_module,
-        tmp_path_factory.mktemp(f"provisioning-{app_module}"),
-        *options,
-        env={"PYVARIANT_PYTHON_CATALOG": world.catalog},
-    )
+    yield from start(app_module, workdir, *options, env={"PYVARIANT_PYTHON_CATALOG": world.catalog, **env})
 
 
 @pytest.fixture(scope="module")
 def provisioning_lab(world: World, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    yield from _provisioning_server("jupyterlab", LAB_OPTIONS, world, tmp_path_factory)
+    """JupyterLab whose kernels, store and downloads all stay in the test's world."""
+    yield from _provisioning_server(
+        "jupyterlab", LAB_OPTIONS, world, tmp_path_factory.mktemp("provisioning-lab")
+    )
 
 
 @pytest.fixture(scope="module")
 def provisioning_notebook(world: World, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """Notebook 7 (the ``notebook`` fixture's server) provisioning in the test's world."""
-    yield from _provisioning_server("notebook", NOTEBOOK_OPTIONS, world, tmp_path_factory)
+    """Notebook 7 with kernels and a store of its own: the JupyterLab tests leave a 3.11 kernel and
+    its interpreter in the world's, and a job here must download to be held part-way."""
+    workdir = tmp_path_factory.mktemp("provisioning-notebook")
+    yield from _provisioning_server(
+        "notebook",
+        NOTEBOOK_OPTIONS,
+        world,
+        workdir,
+        JUPYTER_DATA_DIR=str(workdir / "data"),
+        PYVARIANT_PYTHON_STORE=str(workdir / "store"),
+    )
 
 
 def _provision_dialog(page: Page) -> Locator:
