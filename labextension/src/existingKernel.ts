@@ -7,9 +7,6 @@
 import type { IKernelEntry } from './jobs';
 import { levelFlag, minorOf } from './kernelNames';
 
-/** `GET kernels` also says `provisioned`: the kernel starts through the per-node provisioner. */
-export type IListedKernel = IKernelEntry & { provisioned?: boolean };
-
 /** What the dialog is about to make, as its fields say. */
 export interface IWanted {
   name: string;
@@ -22,14 +19,14 @@ export interface IWanted {
 }
 
 export interface IExisting {
-  kernel: IListedKernel;
+  kernel: IKernelEntry;
   /** It holds the name typed (else it was found by its build). */
   taken: boolean;
   /** One interpreter of the build asked for (not a per-node kernel, not another build). */
   sameBuild: boolean;
 }
 
-function isSameBuild(kernel: IListedKernel, wanted: IWanted): boolean {
+function isSameBuild(kernel: IKernelEntry, wanted: IWanted): boolean {
   return (
     !kernel.provisioned &&
     minorOf(kernel.version ?? '') === wanted.minor &&
@@ -38,7 +35,7 @@ function isSameBuild(kernel: IListedKernel, wanted: IWanted): boolean {
   );
 }
 
-export function findExisting(kernels: IListedKernel[], wanted: IWanted): IExisting | null {
+export function findExisting(kernels: IKernelEntry[], wanted: IWanted): IExisting | null {
   const named = kernels.find(k => k.name === wanted.name);
   if (named) {
     return { kernel: named, taken: true, sameBuild: isSameBuild(named, wanted) };

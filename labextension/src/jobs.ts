@@ -54,6 +54,8 @@ export interface IKernelEntry {
   version: string | null;
   freethreaded: boolean;
   warnings: string[];
+  /** The kernel starts through the per-node provisioner: it picks a build on each machine. */
+  provisioned: boolean;
 }
 
 export interface IPythons {

@@ -10,7 +10,7 @@ import { Widget } from '@lumino/widgets';
 
 import { errorText } from './api';
 import { element } from './dom';
-import { existingWords, findExisting, IListedKernel } from './existingKernel';
+import { existingWords, findExisting } from './existingKernel';
 import { IHostReport } from './hostReport';
 import { IJob, IKernelEntry, IProvisionRequest, IPythonBuild, IPythons } from './jobs';
 import { IJobView, JobState, reduceJob } from './jobState';
@@ -52,7 +52,7 @@ export class ProvisionForm extends Widget {
   private readonly _error: HTMLElement;
   private readonly _hint: HTMLElement;
   private _builds: IPythonBuild[] = [];
-  private _kernels: IListedKernel[] = [];
+  private _kernels: IKernelEntry[] = [];
   private _suggested = '';
   private _match: IKernelEntry | null = null;
   private _view: IJobView | null = null;

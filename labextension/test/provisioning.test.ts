@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { existingWords, findExisting, IListedKernel } from '../src/existingKernel';
+import { existingWords, findExisting } from '../src/existingKernel';
+import type { IKernelEntry } from '../src/jobs';
 import { reduceJob } from '../src/jobState';
 import { defaultName, levelFlag, nameProblem } from '../src/kernelNames';
 
@@ -55,7 +56,7 @@ test("the kernel's own steps are said in words, not as file and folder names", (
   assert.equal(words('writing kernelspec pyvariant-3.13-v3'), 'Adding the kernel to the kernel list');
 });
 
-function kernel(name: string, provisioned: boolean): IListedKernel {
+function kernel(name: string, provisioned: boolean): IKernelEntry {
   return {
     name,
     display_name: provisioned
