@@ -17,15 +17,23 @@ import statistics
 import time
 from typing import Any
 
+from jupyter_pyvariant.host.facts import HostFacts
 from jupyter_pyvariant.index.models import FileLink, ProjectPage
 from jupyter_pyvariant.install.choose import VariantChooser
 from jupyter_pyvariant.variants.providers import host_supported
 
 FEATURES = ("avx512_bf16", "avx512_vnni", "amx_tile", "avx_vnni", "sha", "vaes", "gfni", "avx512_fp16")
-REPORT: dict[str, Any] = {
-    "cpu": {"arch": "x86_64", "isa_level": "x86-64-v4", "features": ["avx512_vnni", "sha", "vaes", "gfni"]},
-    "accelerators": [],
-}
+HOST = HostFacts.from_dict(
+    {
+        "cpu": {
+            "arch": "x86_64",
+            "isa_level": "x86-64-v4",
+            "features": ["avx512_vnni", "sha", "vaes", "gfni"],
+        },
+        "system": {"os": "Linux"},
+        "accelerators": [],
+    }
+)
 TAG = "cp311-cp311-manylinux_2_28_x86_64"
 
 
@@ -75,7 +83,7 @@ def one_run(index: InMemoryIndex, tags: list[str]) -> float:
     def supported_for(metadata: Any) -> Any:
         key = repr(metadata.priorities.namespaces)
         if key not in cache:
-            cache[key] = host_supported(REPORT, metadata)
+            cache[key] = host_supported(HOST, metadata)
         return cache[key]
 
     chooser = VariantChooser(lambda name: index, supported_for, lambda: tags)  # type: ignore[arg-type, return-value]
@@ -98,7 +106,7 @@ def variants_wing_only(index: InMemoryIndex) -> float:
         for link in page.files:
             if link.filename.endswith("-variants.json"):
                 metadata = parse_variants_json(index.read(link, page.name), link.url, package=page.name)
-                supported = supported or host_supported(REPORT, metadata)
+                supported = supported or host_supported(HOST, metadata)
                 rank([*metadata.labels, None], supported, metadata)
     return (time.process_time() - start) * 1000
 
