@@ -221,8 +221,8 @@ class NotebookOutput:
 class PhaseProgress:
     """A provisioning progress callback drawing one bar per phase (download, extract, smoke-test).
 
-    ``close(..., ok=False)`` ends the phase under way as failed: work that stopped is never called
-    done."""
+    ``close(..., ok=False)``, or leaving a ``with`` block by an exception, ends the phase under way
+    as failed: work that stopped is never called done."""
 
     def __init__(self, out: Output, prefix: str = "") -> None:
         self._out, self._prefix = out, prefix
@@ -241,6 +241,17 @@ class PhaseProgress:
             self._bar.close(message, ok=ok)
             self._bar = None
         self._phase = ""
+
+    def __enter__(self) -> PhaseProgress:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        """The phase under way is done when the work returns, and did not finish when it raised
+        (a failure or a cancel)."""
+        if kind is None:
+            self.close()
+        else:
+            self.close("did not finish", ok=False)
 
 
 class _EventProgress:

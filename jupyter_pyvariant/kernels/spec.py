@@ -125,9 +125,8 @@ def display_name(facts: BuildFacts, level: str | None = None, *, kernel_name: st
     one build would otherwise look the same as the first in the launcher and the kernel picker.
     """
     label = _facts_line(f"Python {facts.short_version}", facts, level)
-    if kernel_name is None or check_name(kernel_name) == default_kernel_name(facts):
-        return label
-    return f"{label} ({check_name(kernel_name)})"
+    name = None if kernel_name is None else check_name(kernel_name)
+    return label if name in (None, default_kernel_name(facts)) else f"{label} ({name})"
 
 
 def default_kernel_name(facts: BuildFacts) -> str:

@@ -119,12 +119,11 @@ def _install(args: argparse.Namespace, out: Output) -> int:
         steps.update(0, message)
 
     try:
-        info = install_kernel(options, on_step=step, download_progress=download)
+        with download:
+            info = install_kernel(options, on_step=step, download_progress=download)
     except BaseException:
-        download.close("did not finish", ok=False)  # failed or cancelled: never "done"
         steps.close("no kernel was made", ok=False)
         raise
-    download.close()
     steps.close(f"installed {info.name}")
     if args.json:
         out.json(info.to_dict())

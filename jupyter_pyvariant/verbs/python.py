@@ -196,13 +196,8 @@ def _install(args: argparse.Namespace, out: Output) -> int:
     store = _store(args)
     installed: list[InstalledPython] = []
     for selection in selections:
-        progress = PhaseProgress(out, prefix=f"{selection.best.stem}: ")
-        try:
+        with PhaseProgress(out, prefix=f"{selection.best.stem}: ") as progress:
             installed.append(provision(selection, store, progress=progress))
-        except BaseException:
-            progress.close("did not finish", ok=False)  # failed or cancelled: never "done"
-            raise
-        progress.close()
     if args.json:
         out.json([p.to_dict() for p in installed] if args.levels else installed[0].to_dict())
     else:
